@@ -1,0 +1,118 @@
+//! `maou-build info`: what maou-build discovered about the workspace, so a user can
+//! check it before building (and scripts can read it with --json).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::python::{self, Interpreter, Minor};
+use crate::workspace::{Crate, Workspace};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print JSON instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct AllowedPython {
+    version: Minor,
+    tag: String,
+    /// The interpreter found for it, if any.
+    interpreter: Option<Interpreter>,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    #[serde(flatten)]
+    workspace: &'a Workspace,
+    /// Where the extension will be placed for an editable install.
+    package_dir: std::path::PathBuf,
+    pythons: Vec<AllowedPython>,
+}
+
+pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
+    let ws = Workspace::discover(workspace)?;
+    let pythons = ws
+        .requires_python
+        .allowed_minors()
+        .into_iter()
+        .map(|version| AllowedPython {
+            version,
+            tag: version.tag(),
+            interpreter: python::find(version),
+        })
+        .collect();
+    let report = Report {
+        package_dir: ws.package_dir(),
+        workspace: &ws,
+        pythons,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_text(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rel<'p>(ws: &Workspace, path: &'p Path) -> std::borrow::Cow<'p, str> {
+    match path.strip_prefix(&ws.root) {
+        Ok(p) if p.as_os_str().is_empty() => ".".into(),
+        Ok(p) => p.to_string_lossy(),
+        Err(_) => path.to_string_lossy(),
+    }
+}
+
+fn crate_line(ws: &Workspace, c: &Crate) -> String {
+    format!(
+        "{} {} (lib {}, {})",
+        c.name,
+        c.version,
+        c.lib_name,
+        rel(ws, &c.manifest_path)
+    )
+}
+
+fn print_text(r: &Report<'_>) {
+    let ws = r.workspace;
+    let row = |k: &str, v: &str| println!("{k:<16}{v}");
+    row("workspace", &ws.root.to_string_lossy());
+    row("package", &format!("{} {}", ws.package, ws.version));
+    row("module", &ws.module_name);
+    row("python-source", &rel(ws, &ws.python_source));
+    row("package dir", &rel(ws, &r.package_dir));
+    row("cdylib", &crate_line(ws, &ws.cdylib));
+    if ws.rlib_deps.is_empty() {
+        row("rlib deps", "(none in the workspace)");
+    }
+    for (i, dep) in ws.rlib_deps.iter().enumerate() {
+        row(if i == 0 { "rlib deps" } else { "" }, &crate_line(ws, dep));
+    }
+    if !ws.features.is_empty() {
+        row("features", &ws.features.join(", "));
+    }
+    row("target dir", &ws.target_directory.to_string_lossy());
+    row("requires-python", &ws.requires_python.to_string());
+    if r.pythons.is_empty() {
+        row("CPython", "(requires-python allows no CPython 3.7-3.15)");
+    }
+    for (i, p) in r.pythons.iter().enumerate() {
+        let found = match &p.interpreter {
+            Some(it) => format!(
+                "{} ({}, via {})",
+                it.version,
+                it.executable.display(),
+                it.found_via
+            ),
+            None => "not installed".to_owned(),
+        };
+        row(
+            if i == 0 { "CPython" } else { "" },
+            &format!("{} [{}]: {found}", p.version, p.tag),
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! One module per maou-build subcommand.
+
+pub mod info;

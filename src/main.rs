@@ -1,0 +1,56 @@
+//! maou-build: fast, reproducible builds of a maturin (PyO3) workspace such as maou.
+//!
+//! Each subcommand lives in `commands/`; what they share (reading the workspace, finding
+//! interpreters, running tools) lives beside this file.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod commands;
+mod process;
+mod python;
+mod workspace;
+
+#[derive(Parser)]
+#[command(
+    name = "maou-build",
+    version,
+    about = "Fast, reproducible builds of maou's Rust extension (maou._rust, PyO3 + maturin)",
+    long_about = "Fast, reproducible builds of maou's Rust extension (maou._rust, PyO3 + maturin).\n\n\
+        maou-build reads the workspace's pyproject.toml ([tool.maturin]) and `cargo metadata`, \
+        so it works on any maturin workspace of the same shape: a cdylib crate built with PyO3, \
+        rlib crates it depends on, and a Python package beside them.\n\n\
+        Exit status: 0 on success, 1 when a check it ran found a problem, 2 when it could not \
+        do what was asked (bad input, a missing tool)."
+)]
+struct Cli {
+    /// The workspace to work on: a directory containing pyproject.toml, or any directory
+    /// below one [default: the current directory]
+    #[arg(long, global = true, value_name = "DIR")]
+    workspace: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Info(commands::info::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let workspace = cli.workspace.as_deref();
+    let result = match cli.command {
+        Command::Info(args) => commands::info::run(workspace, &args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("maou-build: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

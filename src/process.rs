@@ -1,0 +1,63 @@
+//! Running other programs (cargo, python, uv, sccache...) through duct, with errors that
+//! show the command line and what it printed.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+/// Shell-like rendering of a command line, for messages ("run `cargo metadata ...`").
+pub fn display(program: &str, args: &[OsString]) -> String {
+    std::iter::once(program.to_owned())
+        .chain(args.iter().map(|a| {
+            let a = a.to_string_lossy();
+            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            } else {
+                a.into_owned()
+            }
+        }))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs a short command and returns its standard output; on failure the error names
+/// the command line, its exit status and its standard error.
+pub fn output<I, S>(program: &str, args: I, cwd: Option<&Path>) -> Result<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<OsString>,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let shown = display(program, &args);
+    let mut expr = duct::cmd(program, &args)
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked();
+    if let Some(dir) = cwd {
+        expr = expr.dir(dir);
+    }
+    let out = expr.run().with_context(|| {
+        format!("could not run `{shown}` (is `{program}` installed and on PATH?)")
+    })?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        bail!("`{shown}` failed ({}):\n{}", out.status, stderr.trim_end());
+    }
+    String::from_utf8(out.stdout).with_context(|| format!("`{shown}` printed invalid UTF-8"))
+}
+
+/// Whether `program` can be found on PATH.
+pub fn on_path(program: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}

@@ -1,0 +1,338 @@
+//! What maou-build knows about the workspace it works on, read from `pyproject.toml`
+//! (`[project]`, `[tool.maturin]`) and `cargo metadata`: never from assumptions about
+//! this repository's layout.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::process;
+use crate::python::Specifier;
+
+#[derive(Deserialize, Default)]
+struct PyProject {
+    #[serde(rename = "build-system")]
+    build_system: Option<BuildSystem>,
+    project: Option<Project>,
+    #[serde(default)]
+    tool: Tool,
+}
+
+#[derive(Deserialize)]
+struct BuildSystem {
+    #[serde(rename = "build-backend")]
+    build_backend: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Project {
+    name: String,
+    version: Option<String>,
+    #[serde(rename = "requires-python")]
+    requires_python: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Tool {
+    maturin: Option<MaturinConfig>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+struct MaturinConfig {
+    python_source: Option<PathBuf>,
+    module_name: Option<String>,
+    manifest_path: Option<PathBuf>,
+    #[serde(default)]
+    features: Vec<String>,
+    profile: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    packages: Vec<MetaPackage>,
+    workspace_members: Vec<String>,
+    workspace_root: PathBuf,
+    target_directory: PathBuf,
+}
+
+#[derive(Deserialize)]
+struct MetaPackage {
+    id: String,
+    name: String,
+    version: String,
+    manifest_path: PathBuf,
+    targets: Vec<MetaTarget>,
+    dependencies: Vec<MetaDependency>,
+}
+
+#[derive(Deserialize)]
+struct MetaTarget {
+    name: String,
+    crate_types: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct MetaDependency {
+    name: String,
+    kind: Option<String>,
+    path: Option<PathBuf>,
+}
+
+/// A crate of the workspace.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Crate {
+    pub name: String,
+    pub version: String,
+    /// The library target's name (what rustc calls the crate: `_rust` for maou_rust).
+    pub lib_name: String,
+    pub manifest_path: PathBuf,
+    /// The crate's directory: what an edit to the crate touches.
+    pub dir: PathBuf,
+}
+
+/// Everything maou-build needs to know about a maturin workspace.
+#[derive(Debug, Clone, Serialize)]
+pub struct Workspace {
+    /// The directory holding pyproject.toml.
+    pub root: PathBuf,
+    pub pyproject: PathBuf,
+    /// The Python distribution name (`[project] name`).
+    pub package: String,
+    pub version: String,
+    #[serde(serialize_with = "as_text")]
+    pub requires_python: Specifier,
+    /// Absolute path of the directory that holds the Python package.
+    pub python_source: PathBuf,
+    /// The extension's dotted module name, e.g. `maou._rust`.
+    pub module_name: String,
+    pub features: Vec<String>,
+    pub profile: Option<String>,
+    pub cargo_workspace_root: PathBuf,
+    pub target_directory: PathBuf,
+    /// The PyO3 cdylib that becomes the extension module.
+    pub cdylib: Crate,
+    /// Workspace crates the cdylib depends on (directly or not), by name.
+    pub rlib_deps: Vec<Crate>,
+}
+
+fn as_text<S: serde::Serializer>(spec: &Specifier, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(spec)
+}
+
+impl Workspace {
+    /// Finds the maturin workspace containing `start` (or the current directory).
+    pub fn discover(start: Option<&Path>) -> Result<Workspace> {
+        let start = match start {
+            Some(dir) => dir
+                .canonicalize()
+                .with_context(|| format!("workspace directory {} does not exist", dir.display()))?,
+            None => std::env::current_dir().context("cannot read the current directory")?,
+        };
+        let pyproject = start
+            .ancestors()
+            .map(|dir| dir.join("pyproject.toml"))
+            .find(|p| p.is_file())
+            .with_context(|| {
+                format!(
+                    "no pyproject.toml in {} or any directory above it: run maou-build inside a \
+                     maturin workspace, or pass --workspace DIR",
+                    start.display()
+                )
+            })?;
+        Self::load(&pyproject)
+    }
+
+    /// Reads the workspace whose pyproject.toml is `pyproject`.
+    pub fn load(pyproject: &Path) -> Result<Workspace> {
+        let root = pyproject
+            .parent()
+            .expect("a file path has a parent")
+            .to_path_buf();
+        let text = fs::read_to_string(pyproject)
+            .with_context(|| format!("cannot read {}", pyproject.display()))?;
+        let parsed: PyProject = toml::from_str(&text).with_context(|| {
+            format!(
+                "{} is not valid TOML for a Python project",
+                pyproject.display()
+            )
+        })?;
+
+        let backend = parsed
+            .build_system
+            .as_ref()
+            .and_then(|b| b.build_backend.as_deref());
+        if backend != Some("maturin") {
+            bail!(
+                "{} is not a maturin project: [build-system] build-backend is {}; \
+                 maou-build works on maturin (PyO3) workspaces (set build-backend = \"maturin\")",
+                pyproject.display(),
+                backend.map_or("not set".to_owned(), |b| format!("`{b}`"))
+            );
+        }
+        let project = parsed.project.with_context(|| {
+            format!(
+                "{} has no [project] table (name, version, requires-python)",
+                pyproject.display()
+            )
+        })?;
+        let maturin = parsed.tool.maturin.unwrap_or_default();
+        let requires_python: Specifier = project
+            .requires_python
+            .as_deref()
+            .unwrap_or("")
+            .parse()
+            .with_context(|| format!("in {}", pyproject.display()))?;
+
+        let manifest = root.join(
+            maturin
+                .manifest_path
+                .as_deref()
+                .unwrap_or(Path::new("Cargo.toml")),
+        );
+        if !manifest.is_file() {
+            bail!(
+                "{}: the Cargo manifest {} does not exist (check [tool.maturin] manifest-path)",
+                pyproject.display(),
+                manifest.display()
+            );
+        }
+        let manifest = manifest
+            .canonicalize()
+            .with_context(|| format!("cannot resolve {}", manifest.display()))?;
+        let metadata = cargo_metadata(&manifest)?;
+
+        let cdylib_pkg = metadata
+            .packages
+            .iter()
+            .find(|p| p.manifest_path == manifest)
+            .with_context(|| {
+                format!(
+                    "cargo metadata does not list the package of {}",
+                    manifest.display()
+                )
+            })?;
+        let lib = cdylib_pkg
+            .targets
+            .iter()
+            .find(|t| t.crate_types.iter().any(|c| c == "cdylib"))
+            .with_context(|| {
+                format!(
+                    "{} builds no cdylib: a Python extension needs `[lib] crate-type = [\"cdylib\"]` in {}",
+                    cdylib_pkg.name,
+                    manifest.display()
+                )
+            })?;
+        let module_name = maturin
+            .module_name
+            .unwrap_or_else(|| project.name.replace('-', "_"));
+        let leaf = module_name.rsplit('.').next().unwrap_or(&module_name);
+        if leaf != lib.name {
+            bail!(
+                "module-name `{module_name}` in {} ends in `{leaf}`, but the cdylib's library is \
+                 named `{}` ({}); PyO3 exports `PyInit_{}`, so Python could not import it: make \
+                 `[lib] name` and the last part of module-name agree",
+                pyproject.display(),
+                lib.name,
+                manifest.display(),
+                lib.name
+            );
+        }
+        let cdylib = to_crate(cdylib_pkg, lib);
+        let rlib_deps = workspace_deps(&metadata, cdylib_pkg);
+        let version = project.version.unwrap_or_else(|| cdylib.version.clone());
+
+        Ok(Workspace {
+            python_source: root.join(maturin.python_source.as_deref().unwrap_or(Path::new("."))),
+            pyproject: pyproject.to_path_buf(),
+            root,
+            package: project.name,
+            version,
+            requires_python,
+            module_name,
+            features: maturin.features,
+            profile: maturin.profile,
+            cargo_workspace_root: metadata.workspace_root,
+            target_directory: metadata.target_directory,
+            cdylib,
+            rlib_deps,
+        })
+    }
+
+    /// The Python package directory the extension goes into (`python/maou` for `maou._rust`).
+    pub fn package_dir(&self) -> PathBuf {
+        let mut dir = self.python_source.clone();
+        let parts: Vec<&str> = self.module_name.split('.').collect();
+        for part in &parts[..parts.len() - 1] {
+            dir.push(part);
+        }
+        dir
+    }
+}
+
+fn cargo_metadata(manifest: &Path) -> Result<Metadata> {
+    let out = process::output(
+        "cargo",
+        [
+            "metadata".as_ref(),
+            "--format-version".as_ref(),
+            "1".as_ref(),
+            "--no-deps".as_ref(),
+            "--manifest-path".as_ref(),
+            manifest.as_os_str(),
+        ],
+        None,
+    )?;
+    serde_json::from_str(&out).context("cannot parse the output of `cargo metadata`")
+}
+
+fn to_crate(pkg: &MetaPackage, lib: &MetaTarget) -> Crate {
+    let dir = pkg
+        .manifest_path
+        .parent()
+        .expect("a manifest has a directory")
+        .to_path_buf();
+    Crate {
+        name: pkg.name.clone(),
+        version: pkg.version.clone(),
+        lib_name: lib.name.clone(),
+        manifest_path: pkg.manifest_path.clone(),
+        dir,
+    }
+}
+
+/// The workspace members `root` depends on through normal (not dev or build) path
+/// dependencies, transitively, sorted by name.
+fn workspace_deps(metadata: &Metadata, root: &MetaPackage) -> Vec<Crate> {
+    let members: HashMap<&Path, &MetaPackage> = metadata
+        .packages
+        .iter()
+        .filter(|p| metadata.workspace_members.contains(&p.id))
+        .map(|p| (p.manifest_path.parent().unwrap(), p))
+        .collect();
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![root];
+    let mut found = Vec::new();
+    while let Some(pkg) = stack.pop() {
+        for dep in pkg.dependencies.iter().filter(|d| d.kind.is_none()) {
+            let Some(dep_pkg) = dep.path.as_deref().and_then(|p| members.get(p)) else {
+                continue;
+            };
+            if seen.insert(dep.name.clone()) {
+                if let Some(lib) = dep_pkg
+                    .targets
+                    .iter()
+                    .find(|t| t.crate_types.iter().any(|c| c == "lib" || c == "rlib"))
+                {
+                    found.push(to_crate(dep_pkg, lib));
+                }
+                stack.push(dep_pkg);
+            }
+        }
+    }
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found
+}
