@@ -18,7 +18,8 @@ use crate::process;
 const KNOWN_MINORS: std::ops::RangeInclusive<u32> = 7..=15;
 
 /// A `major.minor` CPython version such as 3.12.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Minor {
     pub major: u32,
     pub minor: u32,
@@ -28,6 +29,21 @@ impl Minor {
     /// The CPython wheel tag, e.g. `cp312`.
     pub fn tag(self) -> String {
         format!("cp{}{}", self.major, self.minor)
+    }
+}
+
+/// Serialized as `"3.12"`, the spelling scripts and users pass back to `--python`.
+impl Serialize for Minor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl TryFrom<String> for Minor {
+    type Error = anyhow::Error;
+
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
     }
 }
 
