@@ -8,9 +8,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cargo_build;
 mod commands;
+mod editable;
+mod fsutil;
 mod process;
 mod python;
+mod resources;
+mod sccache;
+mod target_dir;
+mod wheel;
 mod workspace;
 
 #[derive(Parser)]
@@ -37,6 +44,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Build the extension (dev profile, sccache) into the editable package: UC1's edit loop
+    Develop(commands::develop::Args),
+    /// Check what in this environment slows or breaks builds, with the fix for each
+    Doctor(commands::doctor::Args),
+    /// Print what maou-build discovered about the workspace
     Info(commands::info::Args),
 }
 
@@ -44,6 +56,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let workspace = cli.workspace.as_deref();
     let result = match cli.command {
+        Command::Develop(args) => commands::develop::run(workspace, &args),
+        Command::Doctor(args) => commands::doctor::run(workspace, &args),
         Command::Info(args) => commands::info::run(workspace, &args),
     };
     match result {

@@ -9,7 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::process;
@@ -318,6 +318,37 @@ fn pyenv_candidates(minor: Minor) -> Vec<PathBuf> {
                 .join(v)
                 .join("bin")
                 .join(format!("python{minor}"))
+        })
+        .collect()
+}
+
+/// The interpreters to build for: every allowed minor that is installed, or exactly the
+/// ones asked for (each must be allowed and installed).
+pub fn select(spec: &Specifier, asked: &[Minor]) -> Result<Vec<Interpreter>> {
+    if asked.is_empty() {
+        let found: Vec<_> = spec.allowed_minors().into_iter().filter_map(find).collect();
+        if found.is_empty() {
+            bail!(
+                "no CPython allowed by requires-python `{spec}` ({}) was found on PATH or in pyenv; \
+                 install one (e.g. `uv python install {}`) or put it on PATH",
+                spec.allowed_minors().iter().map(Minor::to_string).collect::<Vec<_>>().join(", "),
+                spec.allowed_minors().last().map(Minor::to_string).unwrap_or_else(|| "3.12".into())
+            );
+        }
+        return Ok(found);
+    }
+    asked
+        .iter()
+        .map(|&m| {
+            if !spec.allows_minor(m) {
+                bail!("CPython {m} is not allowed by requires-python `{spec}`");
+            }
+            find(m).with_context(|| {
+                format!(
+                    "CPython {m} is not installed (not on PATH as python{m}, not in pyenv); \
+                     install it, e.g. `uv python install {m}` or `pyenv install {m}`"
+                )
+            })
         })
         .collect()
 }

@@ -2,7 +2,7 @@
 //! (`[project]`, `[tool.maturin]`) and `cargo metadata`: never from assumptions about
 //! this repository's layout.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -28,11 +28,18 @@ struct BuildSystem {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
 struct Project {
     name: String,
     version: Option<String>,
-    #[serde(rename = "requires-python")]
     requires_python: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    dependencies: Vec<String>,
+    #[serde(default)]
+    optional_dependencies: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    scripts: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -103,6 +110,13 @@ pub struct Workspace {
     /// The Python distribution name (`[project] name`).
     pub package: String,
     pub version: String,
+    pub description: Option<String>,
+    /// `[project] dependencies`, as PEP 508 strings.
+    pub dependencies: Vec<String>,
+    /// `[project.optional-dependencies]`: extra name to requirements.
+    pub optional_dependencies: BTreeMap<String, Vec<String>>,
+    /// `[project.scripts]`: console script name to `module:function`.
+    pub scripts: BTreeMap<String, String>,
     #[serde(serialize_with = "as_text")]
     pub requires_python: Specifier,
     /// Absolute path of the directory that holds the Python package.
@@ -251,6 +265,10 @@ impl Workspace {
             root,
             package: project.name,
             version,
+            description: project.description,
+            dependencies: project.dependencies,
+            optional_dependencies: project.optional_dependencies,
+            scripts: project.scripts,
             requires_python,
             module_name,
             features: maturin.features,

@@ -1,3 +1,5 @@
 //! One module per maou-build subcommand.
 
+pub mod develop;
+pub mod doctor;
 pub mod info;

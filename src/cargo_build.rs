@@ -1,0 +1,168 @@
+//! Building the cdylib with cargo: progress and rustc's messages stream to the terminal,
+//! while cargo's JSON messages tell which units were compiled and where the library is.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+use crate::workspace::Workspace;
+
+#[derive(Deserialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+enum Message {
+    CompilerArtifact {
+        target: Target,
+        filenames: Vec<PathBuf>,
+        fresh: bool,
+    },
+    BuildFinished {
+        success: bool,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Deserialize)]
+struct Target {
+    name: String,
+    kind: Vec<String>,
+}
+
+pub struct Request<'a> {
+    pub ws: &'a Workspace,
+    pub release: bool,
+    pub jobs: usize,
+    pub python: &'a Path,
+    pub env: Vec<(&'static str, String)>,
+}
+
+#[derive(Debug)]
+pub struct Outcome {
+    /// The built shared library.
+    pub library: PathBuf,
+    /// Units rustc compiled in this build (name and kind), in cargo's order.
+    pub compiled: Vec<String>,
+    pub elapsed: Duration,
+}
+
+impl Request<'_> {
+    pub fn args(&self) -> Vec<String> {
+        let mut args = vec![
+            "build".to_owned(),
+            "--lib".to_owned(),
+            "--manifest-path".to_owned(),
+            self.ws.cdylib.manifest_path.to_string_lossy().into_owned(),
+            "--message-format".to_owned(),
+            "json-render-diagnostics".to_owned(),
+            "--jobs".to_owned(),
+            self.jobs.to_string(),
+        ];
+        if self.release {
+            args.push("--release".to_owned());
+        }
+        if !self.ws.features.is_empty() {
+            args.push("--features".to_owned());
+            args.push(self.ws.features.join(","));
+        }
+        args
+    }
+
+    /// The command line as a user could type it (for messages and the bench report).
+    pub fn shown(&self) -> String {
+        let mut shown: Vec<String> = self
+            .env()
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("SCCACHE_"))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        shown.push("cargo".to_owned());
+        shown.extend(
+            self.args()
+                .into_iter()
+                .filter(|a| a != "--message-format" && a != "json-render-diagnostics"),
+        );
+        shown.join(" ")
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        let mut env = self.env.clone();
+        env.push(("CARGO_INCREMENTAL", "0".to_owned()));
+        // No CARGO_TARGET_DIR: cargo finds its target directory itself (`target/`, the link
+        // to the store, or what the user chose), and sccache hashes CARGO_* variables into
+        // its keys, so a per-checkout path here would make every other checkout miss.
+        // PyO3 >= 0.26 leaves libpython unlinked when this is set (what maturin does).
+        env.push(("PYO3_BUILD_EXTENSION_MODULE", "1".to_owned()));
+        env.push(("PYO3_PYTHON", self.python.to_string_lossy().into_owned()));
+        env
+    }
+
+    /// Runs the build. On failure cargo has already printed rustc's errors.
+    pub fn run(&self) -> Result<Outcome> {
+        let started = Instant::now();
+        let mut expr = duct::cmd("cargo", self.args())
+            .dir(&self.ws.cargo_workspace_root)
+            .unchecked();
+        for (k, v) in self.env() {
+            expr = expr.env(k, v);
+        }
+        let reader = expr
+            .reader()
+            .with_context(|| format!("could not run `{}` (is cargo on PATH?)", self.shown()))?;
+        let mut lines = BufReader::new(&reader);
+        let mut compiled = Vec::new();
+        let mut library = None;
+        let mut success = false;
+        let mut line = String::new();
+        while lines
+            .read_line(&mut line)
+            .context("reading cargo's messages")?
+            > 0
+        {
+            match serde_json::from_str::<Message>(&line) {
+                Ok(Message::CompilerArtifact {
+                    target,
+                    filenames,
+                    fresh,
+                }) => {
+                    if !fresh {
+                        compiled.push(format!("{} ({})", target.name, target.kind.join(",")));
+                    }
+                    if target.kind.iter().any(|k| k == "cdylib")
+                        && target.name == self.ws.cdylib.lib_name
+                    {
+                        library = filenames
+                            .into_iter()
+                            .find(|f| f.extension().is_some_and(|e| e == "so" || e == "dylib"));
+                    }
+                }
+                Ok(Message::BuildFinished { success: s }) => success = s,
+                Ok(Message::Other) => {}
+                // Not JSON: a build script's or cargo's own line; show it.
+                Err(_) => eprint!("{line}"),
+            }
+            line.clear();
+        }
+        let status = reader
+            .try_wait()
+            .context("waiting for cargo")?
+            .map(|o| o.status);
+        if !success || !status.is_some_and(|s| s.success()) {
+            bail!("`{}` failed: see rustc's errors above", self.shown());
+        }
+        let library = library.with_context(|| {
+            format!(
+                "cargo built no shared library for {}: is `crate-type = [\"cdylib\"]` set in {}?",
+                self.ws.cdylib.name,
+                self.ws.cdylib.manifest_path.display()
+            )
+        })?;
+        Ok(Outcome {
+            library,
+            compiled,
+            elapsed: started.elapsed(),
+        })
+    }
+}

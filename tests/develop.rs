@@ -1,0 +1,166 @@
+//! `maou-build develop` on a copy of this workspace: the whole UC1 edit loop, in order,
+//! because each step starts from the state the previous one left (one cold build).
+
+mod common;
+
+use std::fs;
+use std::process::Command;
+
+use common::{maou_build, replace_in, text, workspace_copy};
+use serde_json::Value;
+
+struct Loop {
+    root: std::path::PathBuf,
+    venv: std::path::PathBuf,
+    cache: std::path::PathBuf,
+}
+
+impl Loop {
+    fn develop(&self, extra: &[&str]) -> (std::process::Output, Option<Value>) {
+        let out = maou_build(&self.root)
+            .args(["develop", "--json", "--venv"])
+            .arg(&self.venv)
+            .args(extra)
+            .env("MAOU_BUILD_CACHE", &self.cache)
+            .output()
+            .unwrap();
+        let report = serde_json::from_slice(&out.stdout).ok();
+        (out, report)
+    }
+
+    fn develop_ok(&self, extra: &[&str]) -> Value {
+        let (out, report) = self.develop(extra);
+        assert!(out.status.success(), "{}", text(&out));
+        report.unwrap_or_else(|| panic!("no JSON report: {}", text(&out)))
+    }
+
+    fn python(&self, code: &str) -> String {
+        let out = Command::new(self.venv.join("bin/python"))
+            .args(["-c", code])
+            .current_dir(std::env::temp_dir())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "python -c {code:?}: {}", text(&out));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+}
+
+fn compiled(report: &Value) -> Vec<String> {
+    report["compiled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().split(' ').next().unwrap().to_owned())
+        .collect()
+}
+
+const READ_VERSION: &str = "from maou._rust import maou_io; print(maou_io.FORMAT_VERSION)";
+
+#[test]
+fn develop_edit_loop() {
+    let (tmp, root) = workspace_copy();
+    let l = Loop {
+        venv: tmp.path().join("venv"),
+        cache: tmp.path().join("cache"),
+        root,
+    };
+    let io_lib = l.root.join("rust/maou_io/src/lib.rs");
+
+    // First run: venv, editable install, build; the module imports and reads a value.
+    let first = l.develop_ok(&[]);
+    let actions = first["venv"]["actions"].to_string();
+    assert!(
+        actions.contains("created") && actions.contains("editable"),
+        "{actions}"
+    );
+    assert_eq!(first["target"]["state"], "created");
+    assert_eq!(first["replaced"], true);
+    assert_eq!(l.python(READ_VERSION), "1");
+    let installed = first["installed"].as_str().unwrap().to_owned();
+    assert!(
+        installed.starts_with(l.root.join("python/maou/_rust.cpython-").to_str().unwrap()),
+        "{installed}"
+    );
+    assert!(fs::symlink_metadata(l.root.join("target"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+
+    // A Rust edit in maou_io: only maou_io and what depends on it are compiled again.
+    replace_in(
+        &io_lib,
+        "pub const FORMAT_VERSION: u32 = 1;",
+        "pub const FORMAT_VERSION: u32 = 7;",
+    );
+    let edit = l.develop_ok(&[]);
+    let units = compiled(&edit);
+    assert!(
+        units.contains(&"maou_io".to_owned()) && units.contains(&"_rust".to_owned()),
+        "{units:?}"
+    );
+    assert!(
+        !units.iter().any(|u| u.starts_with("polars")),
+        "dependencies rebuilt: {units:?}"
+    );
+    assert_eq!(l.python(READ_VERSION), "7");
+
+    // Nothing changed: no rustc, nothing replaced.
+    let noop = l.develop_ok(&[]);
+    assert_eq!(compiled(&noop), Vec::<String>::new());
+    assert_eq!(noop["replaced"], false);
+
+    // A Python-only edit: no rustc at all (cargo's units and sccache's requests), and live.
+    let init = l.root.join("python/maou/__init__.py");
+    fs::write(
+        &init,
+        format!("{}\nEDITED = 'live'\n", fs::read_to_string(&init).unwrap()),
+    )
+    .unwrap();
+    let py_only = l.develop_ok(&["--stats"]);
+    assert_eq!(compiled(&py_only), Vec::<String>::new());
+    let stats = &py_only["sccache"];
+    assert_eq!(
+        stats["hits"].as_u64().unwrap() + stats["misses"].as_u64().unwrap(),
+        0,
+        "{stats}"
+    );
+    assert_eq!(l.python("import maou; print(maou.EDITED)"), "live");
+
+    // target/ lost: develop links the store back (the recovery path) and compiles nothing.
+    fs::remove_dir_all(l.root.join("target")).unwrap();
+    assert!(!l.root.join("target").exists());
+    let recovered = l.develop_ok(&[]);
+    assert_eq!(
+        recovered["target"]["state"], "recovered",
+        "{}",
+        recovered["target"]
+    );
+    assert_eq!(compiled(&recovered), Vec::<String>::new());
+    assert_eq!(l.python(READ_VERSION), "7");
+
+    // A compile error: develop fails with rustc's error, the old extension still imports.
+    replace_in(
+        &io_lib,
+        "pub const FORMAT_VERSION: u32 = 7;",
+        "pub const FORMAT_VERSION: u32 = \"seven\";",
+    );
+    let (out, _) = l.develop(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error[E0308]"),
+        "rustc's error is shown: {stderr}"
+    );
+    assert!(
+        stderr.contains("the previous extension is still in place"),
+        "{stderr}"
+    );
+    assert_eq!(l.python(READ_VERSION), "7");
+    let leftovers: Vec<_> = fs::read_dir(l.root.join("python/maou"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    drop(tmp);
+}
