@@ -35,7 +35,7 @@ pub enum TargetState {
     Created,
     /// `target/` was a plain directory and was moved into the store.
     Adopted,
-    /// `target/` pointed at another store (another toolchain) and was re-pointed.
+    /// `target/` pointed at another store (a copied checkout, another toolchain) and was re-pointed.
     Repointed { from: PathBuf },
     /// `target/` is a plain directory that could not be moved (another filesystem):
     /// builds use it, and its loss costs a rebuild from sccache.
