@@ -6,49 +6,8 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{maou_build, text, workspace_copy};
+use common::{maou_build, text, tiny_workspace, workspace_copy};
 use serde_json::Value;
-
-/// A maturin workspace of maou's shape under other names: `foo._native` built from
-/// `foo_native`, which depends on the rlib `foo_core`.
-fn tiny_workspace(dir: &Path, requires_python: &str, crate_type: &str) {
-    let write = |rel: &str, body: &str| {
-        let path = dir.join(rel);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, body).unwrap();
-    };
-    write(
-        "pyproject.toml",
-        &format!(
-            "[build-system]\nrequires = [\"maturin>=1.9\"]\nbuild-backend = \"maturin\"\n\n\
-             [project]\nname = \"foo\"\nversion = \"1.2.3\"\nrequires-python = \"{requires_python}\"\n\n\
-             [tool.maturin]\npython-source = \"py\"\nmodule-name = \"foo._native\"\n\
-             manifest-path = \"crates/native/Cargo.toml\"\n"
-        ),
-    );
-    write(
-        "Cargo.toml",
-        "[workspace]\nmembers = [\"crates/core\", \"crates/native\"]\nresolver = \"2\"\n",
-    );
-    write(
-        "crates/core/Cargo.toml",
-        "[package]\nname = \"foo_core\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    );
-    write("crates/core/src/lib.rs", "pub fn answer() -> u32 { 42 }\n");
-    write(
-        "crates/native/Cargo.toml",
-        &format!(
-            "[package]\nname = \"foo_native\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
-             [lib]\nname = \"_native\"\ncrate-type = [\"{crate_type}\"]\n\n\
-             [dependencies]\nfoo_core = {{ path = \"../core\" }}\n"
-        ),
-    );
-    write(
-        "crates/native/src/lib.rs",
-        "pub fn answer() -> u32 { foo_core::answer() }\n",
-    );
-    write("py/foo/__init__.py", "");
-}
 
 fn json(out: &std::process::Output) -> Value {
     assert!(out.status.success(), "{}", text(out));

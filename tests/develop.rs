@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::process::Command;
 
-use common::{maou_build, replace_in, text, workspace_copy};
+use common::{maou_build, replace_in, text, tiny_workspace, workspace_copy_at_fixed_path};
 use serde_json::Value;
 
 struct Loop {
@@ -54,11 +54,17 @@ fn compiled(report: &Value) -> Vec<String> {
         .collect()
 }
 
+/// develop may restart the shared sccache server (a new checkout root): the builds of
+/// these tests must not overlap, or one would lose its server mid-build.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 const READ_VERSION: &str = "from maou._rust import maou_io; print(maou_io.FORMAT_VERSION)";
 
 #[test]
 fn develop_edit_loop() {
-    let (tmp, root) = workspace_copy();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let root = workspace_copy_at_fixed_path("maou-build-develop-test");
     let l = Loop {
         venv: tmp.path().join("venv"),
         cache: tmp.path().join("cache"),
@@ -163,4 +169,46 @@ fn develop_edit_loop() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     drop(tmp);
+    let _ = fs::remove_dir_all(l.root.parent().unwrap());
+}
+
+#[test]
+fn develop_works_on_another_workspace_of_the_same_shape() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("foo");
+    tiny_workspace(&ws, ">=3.11,<3.13", "cdylib");
+    let out = maou_build(&ws)
+        .args(["develop", "--json", "--python", "3.11"])
+        .env("MAOU_BUILD_CACHE", tmp.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["venv"]["interpreter"]["minor"], "3.11");
+    let suffix = report["venv"]["interpreter"]["ext_suffix"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let placed = ws.join("py/foo").join(format!("_native{suffix}"));
+    assert_eq!(report["installed"], placed.to_str().unwrap());
+    assert!(placed.is_file(), "{}", placed.display());
+    let units = compiled(&report);
+    assert_eq!(
+        units,
+        ["foo_core", "_native"],
+        "only the workspace's two crates"
+    );
+    // The editable install points Python at python-source (`py/`), with the metadata.
+    let py = ws.join(".venv/bin/python");
+    let found = Command::new(&py)
+        .args([
+            "-c",
+            "import foo, importlib.metadata as m; print(foo.__file__, m.version('foo'))",
+        ])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    let found = String::from_utf8_lossy(&found.stdout);
+    assert!(found.contains("py/foo/__init__.py 1.2.3"), "{found}");
 }

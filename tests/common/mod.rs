@@ -46,6 +46,24 @@ pub fn workspace_copy() -> (tempfile::TempDir, PathBuf) {
         .tempdir()
         .unwrap();
     let root = tmp.path().join("maou");
+    copy_workspace_to(&root);
+    (tmp, root)
+}
+
+/// A copy of this workspace at a fixed path under the temporary directory, replaced if it
+/// exists. sccache's rustc keys include the checkout path (see docs/uc1-develop.md), so a
+/// fixed path lets a second run of the tests on the same machine hit the cache. Callers
+/// must not run concurrently.
+pub fn workspace_copy_at_fixed_path(name: &str) -> PathBuf {
+    let root = std::env::temp_dir().join(name).join("maou");
+    if root.exists() {
+        fs::remove_dir_all(&root).unwrap();
+    }
+    copy_workspace_to(&root);
+    root
+}
+
+fn copy_workspace_to(root: &Path) {
     for item in [
         "Cargo.toml",
         "Cargo.lock",
@@ -60,11 +78,10 @@ pub fn workspace_copy() -> (tempfile::TempDir, PathBuf) {
         if from.is_dir() {
             copy_tree(&from, &root.join(item));
         } else {
-            fs::create_dir_all(&root).unwrap();
+            fs::create_dir_all(root).unwrap();
             fs::copy(&from, root.join(item)).unwrap();
         }
     }
-    (tmp, root)
 }
 
 pub fn maou_build(dir: &Path) -> Command {
@@ -90,4 +107,45 @@ pub fn replace_in(path: &Path, from: &str, to: &str) {
         path.display()
     );
     fs::write(path, before.replacen(from, to, 1)).unwrap();
+}
+
+/// A maturin workspace of maou's shape under other names: `foo._native` built from
+/// `foo_native`, which depends on the rlib `foo_core`.
+pub fn tiny_workspace(dir: &Path, requires_python: &str, crate_type: &str) {
+    let write = |rel: &str, body: &str| {
+        let path = dir.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, body).unwrap();
+    };
+    write(
+        "pyproject.toml",
+        &format!(
+            "[build-system]\nrequires = [\"maturin>=1.9\"]\nbuild-backend = \"maturin\"\n\n\
+             [project]\nname = \"foo\"\nversion = \"1.2.3\"\nrequires-python = \"{requires_python}\"\n\n\
+             [tool.maturin]\npython-source = \"py\"\nmodule-name = \"foo._native\"\n\
+             manifest-path = \"crates/native/Cargo.toml\"\n"
+        ),
+    );
+    write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"crates/core\", \"crates/native\"]\nresolver = \"2\"\n",
+    );
+    write(
+        "crates/core/Cargo.toml",
+        "[package]\nname = \"foo_core\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    write("crates/core/src/lib.rs", "pub fn answer() -> u32 { 42 }\n");
+    write(
+        "crates/native/Cargo.toml",
+        &format!(
+            "[package]\nname = \"foo_native\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+             [lib]\nname = \"_native\"\ncrate-type = [\"{crate_type}\"]\n\n\
+             [dependencies]\nfoo_core = {{ path = \"../core\" }}\n"
+        ),
+    );
+    write(
+        "crates/native/src/lib.rs",
+        "pub fn answer() -> u32 { foo_core::answer() }\n",
+    );
+    write("py/foo/__init__.py", "");
 }
