@@ -48,6 +48,32 @@ pub struct Outcome {
     pub elapsed: Duration,
 }
 
+/// Variables that a parent cargo (`cargo run`, `cargo test`) set for *its* crate. The
+/// inner cargo sets them again for each crate it builds, but not all of them for every
+/// crate (CARGO_PRIMARY_PACKAGE, CARGO_TARGET_TMPDIR, CARGO_BIN_EXE_*), and sccache hashes
+/// every CARGO_* variable rustc sees: left in place they would change cache keys with the
+/// path of whatever ran maou-build.
+fn leaked_crate_vars() -> Vec<std::ffi::OsString> {
+    const EXACT: &[&str] = &[
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ];
+    std::env::vars_os()
+        .map(|(name, _)| name)
+        .filter(|name| {
+            let n = name.to_string_lossy();
+            EXACT.contains(&n.as_ref())
+                || n.starts_with("CARGO_PKG_")
+                || n.starts_with("CARGO_BIN_EXE_")
+        })
+        .collect()
+}
+
 impl Request<'_> {
     pub fn args(&self) -> Vec<String> {
         let mut args = vec![
@@ -105,6 +131,9 @@ impl Request<'_> {
         let mut expr = duct::cmd("cargo", self.args())
             .dir(&self.ws.cargo_workspace_root)
             .unchecked();
+        for name in leaked_crate_vars() {
+            expr = expr.env_remove(name);
+        }
         for (k, v) in self.env() {
             expr = expr.env(k, v);
         }

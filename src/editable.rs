@@ -9,9 +9,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::process;
 use crate::python::{self, Interpreter, Minor};
 use crate::wheel::{escape_name, record_hash, WheelWriter};
 use crate::workspace::Workspace;
@@ -117,32 +118,19 @@ pub fn ensure(ws: &Workspace, dir: &Path, want: Option<Minor>) -> Result<Venv> {
 
 fn create_venv(dir: &Path, base: &Interpreter) -> Result<()> {
     let existed = dir.exists();
-    let uv = uv()?;
-    let result = duct::cmd(&uv, ["venv", "--quiet", "--clear", "--python"])
-        .before_spawn({
-            let exe = base.executable.clone();
-            let dir = dir.to_path_buf();
-            move |cmd| {
-                cmd.arg(&exe).arg(&dir);
-                Ok(())
-            }
-        })
-        .stdout_to_stderr()
-        .unchecked()
-        .run()
-        .with_context(|| format!("could not run {}", uv.display()))?;
-    if !result.status.success() {
-        if !existed {
-            let _ = fs::remove_dir_all(dir);
-        }
-        bail!(
-            "`uv venv --clear --python {} {}` failed ({})",
-            base.executable.display(),
-            dir.display(),
-            result.status
-        );
+    let args: [&std::ffi::OsStr; 6] = [
+        "venv".as_ref(),
+        "--quiet".as_ref(),
+        "--clear".as_ref(),
+        "--python".as_ref(),
+        base.executable.as_os_str(),
+        dir.as_os_str(),
+    ];
+    let created = process::stream(uv()?, args);
+    if created.is_err() && !existed {
+        let _ = fs::remove_dir_all(dir);
     }
-    Ok(())
+    created
 }
 
 /// The editable wheel's contents, and a key that changes when they do.
@@ -231,9 +219,8 @@ impl EditableWheel {
             writer.add(name, bytes)?;
         }
         writer.finish()?;
-        let uv = uv()?;
-        let status = duct::cmd(
-            &uv,
+        process::stream(
+            uv()?,
             [
                 "pip".as_ref(),
                 "install".as_ref(),
@@ -243,20 +230,9 @@ impl EditableWheel {
                 "--python".as_ref(),
                 python.as_os_str(),
                 path.as_os_str(),
-            ],
+            ] as [&std::ffi::OsStr; 8],
         )
-        .stdout_to_stderr()
-        .unchecked()
-        .run()
-        .with_context(|| format!("could not run {}", uv.display()))?
-        .status;
-        if !status.success() {
-            bail!(
-                "`uv pip install --python {} {}` failed ({status}): the editable install was not made",
-                python.display(),
-                self.file_name
-            );
-        }
+        .context("the editable install was not made")?;
         Ok(())
     }
 }

@@ -47,6 +47,30 @@ where
     String::from_utf8(out.stdout).with_context(|| format!("`{shown}` printed invalid UTF-8"))
 }
 
+/// Runs a longer command whose progress the user should see: its output goes to stderr
+/// (stdout stays free for reports such as `--json`). On failure the error names the
+/// command line and its exit status; the command's own messages are already on screen.
+pub fn stream<P, I, S>(program: P, args: I) -> Result<()>
+where
+    P: AsRef<Path>,
+    I: IntoIterator<Item = S>,
+    S: Into<OsString>,
+{
+    let program = program.as_ref();
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let shown = display(&program.to_string_lossy(), &args);
+    let status = duct::cmd(program, &args)
+        .stdout_to_stderr()
+        .unchecked()
+        .run()
+        .with_context(|| format!("could not run `{shown}`"))?
+        .status;
+    if !status.success() {
+        bail!("`{shown}` failed ({status})");
+    }
+    Ok(())
+}
+
 /// Whether `program` can be found on PATH.
 pub fn on_path(program: &str) -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;
