@@ -9,6 +9,16 @@ use std::path::Path;
 use common::{maou_build, text, tiny_workspace, workspace_copy};
 use serde_json::Value;
 
+/// One string field of every element of a JSON array.
+fn strings<'a>(array: &'a Value, key: &str) -> Vec<&'a str> {
+    array
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e[key].as_str().unwrap())
+        .collect()
+}
+
 fn json(out: &std::process::Output) -> Value {
     assert!(out.status.success(), "{}", text(out));
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
@@ -63,19 +73,9 @@ fn info_reads_this_workspace() {
     );
     assert_eq!(info["cdylib"]["name"], "maou_rust");
     assert_eq!(info["cdylib"]["lib_name"], "_rust");
-    let deps: Vec<&str> = info["rlib_deps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["name"].as_str().unwrap())
-        .collect();
+    let deps: Vec<&str> = strings(&info["rlib_deps"], "name");
     assert_eq!(deps, ["maou_index", "maou_io"]);
-    let pythons: Vec<&str> = info["pythons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["version"].as_str().unwrap())
-        .collect();
+    let pythons: Vec<&str> = strings(&info["pythons"], "version");
     assert_eq!(pythons, ["3.11", "3.12"]);
     assert_eq!(info["pythons"][1]["tag"], "cp312");
 
@@ -105,12 +105,7 @@ fn info_works_on_another_workspace_of_the_same_shape() {
         info["package_dir"],
         tmp.path().join("py/foo").to_str().unwrap()
     );
-    let pythons: Vec<&str> = info["pythons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["version"].as_str().unwrap())
-        .collect();
+    let pythons: Vec<&str> = strings(&info["pythons"], "version");
     assert_eq!(pythons, ["3.10", "3.11"]);
 }
 
@@ -232,14 +227,6 @@ fn which(tool: &str) -> std::path::PathBuf {
 #[test]
 fn doctor_reports_every_check_and_fails_on_incremental() {
     let (_tmp, root) = workspace_copy();
-    let names = |v: &Value| -> Vec<String> {
-        v["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["name"].as_str().unwrap().to_owned())
-            .collect()
-    };
     let out = maou_build(&root)
         .args(["doctor", "--json"])
         .output()
@@ -259,7 +246,7 @@ fn doctor_reports_every_check_and_fails_on_incremental() {
         "maturin",
     ] {
         assert!(
-            names(&report).iter().any(|n| n == name),
+            strings(&report["checks"], "name").contains(&name),
             "{name} missing: {report}"
         );
     }
