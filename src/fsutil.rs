@@ -5,6 +5,18 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+/// A cache directory: the `override_var` environment variable if set and not empty,
+/// else `~/.cache/<name>`.
+pub fn user_cache_dir(override_var: &str, name: &str) -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os(override_var).filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    let home = std::env::var_os("HOME").with_context(|| {
+        format!("HOME is not set: cannot place caches under ~/.cache (set HOME or {override_var})")
+    })?;
+    Ok(PathBuf::from(home).join(".cache").join(name))
+}
+
 /// A temporary name beside `path`, unique to this process.
 pub fn temp_beside(path: &Path) -> PathBuf {
     let name = path

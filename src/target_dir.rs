@@ -89,11 +89,7 @@ impl TargetDir {
 
 /// The root of maou-build's own caches: `MAOU_BUILD_CACHE`, else ~/.cache/maou-build.
 pub fn cache_root() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("MAOU_BUILD_CACHE").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir));
-    }
-    let home = std::env::var_os("HOME").context("HOME is not set: set MAOU_BUILD_CACHE")?;
-    Ok(PathBuf::from(home).join(".cache").join("maou-build"))
+    crate::fsutil::user_cache_dir("MAOU_BUILD_CACHE", "maou-build")
 }
 
 /// The store of this workspace for this toolchain.

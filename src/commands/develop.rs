@@ -108,11 +108,12 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         note(format!("removed the old target store {}", old.display()));
     }
     let jobs = resources::choose_jobs(args.jobs.map(usize::from));
-    let sccache_server = cache.ensure_server()?;
-    if let Some(what) = &sccache_server {
+    let server = cache.ensure_server()?;
+    if let Some(what) = &server.restarted {
         note(what);
     }
-    let before = args.stats.then(|| cache.stats());
+    let sccache_server = server.restarted;
+    let before = args.stats.then_some(server.stats);
 
     let request = Request {
         ws: &ws,
