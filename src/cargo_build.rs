@@ -53,7 +53,7 @@ pub struct Outcome {
 /// crate (CARGO_PRIMARY_PACKAGE, CARGO_TARGET_TMPDIR, CARGO_BIN_EXE_*), and sccache hashes
 /// every CARGO_* variable rustc sees: left in place they would change cache keys with the
 /// path of whatever ran maou-build.
-fn leaked_crate_vars() -> Vec<std::ffi::OsString> {
+pub fn leaked_crate_vars() -> Vec<std::ffi::OsString> {
     const EXACT: &[&str] = &[
         "CARGO_MANIFEST_DIR",
         "CARGO_MANIFEST_PATH",

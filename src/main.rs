@@ -8,9 +8,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audit;
 mod cargo_build;
 mod commands;
 mod editable;
+mod elf;
 mod fsutil;
 mod process;
 mod python;
@@ -19,6 +21,7 @@ mod sccache;
 mod target_dir;
 mod wheel;
 mod workspace;
+mod zig;
 
 #[derive(Parser)]
 #[command(
@@ -44,21 +47,27 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Check wheels or shared objects against manylinux_2_28, and repair what can be
+    Audit(commands::audit::Args),
     /// Build the extension (dev profile, sccache) into the editable package: UC1's edit loop
     Develop(commands::develop::Args),
     /// Check what in this environment slows or breaks builds, with the fix for each
     Doctor(commands::doctor::Args),
     /// Print what maou-build discovered about the workspace
     Info(commands::info::Args),
+    /// Build audited manylinux_2_28 release wheels (thin LTO) for each CPython: UC2's wheels
+    Wheel(commands::wheel::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let workspace = cli.workspace.as_deref();
     let result = match cli.command {
+        Command::Audit(args) => commands::audit::run(workspace, &args),
         Command::Develop(args) => commands::develop::run(workspace, &args),
         Command::Doctor(args) => commands::doctor::run(workspace, &args),
         Command::Info(args) => commands::info::run(workspace, &args),
+        Command::Wheel(args) => commands::wheel::run(workspace, &args),
     };
     match result {
         Ok(code) => code,

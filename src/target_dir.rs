@@ -106,6 +106,12 @@ pub fn store_for(ws: &Workspace, rustc_version: &str) -> Result<PathBuf> {
 }
 
 /// Settles where cargo builds for `ws`, linking `target/` to the store.
+/// `rustc -vV` as the workspace's toolchain prints it: part of the store's key, so that a
+/// toolchain change never mixes artifacts.
+pub fn rustc_version(ws: &Workspace) -> Result<String> {
+    crate::process::output("rustc", ["-vV"], Some(&ws.cargo_workspace_root))
+}
+
 pub fn prepare(ws: &Workspace, rustc_version: &str) -> Result<TargetDir> {
     let link = ws.cargo_workspace_root.join("target");
     let user_chosen = std::env::var_os("CARGO_TARGET_DIR").is_some_and(|v| !v.is_empty())

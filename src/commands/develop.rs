@@ -73,10 +73,6 @@ fn note(msg: impl AsRef<str>) {
     eprintln!("maou-build: {}", msg.as_ref());
 }
 
-fn rustc_version(ws: &Workspace) -> Result<String> {
-    crate::process::output("rustc", ["-vV"], Some(&ws.cargo_workspace_root))
-}
-
 /// Same file, or a copy that is at least as new as the library.
 fn up_to_date(installed: &Path, library: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
@@ -100,7 +96,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         note(action);
     }
 
-    let target = target_dir::prepare(&ws, &rustc_version(&ws)?)?;
+    let target = target_dir::prepare(&ws, &target_dir::rustc_version(&ws)?)?;
     if !matches!(target.state, target_dir::TargetState::Linked) {
         note(target.describe());
     }

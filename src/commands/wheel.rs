@@ -1,0 +1,449 @@
+//! `maou-build wheel`: UC2's wheels. One release wheel (thin LTO, from Cargo.toml's
+//! release profile) per CPython, linked against glibc 2.28 through zig, audited, and only
+//! then moved into `dist/`.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::audit::Policy;
+use crate::commands::audit::{self as audit_cmd, Report as AuditReport};
+use crate::python::{self, Interpreter, Minor};
+use crate::resources::{self, Jobs};
+use crate::sccache::{self, Delta, Sccache};
+use crate::target_dir::{self, TargetDir};
+use crate::workspace::Workspace;
+use crate::zig::{self, Zig};
+
+#[derive(clap::Args)]
+#[command(
+    long_about = "Build one release wheel per CPython that requires-python allows and this \
+    machine has (or those given with --python), for manylinux_2_28 x86_64: Cargo.toml's \
+    release profile (thin LTO) as it is, linked against glibc 2.28 by zig through maturin.\n\n\
+    The interpreters' builds share one target directory, so the rlibs and every dependency \
+    that does not use PyO3 compile once; only PyO3 and the cdylib are rebuilt per \
+    interpreter. Each wheel is then audited (as `maou-build audit`), and only wheels that \
+    pass are moved into the output directory: a failed build or audit leaves nothing there.\n\n\
+    Wheels are reproducible: the same source and SOURCE_DATE_EPOCH give the same bytes. \
+    SOURCE_DATE_EPOCH defaults to the time of the last git commit."
+)]
+pub struct Args {
+    /// CPython to build for, e.g. 3.12; repeat for several [default: every one allowed and installed]
+    #[arg(long = "python", value_name = "VERSION")]
+    pythons: Vec<Minor>,
+    /// Directory for the wheels [default: dist/ in the workspace]
+    #[arg(long, short = 'o', value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Cargo jobs [default: chosen from the cores and the memory really available]
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Print the report as JSON on stdout (progress still goes to stderr)
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Report {
+    out: PathBuf,
+    source_date_epoch: u64,
+    source_date_epoch_from: String,
+    zig: Zig,
+    jobs: Jobs,
+    target: TargetDir,
+    wheels: Vec<Built>,
+    /// Crates compiled by the first build and reused by the later ones.
+    shared: Vec<String>,
+    sccache: Delta,
+    total_seconds: f64,
+}
+
+#[derive(Serialize)]
+struct Built {
+    python: Minor,
+    interpreter: PathBuf,
+    file: PathBuf,
+    sha256: String,
+    size: u64,
+    command: String,
+    /// Crates cargo compiled for this wheel, in its order.
+    compiled: Vec<String>,
+    build_seconds: f64,
+    audit: AuditReport,
+}
+
+fn note(msg: impl AsRef<str>) {
+    eprintln!("maou-build: {}", msg.as_ref());
+}
+
+/// A directory inside the output directory that is removed unless its wheels were
+/// moved out: whatever fails, nothing half-built is left in `dist/`.
+struct Staging(PathBuf);
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn source_date_epoch(ws: &Workspace) -> Result<(u64, String)> {
+    if let Ok(value) = std::env::var("SOURCE_DATE_EPOCH") {
+        let epoch = value.trim().parse().with_context(|| {
+            format!("SOURCE_DATE_EPOCH must be a number of seconds, not {value:?}")
+        })?;
+        return Ok((epoch, "SOURCE_DATE_EPOCH".to_owned()));
+    }
+    let root = ws.root.to_string_lossy().into_owned();
+    match crate::process::output(
+        "git",
+        ["-C", root.as_str(), "log", "-1", "--format=%ct"],
+        None,
+    ) {
+        Ok(out) if out.trim().parse::<u64>().is_ok() => Ok((
+            out.trim().parse().unwrap_or_default(),
+            "the last git commit".to_owned(),
+        )),
+        // Not a git checkout (an sdist, a Nix source): zip's earliest date.
+        _ => Ok((
+            315_532_800,
+            "the default (1980-01-01, no git commit)".to_owned(),
+        )),
+    }
+}
+
+pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
+    let started = Instant::now();
+    let ws = Workspace::discover(workspace)?;
+    let interpreters = python::select(&ws.requires_python, &args.pythons)?;
+    let maturin = crate::process::on_path("maturin")
+        .context("maturin is not on PATH: install it with `pip install maturin`")?;
+    let executables: Vec<PathBuf> = interpreters.iter().map(|i| i.executable.clone()).collect();
+    let zig = zig::find(&executables)?;
+    let (epoch, epoch_from) = source_date_epoch(&ws)?;
+
+    let mut cache = Sccache::from_env()?;
+    cache.check_writable()?;
+    cache.basedirs =
+        sccache::remembered_basedirs(&target_dir::cache_root()?, &ws.cargo_workspace_root)?;
+    let target = target_dir::prepare(&ws, &target_dir::rustc_version(&ws)?)?;
+    let jobs = resources::choose_jobs(args.jobs.map(usize::from));
+    let server = cache.ensure_server()?;
+    if let Some(what) = &server.restarted {
+        note(what);
+    }
+
+    let out = args.out.clone().unwrap_or_else(|| ws.root.join("dist"));
+    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let out = out
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", out.display()))?;
+    let staging = Staging(out.join(format!(".maou-build-staging-{}", std::process::id())));
+    fs::create_dir_all(&staging.0)
+        .with_context(|| format!("cannot create {}", staging.0.display()))?;
+
+    note(format!(
+        "{} release wheels for {} (manylinux_2_28, zig {} via {}), jobs: {}, SOURCE_DATE_EPOCH={epoch} ({epoch_from})",
+        ws.package,
+        interpreters.iter().map(|i| format!("CPython {}", i.version)).collect::<Vec<_>>().join(" and "),
+        zig.version,
+        zig.found_via,
+        jobs.why
+    ));
+
+    let mut builds = Vec::new();
+    for interpreter in &interpreters {
+        let build = Build {
+            ws: &ws,
+            maturin: &maturin,
+            interpreter,
+            staging: &staging.0,
+            jobs: jobs.jobs,
+            epoch,
+            zig: &zig,
+            env: cache.env(),
+        };
+        builds.push(build.run()?);
+    }
+
+    let policy = Policy::manylinux_2_28();
+    let options = audit_cmd::Options {
+        repair: false,
+        out: None,
+        module: Some(&ws.module_name),
+    };
+    let mut failed = false;
+    let mut wheels = Vec::new();
+    for (interpreter, (staged, command, compiled, seconds)) in interpreters.iter().zip(builds) {
+        let audit = audit_cmd::audit_path(&policy, &staged, &options)?;
+        if !audit.ok {
+            failed = true;
+            audit_cmd::print_text(&audit);
+        }
+        wheels.push(Built {
+            python: interpreter.minor,
+            interpreter: interpreter.executable.clone(),
+            file: staged,
+            sha256: String::new(),
+            size: 0,
+            command,
+            compiled,
+            build_seconds: seconds,
+            audit,
+        });
+    }
+    if failed {
+        note("the audit failed (above); no wheel was placed in the output directory");
+        return Ok(ExitCode::from(1));
+    }
+    for wheel in &mut wheels {
+        let bytes = fs::read(&wheel.file)
+            .with_context(|| format!("cannot read {}", wheel.file.display()))?;
+        wheel.sha256 = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        wheel.size = bytes.len() as u64;
+        let dest = out.join(wheel.file.file_name().unwrap_or_default());
+        fs::rename(&wheel.file, &dest).with_context(|| {
+            format!("cannot move {} to {}", wheel.file.display(), dest.display())
+        })?;
+        wheel.file = dest.clone();
+        wheel.audit.path = dest;
+    }
+    drop(staging);
+
+    let shared = shared_crates(&ws, &wheels);
+    let report = Report {
+        out,
+        source_date_epoch: epoch,
+        source_date_epoch_from: epoch_from,
+        zig,
+        jobs,
+        target,
+        shared,
+        wheels,
+        sccache: Delta::between(&server.stats, &cache.stats()),
+        total_seconds: started.elapsed().as_secs_f64(),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_text(&ws, &report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the later builds did not compile again: the evidence that the pyo3-free part
+/// of the graph is built once. When the first build was itself warm, it compiled only
+/// what changed, and the list says so by being short.
+fn shared_crates(ws: &Workspace, wheels: &[Built]) -> Vec<String> {
+    let Some((first, rest)) = wheels.split_first() else {
+        return Vec::new();
+    };
+    let mut shared: BTreeSet<&String> = first.compiled.iter().collect();
+    for later in rest {
+        for c in &later.compiled {
+            shared.remove(c);
+        }
+    }
+    // Show the workspace's own rlibs first: they are the ones the issue is about.
+    let mut out: Vec<String> = ws
+        .rlib_deps
+        .iter()
+        .filter(|c| shared.contains(&c.name))
+        .map(|c| c.name.clone())
+        .collect();
+    let rest: Vec<String> = shared
+        .into_iter()
+        .filter(|c| !out.contains(c))
+        .cloned()
+        .collect();
+    out.extend(rest);
+    out
+}
+
+fn print_text(ws: &Workspace, r: &Report) {
+    for w in &r.wheels {
+        println!(
+            "{} ({:.1} MB, sha256 {}): audited {} ok",
+            w.file.display(),
+            w.size as f64 / 1e6,
+            &w.sha256[..16],
+            w.audit.policy
+        );
+        println!(
+            "  CPython {}: built in {:.0} s, {} crates compiled{}",
+            w.python,
+            w.build_seconds,
+            w.compiled.len(),
+            if w.compiled.len() <= 12 {
+                format!(": {}", w.compiled.join(", "))
+            } else {
+                String::new()
+            }
+        );
+    }
+    if r.wheels.len() > 1 {
+        let rlibs: Vec<&str> = ws
+            .rlib_deps
+            .iter()
+            .map(|c| c.name.as_str())
+            .filter(|n| r.shared.iter().any(|s| s == n))
+            .collect();
+        println!(
+            "shared: {} crates compiled once for all interpreters{}",
+            r.shared.len(),
+            if rlibs.is_empty() {
+                String::new()
+            } else {
+                format!(", among them {}", rlibs.join(", "))
+            }
+        );
+    }
+    println!(
+        "sccache: {} hits, {} misses; total {:.0} s",
+        r.sccache.hits, r.sccache.misses, r.total_seconds
+    );
+}
+
+struct Build<'a> {
+    ws: &'a Workspace,
+    maturin: &'a Path,
+    interpreter: &'a Interpreter,
+    staging: &'a Path,
+    jobs: usize,
+    epoch: u64,
+    zig: &'a Zig,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Build<'_> {
+    fn args(&self) -> Vec<String> {
+        [
+            "build",
+            "--release",
+            "--zig",
+            "--compatibility",
+            "manylinux_2_28",
+            // maou-build audits the wheel itself; maturin must not bundle or rewrite.
+            "--auditwheel",
+            "check",
+            "--interpreter",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain([
+            self.interpreter.executable.to_string_lossy().into_owned(),
+            "--out".to_owned(),
+            self.staging.to_string_lossy().into_owned(),
+            "--jobs".to_owned(),
+            self.jobs.to_string(),
+        ])
+        .collect()
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = self
+            .env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        env.push(("CARGO_INCREMENTAL".into(), "0".into()));
+        env.push(("SOURCE_DATE_EPOCH".into(), self.epoch.to_string()));
+        env.push(self.zig.env.clone());
+        env
+    }
+
+    fn shown(&self) -> String {
+        let mut parts: Vec<String> = self
+            .env()
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("SCCACHE_"))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        parts.push(crate::process::display(
+            &self.maturin.to_string_lossy(),
+            &self.args().into_iter().map(Into::into).collect::<Vec<_>>(),
+        ));
+        parts.join(" ")
+    }
+
+    /// Runs maturin, showing its output, and returns the wheel it wrote with the
+    /// command, the crates compiled and the time taken.
+    fn run(&self) -> Result<(PathBuf, String, Vec<String>, f64)> {
+        let started = Instant::now();
+        let before: BTreeSet<PathBuf> = wheels_in(self.staging)?;
+        let shown = self.shown();
+        note(format!("CPython {}: {shown}", self.interpreter.version));
+        let mut expr = duct::cmd(self.maturin, self.args())
+            .dir(&self.ws.root)
+            .stderr_to_stdout()
+            .unchecked();
+        for name in crate::cargo_build::leaked_crate_vars() {
+            expr = expr.env_remove(name);
+        }
+        for (k, v) in self.env() {
+            expr = expr.env(k, v);
+        }
+        let reader = expr
+            .reader()
+            .with_context(|| format!("could not run `{shown}`"))?;
+        let mut compiled = Vec::new();
+        let mut lines = BufReader::new(&reader);
+        let mut line = String::new();
+        while lines
+            .read_line(&mut line)
+            .context("reading maturin's output")?
+            > 0
+        {
+            eprint!("{line}");
+            if let Some(rest) = line.trim_start().strip_prefix("Compiling ") {
+                if let Some(name) = rest.split_whitespace().next() {
+                    compiled.push(name.to_owned());
+                }
+            }
+            line.clear();
+        }
+        let status = reader
+            .try_wait()
+            .context("waiting for maturin")?
+            .map(|o| o.status);
+        if !status.is_some_and(|s| s.success()) {
+            bail!(
+                "`{shown}` failed for CPython {}: see its output above",
+                self.interpreter.version
+            );
+        }
+        let new: Vec<PathBuf> = wheels_in(self.staging)?
+            .difference(&before)
+            .cloned()
+            .collect();
+        let [wheel] = new.as_slice() else {
+            bail!(
+                "`{shown}` succeeded but wrote {} wheels to {} (expected one)",
+                new.len(),
+                self.staging.display()
+            );
+        };
+        Ok((
+            wheel.clone(),
+            shown,
+            compiled,
+            started.elapsed().as_secs_f64(),
+        ))
+    }
+}
+
+fn wheels_in(dir: &Path) -> Result<BTreeSet<PathBuf>> {
+    Ok(fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "whl"))
+        .collect())
+}
