@@ -98,19 +98,13 @@ impl Request<'_> {
 
     /// The command line as a user could type it (for messages and the bench report).
     pub fn shown(&self) -> String {
-        let mut shown: Vec<String> = self
-            .env()
+        let args: Vec<std::ffi::OsString> = self
+            .args()
             .into_iter()
-            .filter(|(k, _)| !k.starts_with("SCCACHE_"))
-            .map(|(k, v)| format!("{k}={v}"))
+            .filter(|a| a != "--message-format" && a != "json-render-diagnostics")
+            .map(Into::into)
             .collect();
-        shown.push("cargo".to_owned());
-        shown.extend(
-            self.args()
-                .into_iter()
-                .filter(|a| a != "--message-format" && a != "json-render-diagnostics"),
-        );
-        shown.join(" ")
+        crate::process::display_with_env(self.env(), "cargo", &args)
     }
 
     fn env(&self) -> Vec<(&'static str, String)> {

@@ -21,6 +21,22 @@ pub fn display(program: &str, args: &[OsString]) -> String {
         .join(" ")
 }
 
+/// A command line with the environment it needs in front, as a user would type it to
+/// reproduce a build. sccache's own settings are left out: they change no output.
+pub fn display_with_env<K: AsRef<str>>(
+    env: impl IntoIterator<Item = (K, String)>,
+    program: &str,
+    args: &[OsString],
+) -> String {
+    let mut parts: Vec<String> = env
+        .into_iter()
+        .filter(|(k, _)| !k.as_ref().starts_with("SCCACHE_"))
+        .map(|(k, v)| format!("{}={v}", k.as_ref()))
+        .collect();
+    parts.push(display(program, args));
+    parts.join(" ")
+}
+
 /// Runs a short command and returns its standard output; on failure the error names
 /// the command line, its exit status and its standard error.
 pub fn output<I, S>(program: &str, args: I, cwd: Option<&Path>) -> Result<String>

@@ -2,9 +2,11 @@
 //! auditwheel (the independent referee) accepts and which install and work in fresh venvs
 //! of their CPython. Then the command's bad inputs.
 //!
-//! The build is the real release build (thin LTO), so this test takes minutes. When
-//! MAOU_BUILD_TEST_WHEELS names a directory, the wheels are copied there for the Python
-//! test suite (scripts/test), so that CI builds them once.
+//! The build is the real release build (thin LTO) of a copy of this workspace at a fixed
+//! path, so that on a machine that has run it before, sccache and the target store serve
+//! everything but the cdylib's link-time optimisation; the first run takes tens of minutes.
+//! When MAOU_BUILD_TEST_WHEELS names a directory, the wheels are copied there for the
+//! Python test suite (scripts/test), so that CI builds them once.
 
 mod common;
 
@@ -36,7 +38,7 @@ print("round trip ok")
 
 #[test]
 fn two_audited_wheels_install_and_work() {
-    let root = source_root();
+    let root = common::workspace_copy_at_fixed_path("maou-build-wheel-test");
     let dist = tempfile::tempdir().unwrap();
     let out = maou_build(&root)
         .args(["wheel", "--json", "--out"])
@@ -57,12 +59,29 @@ fn two_audited_wheels_install_and_work() {
     );
 
     // The second interpreter's build must not compile the workspace's rlibs again.
+    let names = |w: &serde_json::Value| -> Vec<String> {
+        w["compiled"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(
+        names(&wheels[0]).iter().any(|c| c == "maou_rust"),
+        "{:?}",
+        names(&wheels[0])
+    );
     let later: Vec<&str> = wheels[1]["compiled"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c.as_str().unwrap())
         .collect();
+    assert!(
+        later.contains(&"maou_rust") && later.contains(&"pyo3"),
+        "{later:?}"
+    );
     for rlib in ["maou_io", "maou_index", "polars-core", "arrow-ipc"] {
         assert!(
             !later.contains(&rlib),

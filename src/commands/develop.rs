@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::cargo_build::Request;
+use crate::commands::note;
 use crate::editable::{self, Venv};
 use crate::python::Minor;
 use crate::resources::{self, Jobs};
@@ -67,10 +68,6 @@ struct Report {
     sccache: Option<Delta>,
     build_seconds: f64,
     total_seconds: f64,
-}
-
-fn note(msg: impl AsRef<str>) {
-    eprintln!("maou-build: {}", msg.as_ref());
 }
 
 /// Same file, or a copy that is at least as new as the library.

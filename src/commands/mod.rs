@@ -5,3 +5,8 @@ pub mod develop;
 pub mod doctor;
 pub mod info;
 pub mod wheel;
+
+/// A progress or status line on stderr, where it does not mix with `--json` on stdout.
+pub fn note(msg: impl AsRef<str>) {
+    eprintln!("maou-build: {}", msg.as_ref());
+}

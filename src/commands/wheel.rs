@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::Policy;
 use crate::commands::audit::{self as audit_cmd, Report as AuditReport};
+use crate::commands::note;
 use crate::python::{self, Interpreter, Minor};
 use crate::resources::{self, Jobs};
 use crate::sccache::{self, Delta, Sccache};
@@ -76,10 +77,6 @@ struct Built {
     compiled: Vec<String>,
     build_seconds: f64,
     audit: AuditReport,
-}
-
-fn note(msg: impl AsRef<str>) {
-    eprintln!("maou-build: {}", msg.as_ref());
 }
 
 /// A directory inside the output directory that is removed unless its wheels were
@@ -156,6 +153,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         jobs.why
     ));
 
+    let cargo_home = cargo_home()?;
     let mut builds = Vec::new();
     for interpreter in &interpreters {
         let build = Build {
@@ -166,6 +164,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
             jobs: jobs.jobs,
             epoch,
             zig: &zig,
+            cargo_home: &cargo_home,
             env: cache.env(),
         };
         builds.push(build.run()?);
@@ -320,6 +319,7 @@ struct Build<'a> {
     jobs: usize,
     epoch: u64,
     zig: &'a Zig,
+    cargo_home: &'a Path,
     env: Vec<(&'static str, String)>,
 }
 
@@ -340,6 +340,15 @@ impl Build<'_> {
         .map(|s| (*s).to_owned())
         .chain([
             self.interpreter.executable.to_string_lossy().into_owned(),
+            // Panic messages name the source file of every dependency by its path under
+            // CARGO_HOME (/root/.cargo, /home/runner/.cargo...): a neutral prefix makes the
+            // wheel the same bytes whoever builds it. Cargo joins this array to
+            // .cargo/config.toml's (lld stays).
+            "--config".to_owned(),
+            format!(
+                "target.x86_64-unknown-linux-gnu.rustflags=[\"--remap-path-prefix={}=/cargo\"]",
+                self.cargo_home.display()
+            ),
             "--out".to_owned(),
             self.staging.to_string_lossy().into_owned(),
             "--jobs".to_owned(),
@@ -361,17 +370,8 @@ impl Build<'_> {
     }
 
     fn shown(&self) -> String {
-        let mut parts: Vec<String> = self
-            .env()
-            .into_iter()
-            .filter(|(k, _)| !k.starts_with("SCCACHE_"))
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        parts.push(crate::process::display(
-            &self.maturin.to_string_lossy(),
-            &self.args().into_iter().map(Into::into).collect::<Vec<_>>(),
-        ));
-        parts.join(" ")
+        let args: Vec<std::ffi::OsString> = self.args().into_iter().map(Into::into).collect();
+        crate::process::display_with_env(self.env(), &self.maturin.to_string_lossy(), &args)
     }
 
     /// Runs maturin, showing its output, and returns the wheel it wrote with the
@@ -438,6 +438,14 @@ impl Build<'_> {
             started.elapsed().as_secs_f64(),
         ))
     }
+}
+
+fn cargo_home() -> Result<PathBuf> {
+    if let Some(home) = std::env::var_os("CARGO_HOME").filter(|h| !h.is_empty()) {
+        return Ok(PathBuf::from(home));
+    }
+    let home = std::env::var_os("HOME").context("neither CARGO_HOME nor HOME is set")?;
+    Ok(PathBuf::from(home).join(".cargo"))
 }
 
 fn wheels_in(dir: &Path) -> Result<BTreeSet<PathBuf>> {
