@@ -59,8 +59,11 @@ struct Report {
     jobs: Jobs,
     target: TargetDir,
     wheels: Vec<Built>,
-    /// Crates compiled by the first build and reused by the later ones.
+    /// Crates compiled by the first build (in build order) and reused by the later ones.
     shared: Vec<String>,
+    /// The order the interpreters were built in: the one the target directory was last
+    /// built for goes first.
+    build_order: Vec<Minor>,
     sccache: Delta,
     total_seconds: f64,
 }
@@ -86,6 +89,28 @@ struct Staging(PathBuf);
 impl Drop for Staging {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// In the target directory: the interpreter the PyO3 crates were last built for.
+const LAST_PYTHON_FILE: &str = "maou-build-last-wheel-python";
+
+const STAGING_PREFIX: &str = ".maou-build-staging-";
+
+/// A run killed by a signal (Ctrl-C) cannot clean up after itself: the next run removes
+/// staging directories whose process is gone.
+fn remove_stale_staging(out: &Path) {
+    let Ok(entries) = fs::read_dir(out) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(STAGING_PREFIX) else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
     }
 }
 
@@ -117,7 +142,7 @@ fn source_date_epoch(ws: &Workspace) -> Result<(u64, String)> {
 pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
     let started = Instant::now();
     let ws = Workspace::discover(workspace)?;
-    let interpreters = python::select(&ws.requires_python, &args.pythons)?;
+    let mut interpreters = python::select(&ws.requires_python, &args.pythons)?;
     let maturin = crate::process::on_path("maturin")
         .context("maturin is not on PATH: install it with `pip install maturin`")?;
     let executables: Vec<PathBuf> = interpreters.iter().map(|i| i.executable.clone()).collect();
@@ -140,7 +165,8 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
     let out = out
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", out.display()))?;
-    let staging = Staging(out.join(format!(".maou-build-staging-{}", std::process::id())));
+    remove_stale_staging(&out);
+    let staging = Staging(out.join(format!("{STAGING_PREFIX}{}", std::process::id())));
     fs::create_dir_all(&staging.0)
         .with_context(|| format!("cannot create {}", staging.0.display()))?;
 
@@ -152,6 +178,13 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         zig.found_via,
         jobs.why
     ));
+
+    // The PyO3 crates and the cdylib hold one interpreter's build at a time: starting
+    // with the interpreter the target directory was last built for makes its build a
+    // no-op when nothing changed, and saves one link-time optimisation.
+    let last_file = target.path.join(LAST_PYTHON_FILE);
+    let last = fs::read_to_string(&last_file).unwrap_or_default();
+    interpreters.sort_by_key(|i| i.executable.to_string_lossy() != last.trim());
 
     let cargo_home = cargo_home()?;
     let mut builds = Vec::new();
@@ -168,6 +201,10 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
             env: cache.env(),
         };
         builds.push(build.run()?);
+        let _ = fs::write(
+            &last_file,
+            interpreter.executable.to_string_lossy().as_bytes(),
+        );
     }
 
     let policy = Policy::manylinux_2_28();
@@ -217,7 +254,10 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
     }
     drop(staging);
 
+    // Built in the order that was cheapest; reported in version order.
     let shared = shared_crates(&ws, &wheels);
+    let build_order = wheels.iter().map(|w| w.python).collect();
+    wheels.sort_by_key(|w| w.python);
     let report = Report {
         out,
         source_date_epoch: epoch,
@@ -226,6 +266,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         jobs,
         target,
         shared,
+        build_order,
         wheels,
         sccache: Delta::between(&server.stats, &cache.stats()),
         total_seconds: started.elapsed().as_secs_f64(),
