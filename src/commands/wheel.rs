@@ -20,6 +20,7 @@ use crate::python::{self, Interpreter, Minor};
 use crate::resources::{self, Jobs};
 use crate::sccache::{self, Delta, Sccache};
 use crate::target_dir::{self, TargetDir};
+use crate::wheel::{WheelContents, WheelName};
 use crate::workspace::Workspace;
 use crate::zig::{self, Zig};
 
@@ -200,11 +201,13 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
             cargo_home: &cargo_home,
             env: cache.env(),
         };
-        builds.push(build.run()?);
+        let built = build.run()?;
         let _ = fs::write(
             &last_file,
             interpreter.executable.to_string_lossy().as_bytes(),
         );
+        sbom_without_checkout_path(&built.0, &ws.cargo_workspace_root)?;
+        builds.push(built);
     }
 
     let policy = Policy::manylinux_2_28();
@@ -481,6 +484,42 @@ impl Build<'_> {
     }
 }
 
+/// What the checkout's root becomes in the SBOM, like CARGO_HOME's `/cargo` in the binary.
+const SBOM_ROOT: &str = "/workspace";
+
+/// maturin's CycloneDX SBOM (`.dist-info/sboms/*.json`, PEP 770) names the workspace's own
+/// crates by `path+file://<checkout>/...`: the only bytes of the wheel that depend on where
+/// the checkout is. They are rewritten to `path+file:///workspace/...`, and RECORD with them.
+fn sbom_without_checkout_path(wheel: &Path, root: &Path) -> Result<()> {
+    let file_name = wheel.file_name().unwrap_or_default().to_string_lossy();
+    let name = WheelName::parse(&file_name)?;
+    let mut contents = WheelContents::read(wheel, &name)?;
+    let from = format!("path+file://{}", root.display());
+    let to = format!("path+file://{SBOM_ROOT}");
+    let mut changed = false;
+    for entry in &mut contents.entries {
+        if !(entry.name.contains(".dist-info/sboms/") && entry.name.ends_with(".json")) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&entry.bytes).into_owned();
+        // The root itself (`...#0.2.0`) or below it (`.../rust/x`), not a sibling
+        // directory that shares the prefix.
+        let rewritten = text
+            .replace(&format!("{from}/"), &format!("{to}/"))
+            .replace(&format!("{from}#"), &format!("{to}#"));
+        if rewritten != text {
+            entry.bytes = rewritten.into_bytes();
+            changed = true;
+        }
+    }
+    if changed {
+        contents
+            .write(wheel)
+            .with_context(|| format!("cannot rewrite the SBOM in {}", wheel.display()))?;
+    }
+    Ok(())
+}
+
 fn cargo_home() -> Result<PathBuf> {
     if let Some(home) = std::env::var_os("CARGO_HOME").filter(|h| !h.is_empty()) {
         return Ok(PathBuf::from(home));
@@ -495,4 +534,56 @@ fn wheels_in(dir: &Path) -> Result<BTreeSet<PathBuf>> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "whl"))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wheel::WheelWriter;
+
+    #[test]
+    fn the_sbom_loses_the_checkout_path_and_record_follows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir
+            .path()
+            .join("foo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl");
+        let sbom = r#"{"bom-ref": "path+file:///home/me/foo/crates/native#0.1.0",
+            "root": "path+file:///home/me/foo#1.0", "other": "path+file:///home/me/foobar/x"}"#;
+        let mut w = WheelWriter::create(&path, "foo-1.0.dist-info").unwrap();
+        w.add("foo/__init__.py", b"").unwrap();
+        w.add(
+            "foo-1.0.dist-info/WHEEL",
+            b"Tag: cp312-cp312-manylinux_2_28_x86_64\n",
+        )
+        .unwrap();
+        w.add(
+            "foo-1.0.dist-info/sboms/native.cyclonedx.json",
+            sbom.as_bytes(),
+        )
+        .unwrap();
+        w.finish().unwrap();
+
+        sbom_without_checkout_path(&path, Path::new("/home/me/foo")).unwrap();
+        let name = WheelName::parse(&path.file_name().unwrap().to_string_lossy()).unwrap();
+        let contents = WheelContents::read(&path, &name).unwrap();
+        let (_, bytes) = contents
+            .files()
+            .find(|(n, _)| n.ends_with(".cyclonedx.json"))
+            .unwrap();
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        assert!(
+            text.contains("path+file:///workspace/crates/native#0.1.0"),
+            "{text}"
+        );
+        assert!(text.contains("path+file:///workspace#1.0"), "{text}");
+        assert!(
+            text.contains("path+file:///home/me/foobar/x"),
+            "a sibling stays: {text}"
+        );
+        assert!(
+            contents.record_problems().is_empty(),
+            "{:?}",
+            contents.record_problems()
+        );
+    }
 }
