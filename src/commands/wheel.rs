@@ -385,9 +385,9 @@ impl Build<'_> {
         .chain([
             self.interpreter.executable.to_string_lossy().into_owned(),
             // Panic messages name the source file of every dependency by its path under
-            // CARGO_HOME (/root/.cargo, /home/runner/.cargo...): a neutral prefix makes the
-            // wheel the same bytes whoever builds it. Cargo joins this array to
-            // .cargo/config.toml's (lld stays).
+            // CARGO_HOME (whoever builds: a Codespace, a CI runner): a neutral prefix
+            // makes the wheel the same bytes whoever builds it. Cargo joins this array
+            // to .cargo/config.toml's (lld stays).
             "--config".to_owned(),
             format!(
                 "target.x86_64-unknown-linux-gnu.rustflags=[\"--remap-path-prefix={}=/cargo\"]",
