@@ -10,10 +10,13 @@ use clap::{Parser, Subcommand};
 
 mod audit;
 mod cargo_build;
+mod colab;
 mod commands;
 mod editable;
 mod elf;
 mod fsutil;
+mod git;
+mod github;
 mod process;
 mod python;
 mod resources;
@@ -49,12 +52,16 @@ struct Cli {
 enum Command {
     /// Check wheels or shared objects against manylinux_2_28, and repair what can be
     Audit(commands::audit::Args),
+    /// Print the Colab cell that installs the wheels of the `latest` release: UC2's install
+    Colab(commands::colab::Args),
     /// Build the extension (dev profile, sccache) into the editable package: UC1's edit loop
     Develop(commands::develop::Args),
     /// Check what in this environment slows or breaks builds, with the fix for each
     Doctor(commands::doctor::Args),
     /// Print what maou-build discovered about the workspace
     Info(commands::info::Args),
+    /// Put the audited wheels of dist/ on the GitHub Release `latest`, in place: UC2's delivery
+    PublishLatest(commands::publish_latest::Args),
     /// Build audited manylinux_2_28 release wheels (thin LTO) for each CPython: UC2's wheels
     Wheel(commands::wheel::Args),
 }
@@ -64,9 +71,11 @@ fn main() -> ExitCode {
     let workspace = cli.workspace.as_deref();
     let result = match cli.command {
         Command::Audit(args) => commands::audit::run(workspace, &args),
+        Command::Colab(args) => commands::colab::run(workspace, &args),
         Command::Develop(args) => commands::develop::run(workspace, &args),
         Command::Doctor(args) => commands::doctor::run(workspace, &args),
         Command::Info(args) => commands::info::run(workspace, &args),
+        Command::PublishLatest(args) => commands::publish_latest::run(workspace, &args),
         Command::Wheel(args) => commands::wheel::run(workspace, &args),
     };
     match result {

@@ -11,6 +11,14 @@ use base64::Engine;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+/// The lowercase hex SHA-256 of `bytes`, as reports and GitHub's asset digests show it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The RECORD hash of `bytes`: `sha256=` and the urlsafe, unpadded base64 digest.
 pub fn record_hash(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);

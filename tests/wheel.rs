@@ -14,6 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::fake_github::FakeGitHub;
 use common::{maou_build, source_root, text};
 
 fn run(cmd: &mut Command) -> String {
@@ -162,6 +163,42 @@ fn two_audited_wheels_install_and_work() {
             fs::copy(&file, keep.join(&name)).unwrap();
         }
     }
+
+    // The real wheels through publish-latest, against the fake GitHub API: from the
+    // workspace's dist/, so they are checked against its package, version and module.
+    let gh = FakeGitHub::start("octo/maou", "ghp_wheel_test_token");
+    let ws_dist = root.join("dist");
+    fs::create_dir_all(&ws_dist).unwrap();
+    for w in wheels {
+        let file = PathBuf::from(w["file"].as_str().unwrap());
+        fs::copy(&file, ws_dist.join(file.file_name().unwrap())).unwrap();
+    }
+    let out = maou_build(&root)
+        .arg("publish-latest")
+        .env("GITHUB_API_URL", &gh.url)
+        .env("GITHUB_SERVER_URL", &gh.url)
+        .env("GITHUB_REPOSITORY", "octo/maou")
+        .env("GITHUB_SHA", "3".repeat(40))
+        .env("GITHUB_TOKEN", "ghp_wheel_test_token")
+        .env_remove("GH_TOKEN")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let release = gh.release("latest").unwrap();
+    assert_eq!(release.assets.len(), 2);
+    for a in &release.assets {
+        assert_eq!(
+            a.bytes,
+            fs::read(ws_dist.join(&a.name)).unwrap(),
+            "{}",
+            a.name
+        );
+    }
+    assert!(
+        release.body.contains("\"maou[cuda] @ {maou_wheel}\""),
+        "{}",
+        release.body
+    );
 
     // Reproducible: building the last interpreter again (nothing to compile) gives the
     // same bytes.

@@ -1,9 +1,11 @@
 //! One module per maou-build subcommand.
 
 pub mod audit;
+pub mod colab;
 pub mod develop;
 pub mod doctor;
 pub mod info;
+pub mod publish_latest;
 pub mod wheel;
 
 /// A progress or status line on stderr, where it does not mix with `--json` on stdout.

@@ -11,7 +11,6 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::audit::Policy;
 use crate::commands::audit::{self as audit_cmd, Report as AuditReport};
@@ -243,10 +242,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
     for wheel in &mut wheels {
         let bytes = fs::read(&wheel.file)
             .with_context(|| format!("cannot read {}", wheel.file.display()))?;
-        wheel.sha256 = Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        wheel.sha256 = crate::wheel::sha256_hex(&bytes);
         wheel.size = bytes.len() as u64;
         let dest = out.join(wheel.file.file_name().unwrap_or_default());
         fs::rename(&wheel.file, &dest).with_context(|| {

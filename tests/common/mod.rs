@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod fake_github;
+pub mod wheels;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
