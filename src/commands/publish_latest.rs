@@ -32,6 +32,17 @@ use crate::github::{self, Asset, Client, Release, ReleaseFields, Settings, Token
 use crate::wheel::{WheelContents, WheelName};
 use crate::workspace::Workspace;
 
+/// The body line that carries the build time.
+const BUILT: &str = "Built: ";
+
+/// A body without its build time line, to compare two bodies of the same wheels.
+fn without_build_time(body: &str) -> String {
+    body.lines()
+        .filter(|l| !l.starts_with(BUILT))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Marks an asset uploaded by publish-latest and not yet renamed into place.
 const TEMP_SUFFIX: &str = ".uploading";
 
@@ -519,8 +530,21 @@ impl Publish<'_> {
             self.set_tag(tag_commit.as_deref(), &mut out)?;
         }
         let fields = self.fields(&placed);
+        // The same wheels at the same commit keep the body's build time: a Nix store file
+        // has no modification time to give, and a reproducible rebuild has a new one.
+        let wheels_unchanged = out.uploaded.is_empty()
+            && out.replaced.is_empty()
+            && out.deleted.is_empty()
+            && out.tag_moved.is_none();
+        let body_same = match release.body.as_deref() {
+            Some(old) if wheels_unchanged => {
+                without_build_time(old) == without_build_time(&fields.body)
+            }
+            Some(old) => old == fields.body,
+            None => false,
+        };
         let same = release.name.as_deref() == Some(fields.name.as_str())
-            && release.body.as_deref() == Some(fields.body.as_str())
+            && body_same
             && release.prerelease == fields.prerelease
             && !release.draft;
         if !same {
@@ -585,8 +609,8 @@ impl Publish<'_> {
             })
     }
 
-    /// Title and body. The build time is the newest wheel's modification time, so that
-    /// a rerun with the same wheels writes the same body.
+    /// Title and body. The build time is the newest wheel's modification time; files from
+    /// the Nix store (whose times are all 1970-01-01 00:00:01) count as built now.
     fn fields(&self, placed: &BTreeMap<String, Asset>) -> ReleaseFields {
         let first = &self.wheels[0];
         let built = self
@@ -594,13 +618,14 @@ impl Publish<'_> {
             .iter()
             .map(|w| w.modified)
             .max()
-            .unwrap_or(SystemTime::UNIX_EPOCH);
+            .filter(|t| *t > SystemTime::UNIX_EPOCH + Duration::from_secs(1))
+            .unwrap_or_else(SystemTime::now);
         let built = humantime::format_rfc3339_seconds(built)
             .to_string()
             .replace('T', " ")
             .replace('Z', " UTC");
         let mut body = format!(
-            "Wheels of **{} {}** built from commit `{}` on {built}.\n\n\
+            "Wheels of **{} {}** built from commit `{}`.\n\n{BUILT}{built}\n\n\
              This release is rolling: every push to main replaces its wheels in place and \
              moves the tag `{}` to the commit.\n\n\
              | CPython | Platform | Wheel | SHA-256 |\n|---|---|---|---|\n",
