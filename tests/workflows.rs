@@ -1,0 +1,185 @@
+//! The GitHub Actions workflows, read with serde as GitHub reads them: what triggers
+//! them, what they build, in which order they publish, with which permissions, and that
+//! every third-party action is pinned to a commit. actionlint and zizmor run on the same
+//! files in scripts/test.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+
+use common::source_root;
+use serde::Deserialize;
+use serde_yaml_ng::Value;
+
+#[derive(Deserialize)]
+struct Workflow {
+    on: Value,
+    permissions: Value,
+    concurrency: Concurrency,
+    jobs: BTreeMap<String, Job>,
+}
+
+#[derive(Deserialize)]
+struct Concurrency {
+    group: String,
+    #[serde(rename = "cancel-in-progress")]
+    cancel_in_progress: bool,
+}
+
+#[derive(Deserialize)]
+struct Job {
+    #[serde(default)]
+    needs: Value,
+    permissions: BTreeMap<String, String>,
+    steps: Vec<Step>,
+}
+
+#[derive(Deserialize)]
+struct Step {
+    uses: Option<String>,
+    run: Option<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+}
+
+fn read(name: &str) -> (Workflow, String) {
+    let path = source_root().join(".github/workflows").join(name);
+    let text = fs::read_to_string(&path).unwrap();
+    let workflow =
+        serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (workflow, text)
+}
+
+fn runs(job: &Job) -> String {
+    job.steps
+        .iter()
+        .filter_map(|s| s.run.as_deref())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect();
+    k.sort();
+    k
+}
+
+#[test]
+fn build_wheel_builds_both_wheels_then_publishes_with_the_only_write_permission() {
+    let (w, _) = read("build-wheel.yml");
+    assert_eq!(keys(&w.on), ["push", "workflow_dispatch"]);
+    assert_eq!(
+        w.on["push"]["branches"],
+        serde_yaml_ng::from_str::<Value>("[main]").unwrap()
+    );
+    assert!(w.on["push"].get("tags").is_none() && w.on["push"].get("paths").is_none());
+    assert!(w.concurrency.cancel_in_progress);
+    assert!(w.concurrency.group.contains("github.ref"));
+    assert_eq!(
+        w.permissions,
+        serde_yaml_ng::from_str::<Value>("{}").unwrap()
+    );
+
+    // The job that builds both wheel attributes.
+    let (build_name, build) = w
+        .jobs
+        .iter()
+        .find(|(_, j)| {
+            let r = runs(j);
+            r.contains("nix build") && r.contains(".#wheel-cp311") && r.contains(".#wheel-cp312")
+        })
+        .expect("a job runs `nix build .#wheel-cp311 .#wheel-cp312`");
+    assert_eq!(
+        build.permissions.get("contents").map(String::as_str),
+        Some("read")
+    );
+
+    // The job that publishes, after it, with the token.
+    let (_, publish) = w
+        .jobs
+        .iter()
+        .find(|(_, j)| runs(j).contains("nix run .#publish-latest"))
+        .expect("a job runs `nix run .#publish-latest`");
+    let needs: Vec<&str> = match &publish.needs {
+        Value::String(s) => vec![s.as_str()],
+        Value::Sequence(v) => v.iter().map(|n| n.as_str().unwrap()).collect(),
+        other => panic!("needs: {other:?}"),
+    };
+    assert!(
+        needs.contains(&build_name.as_str()),
+        "publish must run after {build_name}"
+    );
+    let step = publish
+        .steps
+        .iter()
+        .find(|s| {
+            s.run
+                .as_deref()
+                .is_some_and(|r| r.contains("publish-latest"))
+        })
+        .unwrap();
+    assert_eq!(step.env["GITHUB_TOKEN"], "${{ secrets.GITHUB_TOKEN }}");
+    assert!(runs(publish).contains("GITHUB_STEP_SUMMARY") && runs(publish).contains("colab"));
+
+    // Only the publishing job may write.
+    for (name, job) in &w.jobs {
+        let writes: Vec<&String> = job
+            .permissions
+            .iter()
+            .filter(|(_, v)| *v == "write")
+            .map(|(k, _)| k)
+            .collect();
+        if std::ptr::eq(job, publish) {
+            assert_eq!(writes, ["contents"], "{name}");
+        } else {
+            assert!(writes.is_empty(), "{name} may write {writes:?}");
+        }
+    }
+}
+
+#[test]
+fn ci_runs_the_flake_checks_on_pull_requests_and_pushes() {
+    let (w, _) = read("ci.yml");
+    assert_eq!(keys(&w.on), ["pull_request", "push"]);
+    assert!(w.jobs.values().any(|j| runs(j).contains("nix flake check")));
+    for job in w.jobs.values() {
+        assert!(job.permissions.values().all(|v| v != "write"));
+    }
+}
+
+#[test]
+fn every_action_is_pinned_to_a_commit_with_its_version() {
+    for name in ["build-wheel.yml", "ci.yml"] {
+        let (w, text) = read(name);
+        let used: Vec<&str> = w
+            .jobs
+            .values()
+            .flat_map(|j| j.steps.iter().filter_map(|s| s.uses.as_deref()))
+            .collect();
+        assert!(!used.is_empty());
+        for uses in &used {
+            let (action, rev) = uses.rsplit_once('@').unwrap();
+            assert!(action.contains('/'), "{name}: {uses}");
+            assert!(
+                rev.len() == 40
+                    && rev
+                        .chars()
+                        .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+                "{name}: {uses} is not pinned to a full commit SHA"
+            );
+            // The version, for people and for dependabot, in a comment on the same line.
+            let line = text.lines().find(|l| l.contains(uses)).unwrap();
+            let comment = line.split_once(" # ").map(|(_, c)| c.trim()).unwrap_or("");
+            assert!(
+                comment.starts_with('v'),
+                "{name}: `{line}` has no `# vX.Y.Z`"
+            );
+        }
+    }
+}
