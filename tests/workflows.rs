@@ -99,6 +99,12 @@ fn build_wheel_builds_both_wheels_then_publishes_with_the_only_write_permission(
         build.permissions.get("contents").map(String::as_str),
         Some("read")
     );
+    // A newer push cancels an older build...
+    let c = build
+        .concurrency
+        .as_ref()
+        .expect("the build job has a concurrency group");
+    assert!(c.cancel_in_progress && c.group.contains("github.ref"));
 
     // The job that publishes, after it, with the token.
     let (_, publish) = w
@@ -115,6 +121,13 @@ fn build_wheel_builds_both_wheels_then_publishes_with_the_only_write_permission(
         needs.contains(&build_name.as_str()),
         "publish must run after {build_name}"
     );
+    // ...but never a publish halfway through replacing the assets: the next one waits.
+    let c = publish
+        .concurrency
+        .as_ref()
+        .expect("the publish job has a concurrency group");
+    assert!(!c.cancel_in_progress);
+    assert_ne!(c.group, build.concurrency.as_ref().unwrap().group);
     let step = publish
         .steps
         .iter()
