@@ -107,7 +107,7 @@ impl Request<'_> {
         crate::process::display_with_env(self.env(), "cargo", &args)
     }
 
-    fn env(&self) -> Vec<(&'static str, String)> {
+    pub fn env(&self) -> Vec<(&'static str, String)> {
         let mut env = self.env.clone();
         env.push(("CARGO_INCREMENTAL", "0".to_owned()));
         // No CARGO_TARGET_DIR: cargo finds its target directory itself (`target/`, the link

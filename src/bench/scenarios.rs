@@ -1,0 +1,652 @@
+//! The scenarios `maou-build bench` measures, each against a baseline timed in the same
+//! run: a number alone means little, its ratio to the baseline is what is compared.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::{Cmd, Failure, Sandbox, Series};
+use crate::cargo_build::Request;
+use crate::cgroup::{self, Usage};
+use crate::python::Interpreter;
+use crate::workspace::Crate;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Id {
+    /// One-line edit in an rlib crate, then develop until importable
+    RlibEdit,
+    /// One-line edit in the cdylib crate only
+    CdylibEdit,
+    /// Python-only edit: develop must run no rustc
+    PythonEdit,
+    /// target/ deleted, caches warm
+    TargetDeleted,
+    /// target/ and its store deleted, sccache warm
+    StoreLost,
+    /// Cold build with sccache (empty cache) against one without sccache
+    ColdSccache,
+    /// Cold dev build in a memory cgroup capped at --mem-limit, on all cores
+    ColdCgroup,
+    /// Release wheel after a cdylib-only edit, against one from scratch
+    ReleaseEdit,
+}
+
+impl Id {
+    pub const ALL: [Id; 8] = [
+        Id::RlibEdit,
+        Id::CdylibEdit,
+        Id::PythonEdit,
+        Id::TargetDeleted,
+        Id::StoreLost,
+        Id::ColdSccache,
+        Id::ColdCgroup,
+        Id::ReleaseEdit,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Id::RlibEdit => "rlib-edit",
+            Id::CdylibEdit => "cdylib-edit",
+            Id::PythonEdit => "python-edit",
+            Id::TargetDeleted => "target-deleted",
+            Id::StoreLost => "store-lost",
+            Id::ColdSccache => "cold-sccache",
+            Id::ColdCgroup => "cold-cgroup",
+            Id::ReleaseEdit => "release-edit",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Id::RlibEdit => "one-line edit in an rlib crate, then develop until importable",
+            Id::CdylibEdit => "one-line edit in the cdylib crate, then develop until importable",
+            Id::PythonEdit => "Python-only edit, then develop",
+            Id::TargetDeleted => "target/ deleted, caches warm, then develop",
+            Id::StoreLost => "target/ and its store deleted, sccache warm, then develop",
+            Id::ColdSccache => "cold develop with sccache and an empty cache",
+            Id::ColdCgroup => "cold develop in a memory cgroup, all cores",
+            Id::ReleaseEdit => "release wheel after a cdylib-only edit",
+        }
+    }
+
+    fn is_cold(self) -> bool {
+        matches!(
+            self,
+            Id::TargetDeleted | Id::StoreLost | Id::ColdSccache | Id::ColdCgroup
+        )
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Ratio {
+    pub baseline: String,
+    /// The subject's median over the baseline's median.
+    pub ratio: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub what: String,
+    pub ok: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Scenario {
+    pub id: Id,
+    pub title: String,
+    pub subject: Option<Series>,
+    pub baselines: Vec<Series>,
+    pub ratios: Vec<Ratio>,
+    /// What else was measured: compiled units, peak memory, the crate edited.
+    pub facts: BTreeMap<String, serde_json::Value>,
+    pub checks: Vec<Check>,
+    pub skipped: Option<String>,
+    pub error: Option<Failure>,
+}
+
+impl Scenario {
+    fn new(id: Id) -> Scenario {
+        Scenario {
+            id,
+            title: id.title().to_owned(),
+            subject: None,
+            baselines: Vec::new(),
+            ratios: Vec::new(),
+            facts: BTreeMap::new(),
+            checks: Vec::new(),
+            skipped: None,
+            error: None,
+        }
+    }
+
+    /// Ratios of the subject to each baseline, from the recorded medians.
+    fn finish(mut self) -> Scenario {
+        if let Some(subject) = &self.subject {
+            self.ratios = self
+                .baselines
+                .iter()
+                .filter(|b| !b.seconds.is_empty() && b.median > 0.0)
+                .map(|b| Ratio {
+                    baseline: b.label.clone(),
+                    ratio: subject.median / b.median,
+                })
+                .collect();
+        }
+        self
+    }
+
+    fn failed(id: Id, err: &anyhow::Error) -> Scenario {
+        let mut s = Scenario::new(id);
+        s.error = Some(as_failure(id.name(), err));
+        s
+    }
+
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.checks.iter().all(|c| c.ok)
+    }
+}
+
+fn as_failure(step: &str, err: &anyhow::Error) -> Failure {
+    match err.downcast_ref::<Failure>() {
+        Some(f) => f.clone(),
+        None => Failure {
+            step: step.to_owned(),
+            command: String::new(),
+            output: format!("{err:#}"),
+        },
+    }
+}
+
+pub fn is_interrupt(err: &anyhow::Error) -> bool {
+    err.to_string() == "interrupted"
+}
+
+pub struct Plan {
+    pub runs: usize,
+    pub jobs: usize,
+    pub mem_limit: u64,
+    /// Why no memory cgroup can be used, if none can.
+    pub no_cgroup: Option<String>,
+    /// The interpreter of the venv and of the release wheel.
+    pub python: Interpreter,
+}
+
+#[derive(Deserialize)]
+struct DevelopReport {
+    compiled: Vec<String>,
+}
+
+struct Ctx<'a> {
+    sb: &'a Sandbox,
+    plan: &'a Plan,
+}
+
+impl Ctx<'_> {
+    fn develop(&self, jobs: usize) -> Cmd {
+        Cmd::new([
+            self.sb.exe(),
+            "develop".into(),
+            "--venv".into(),
+            self.sb.venv.display().to_string(),
+            "--python".into(),
+            self.plan.python.minor.to_string(),
+            "--jobs".into(),
+            jobs.to_string(),
+            "--json".into(),
+        ])
+    }
+
+    fn import(&self) -> Cmd {
+        Cmd::new([
+            self.sb.venv.join("bin/python").display().to_string(),
+            "-c".into(),
+            format!("import {}", self.sb.ws.module_name),
+        ])
+    }
+
+    fn develop_shown(&self, jobs: usize) -> String {
+        format!(
+            "{} && {}",
+            self.sb.shown(&self.develop(jobs)),
+            self.sb.shown(&self.import())
+        )
+    }
+
+    /// develop, then an import of the module: the time until the edit is importable.
+    fn develop_until_importable(&self, step: &str, jobs: usize) -> Result<(f64, Vec<String>)> {
+        let built = self.sb.run(step, &self.develop(jobs))?;
+        let imported = self.sb.run(step, &self.import())?;
+        let report: DevelopReport = serde_json::from_str(&built.stdout)
+            .with_context(|| format!("{step}: develop --json printed no report"))?;
+        Ok((built.seconds + imported.seconds, report.compiled))
+    }
+
+    /// The cargo command develop runs, without develop: the floor of a rebuild.
+    fn bare_cargo(&self, sccache: bool) -> Cmd {
+        let python = self.sb.venv.join("bin/python");
+        let request = Request {
+            ws: &self.sb.ws,
+            release: false,
+            jobs: self.plan.jobs,
+            python: &python,
+            env: Vec::new(),
+        };
+        let mut cmd = Cmd::new(std::iter::once("cargo".to_owned()).chain(request.args()));
+        for (k, v) in request.env() {
+            cmd = cmd.env(k, v);
+        }
+        if sccache {
+            cmd.env("RUSTC_WRAPPER", self.sb.sccache_program())
+        } else {
+            cmd.without("RUSTC_WRAPPER")
+        }
+    }
+
+    /// `maturin develop`, building in place (no install) into its own target directory,
+    /// through the same sccache, so that it and develop do not rebuild each other's flags.
+    fn maturin_develop(&self) -> Cmd {
+        Cmd::new([
+            "maturin".to_owned(),
+            "develop".into(),
+            "--skip-install".into(),
+            "--manifest-path".into(),
+            self.sb.ws.cdylib.manifest_path.display().to_string(),
+        ])
+        .env("VIRTUAL_ENV", self.sb.venv.display().to_string())
+        .env(
+            "CARGO_TARGET_DIR",
+            self.sb
+                .caches()
+                .join("maturin-target")
+                .display()
+                .to_string(),
+        )
+        .env("CARGO_INCREMENTAL", "0")
+        .env("RUSTC_WRAPPER", self.sb.sccache_program())
+    }
+
+    fn progress(&self, id: Id, what: &str, run: usize) {
+        self.sb.note(format!(
+            "{} [{}/{}] {what}",
+            id.name(),
+            run + 1,
+            self.plan.runs
+        ));
+    }
+}
+
+/// Runs the scenarios `ids` in an order that shares work: the cold builds first (they
+/// also warm the caches), the edits next, the release wheels last (their cold baseline
+/// empties the caches). A failed scenario keeps its output; the others still run.
+pub fn run(sb: &Sandbox, plan: &Plan, ids: &[Id]) -> Result<Vec<Scenario>> {
+    let ctx = Ctx { sb, plan };
+    let wants = |id: Id| ids.contains(&id);
+    let mut done: BTreeMap<Id, Scenario> = BTreeMap::new();
+
+    // Cold develops: the baseline of target-deleted and store-lost, the subject of
+    // cold-sccache and cold-cgroup. They also leave the caches warm for what follows.
+    if ids.iter().any(|id| id.is_cold()) {
+        let cold = match cold_develops(&ctx) {
+            Ok(cold) => cold,
+            Err(e) if is_interrupt(&e) => return Err(e),
+            // The build does not work: every scenario reports why.
+            Err(e) => return Ok(ids.iter().map(|id| Scenario::failed(*id, &e)).collect()),
+        };
+        for id in ids.iter().copied().filter(|id| id.is_cold()) {
+            let result = match id {
+                Id::ColdCgroup => Ok(cold_cgroup(&ctx, &cold)),
+                Id::ColdSccache => cold_sccache(&ctx, &cold.series),
+                Id::TargetDeleted => target_deleted(&ctx, &cold.series),
+                Id::StoreLost => store_lost(&ctx, &cold.series),
+                _ => unreachable!("only cold scenarios here"),
+            };
+            match result {
+                Ok(s) => done.insert(id, s.finish()),
+                Err(e) if is_interrupt(&e) => return Err(e),
+                Err(e) => done.insert(id, Scenario::failed(id, &e)),
+            };
+        }
+    } else {
+        sb.note("setting up: the first develop in the copy (cold, not timed)");
+        if let Err(e) = ctx.develop_until_importable("setup", plan.jobs) {
+            if is_interrupt(&e) {
+                return Err(e);
+            }
+            return Ok(ids.iter().map(|id| Scenario::failed(*id, &e)).collect());
+        }
+    }
+
+    for id in [
+        Id::RlibEdit,
+        Id::CdylibEdit,
+        Id::PythonEdit,
+        Id::ReleaseEdit,
+    ] {
+        if !wants(id) {
+            continue;
+        }
+        let result = match id {
+            Id::RlibEdit => match sb.ws.rlib_deps.first() {
+                Some(krate) => crate_edit(&ctx, id, krate),
+                None => {
+                    let mut s = Scenario::new(id);
+                    s.skipped = Some(format!(
+                        "{} depends on no rlib of the workspace",
+                        sb.ws.cdylib.name
+                    ));
+                    Ok(s)
+                }
+            },
+            Id::CdylibEdit => crate_edit(&ctx, id, &sb.ws.cdylib),
+            Id::PythonEdit => python_edit(&ctx),
+            Id::ReleaseEdit => release_edit(&ctx),
+            _ => unreachable!("only warm scenarios here"),
+        };
+        match result {
+            Ok(s) => done.insert(id, s.finish()),
+            Err(e) if is_interrupt(&e) => return Err(e),
+            Err(e) => done.insert(id, Scenario::failed(id, &e)),
+        };
+    }
+    Ok(done.into_values().collect())
+}
+
+/// The cold develops, and what the cgroup saw in each.
+struct Cold {
+    series: Series,
+    usages: Vec<Option<Usage>>,
+}
+
+/// N cold develops (empty sccache, no target store), each in a memory cgroup when one
+/// can be made, on all cores.
+fn cold_develops(ctx: &Ctx) -> Result<Cold> {
+    let jobs = crate::resources::cores();
+    let mut series = Series::new("cold develop", ctx.develop_shown(jobs));
+    let mut usages = Vec::new();
+    for run in 0..ctx.plan.runs {
+        ctx.progress(Id::ColdSccache, "cold develop (empty caches): minutes", run);
+        ctx.sb.make_cold()?;
+        let group = match &ctx.plan.no_cgroup {
+            None => Some(cgroup::Group::new("maou-build-bench", ctx.plan.mem_limit)?),
+            Some(_) => None,
+        };
+        let develop = ctx.develop(jobs);
+        let cmd = match &group {
+            Some(g) => Cmd {
+                argv: g.wrap(&develop.argv),
+                ..develop.clone()
+            },
+            None => develop,
+        };
+        let built = ctx.sb.run("cold develop", &cmd);
+        // The sccache server develop started is in the group: stop it before reading.
+        ctx.sb.stop_sccache();
+        let usage = group.map(|g| g.finish()).transpose()?;
+        let built = built?;
+        let imported = ctx.sb.run("cold develop", &ctx.import())?;
+        let seconds = built.seconds + imported.seconds;
+        ctx.sb.note(format!("  {seconds:.1} s"));
+        series.push(seconds);
+        usages.push(usage);
+    }
+    Ok(Cold { series, usages })
+}
+
+fn cold_cgroup(ctx: &Ctx, cold: &Cold) -> Scenario {
+    let usages = &cold.usages;
+    let mut s = Scenario::new(Id::ColdCgroup);
+    s.subject = Some(Series {
+        label: "cold develop in the cgroup".into(),
+        ..cold.series.clone()
+    });
+    match &ctx.plan.no_cgroup {
+        Some(why) => {
+            s.facts
+                .insert("cgroup".into(), format!("not used: {why}").into());
+        }
+        None => {
+            let peak = usages
+                .iter()
+                .flatten()
+                .map(|u| u.peak_rss_bytes)
+                .max()
+                .unwrap_or(0);
+            let with_cache = usages
+                .iter()
+                .flatten()
+                .map(|u| u.peak_with_cache_bytes)
+                .max()
+                .unwrap_or(0);
+            let kills: u64 = usages.iter().flatten().map(|u| u.oom_kills).sum();
+            s.facts
+                .insert("mem_limit_bytes".into(), ctx.plan.mem_limit.into());
+            s.facts.insert("peak_rss_bytes".into(), peak.into());
+            s.facts
+                .insert("peak_with_page_cache_bytes".into(), with_cache.into());
+            s.facts.insert("oom_kills".into(), kills.into());
+            s.checks.push(Check {
+                what: format!(
+                    "finished within {} with no OOM kill",
+                    crate::resources::gib(ctx.plan.mem_limit)
+                ),
+                ok: kills == 0,
+            });
+        }
+    }
+    s.facts
+        .insert("jobs".into(), crate::resources::cores().into());
+    s
+}
+
+fn cold_sccache(ctx: &Ctx, cold: &Series) -> Result<Scenario> {
+    let mut s = Scenario::new(Id::ColdSccache);
+    s.subject = Some(cold.clone());
+    let cmd = ctx.bare_cargo(false).env(
+        "CARGO_TARGET_DIR",
+        ctx.sb
+            .caches()
+            .join("no-sccache-target")
+            .display()
+            .to_string(),
+    );
+    let mut base = Series::new("cold cargo build without sccache", ctx.sb.shown(&cmd));
+    for run in 0..ctx.plan.runs {
+        ctx.progress(
+            Id::ColdSccache,
+            "cold cargo build without sccache: minutes",
+            run,
+        );
+        let _ = std::fs::remove_dir_all(ctx.sb.caches().join("no-sccache-target"));
+        let r = ctx.sb.run("cold cargo build without sccache", &cmd)?;
+        ctx.sb.note(format!("  {:.1} s", r.seconds));
+        base.push(r.seconds);
+    }
+    let _ = std::fs::remove_dir_all(ctx.sb.caches().join("no-sccache-target"));
+    s.baselines.push(base);
+    s.facts.insert(
+        "note".into(),
+        "the subject is develop (its own work is under a second); the baseline is the cargo \
+         command it runs, without RUSTC_WRAPPER"
+            .into(),
+    );
+    Ok(s)
+}
+
+fn target_deleted(ctx: &Ctx, cold: &Series) -> Result<Scenario> {
+    let mut s = Scenario::new(Id::TargetDeleted);
+    let mut subject = Series::new(
+        "develop after rm -rf target",
+        format!("rm -rf target && {}", ctx.develop_shown(ctx.plan.jobs)),
+    );
+    for run in 0..ctx.plan.runs {
+        ctx.progress(Id::TargetDeleted, "rm -rf target, develop", run);
+        ctx.sb.remove_target_link()?;
+        let (seconds, _) =
+            ctx.develop_until_importable("develop after rm -rf target", ctx.plan.jobs)?;
+        subject.push(seconds);
+    }
+    s.subject = Some(subject);
+    s.baselines.push(cold.clone());
+    Ok(s)
+}
+
+fn store_lost(ctx: &Ctx, cold: &Series) -> Result<Scenario> {
+    let mut s = Scenario::new(Id::StoreLost);
+    let mut subject = Series::new(
+        "develop after losing target/ and its store",
+        format!(
+            "rm -rf \"$(readlink target)\" target && {}",
+            ctx.develop_shown(ctx.plan.jobs)
+        ),
+    );
+    let mut compiled = 0;
+    for run in 0..ctx.plan.runs {
+        ctx.progress(
+            Id::StoreLost,
+            "rm -rf the target store, develop (sccache warm)",
+            run,
+        );
+        if let Some(store) = ctx.sb.target_store() {
+            std::fs::remove_dir_all(&store)
+                .with_context(|| format!("cannot remove {}", store.display()))?;
+        }
+        ctx.sb.remove_target_link()?;
+        let (seconds, units) =
+            ctx.develop_until_importable("develop after losing the store", ctx.plan.jobs)?;
+        compiled = units.len();
+        subject.push(seconds);
+    }
+    s.subject = Some(subject);
+    s.baselines.push(cold.clone());
+    s.facts.insert("units_compiled".into(), compiled.into());
+    Ok(s)
+}
+
+/// An edit of `krate`, timed three ways, each after an edit of its own so that each
+/// rebuilds the same: develop until importable, bare cargo (the floor), maturin develop.
+fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
+    let mut s = Scenario::new(id);
+    s.facts.insert("crate".into(), krate.name.clone().into());
+    s.facts.insert(
+        "edited".into(),
+        krate
+            .lib_src
+            .strip_prefix(&ctx.sb.root)
+            .unwrap_or(&krate.lib_src)
+            .display()
+            .to_string()
+            .into(),
+    );
+    let floor_cmd = ctx.bare_cargo(true);
+    let maturin_cmd = ctx.maturin_develop();
+    let mut subject = Series::new("develop until importable", ctx.develop_shown(ctx.plan.jobs));
+    let mut floor = Series::new("bare cargo build (the floor)", ctx.sb.shown(&floor_cmd));
+    let mut maturin = Series::new("maturin develop", ctx.sb.shown(&maturin_cmd));
+
+    ctx.sb.note(format!(
+        "{}: first maturin develop into its own target dir (not timed)",
+        id.name()
+    ));
+    ctx.sb.run("maturin develop (setup)", &maturin_cmd)?;
+    let mut compiled = Vec::new();
+    for run in 0..ctx.plan.runs {
+        ctx.progress(id, &format!("edit {}, develop", krate.name), run);
+        ctx.sb.edit_crate(krate)?;
+        let (seconds, units) = ctx.develop_until_importable("develop", ctx.plan.jobs)?;
+        subject.push(seconds);
+        compiled = units;
+
+        ctx.progress(id, &format!("edit {}, bare cargo build", krate.name), run);
+        ctx.sb.edit_crate(krate)?;
+        floor.push(ctx.sb.run("bare cargo build", &floor_cmd)?.seconds);
+
+        ctx.progress(id, &format!("edit {}, maturin develop", krate.name), run);
+        ctx.sb.edit_crate(krate)?;
+        maturin.push(ctx.sb.run("maturin develop", &maturin_cmd)?.seconds);
+    }
+    s.facts.insert("units_compiled".into(), compiled.into());
+    s.subject = Some(subject);
+    s.baselines.push(floor);
+    s.baselines.push(maturin);
+    Ok(s)
+}
+
+fn python_edit(ctx: &Ctx) -> Result<Scenario> {
+    let mut s = Scenario::new(Id::PythonEdit);
+    let mut subject = Series::new(
+        "develop after a Python edit",
+        ctx.develop_shown(ctx.plan.jobs),
+    );
+    // Whatever ran before (maturin develop, a bare cargo build) may have left develop's
+    // build behind an edit: catch up first, so that only the Python edit is measured.
+    ctx.sb
+        .note("python-edit: develop once to catch up (not timed)");
+    ctx.develop_until_importable("develop (catch up)", ctx.plan.jobs)?;
+    let mut rustc = 0;
+    for run in 0..ctx.plan.runs {
+        ctx.progress(Id::PythonEdit, "edit a .py file, develop", run);
+        let file = ctx.sb.edit_python()?;
+        s.facts.insert(
+            "edited".into(),
+            file.strip_prefix(&ctx.sb.root)
+                .unwrap_or(&file)
+                .display()
+                .to_string()
+                .into(),
+        );
+        let (seconds, units) = ctx.develop_until_importable("develop", ctx.plan.jobs)?;
+        rustc += units.len();
+        subject.push(seconds);
+    }
+    s.subject = Some(subject);
+    s.facts.insert("rustc_invocations".into(), rustc.into());
+    s.checks.push(Check {
+        what: "no rustc ran".into(),
+        ok: rustc == 0,
+    });
+    Ok(s)
+}
+
+/// The release wheel of one CPython after a cdylib edit, against the same wheel from
+/// scratch (empty sccache and target store).
+fn release_edit(ctx: &Ctx) -> Result<Scenario> {
+    let mut s = Scenario::new(Id::ReleaseEdit);
+    let out = ctx.sb.caches().join("dist");
+    let wheel = Cmd::new([
+        ctx.sb.exe(),
+        "wheel".into(),
+        "--python".into(),
+        ctx.plan.python.minor.to_string(),
+        "--out".into(),
+        out.display().to_string(),
+        "--jobs".into(),
+        ctx.plan.jobs.to_string(),
+    ]);
+    let shown = ctx.sb.shown(&wheel);
+    let mut subject = Series::new("release wheel after a cdylib edit", shown.clone());
+    let mut scratch = Series::new("release wheel from scratch", shown);
+    for run in 0..ctx.plan.runs {
+        ctx.progress(
+            Id::ReleaseEdit,
+            "release wheel from scratch: many minutes",
+            run,
+        );
+        ctx.sb.make_cold()?;
+        let r = ctx.sb.run("release wheel from scratch", &wheel)?;
+        ctx.sb.note(format!("  {:.1} s", r.seconds));
+        scratch.push(r.seconds);
+
+        ctx.progress(Id::ReleaseEdit, "edit the cdylib, release wheel", run);
+        ctx.sb.edit_crate(&ctx.sb.ws.cdylib)?;
+        let r = ctx.sb.run("release wheel after a cdylib edit", &wheel)?;
+        ctx.sb.note(format!("  {:.1} s", r.seconds));
+        subject.push(r.seconds);
+    }
+    s.facts
+        .insert("python".into(), ctx.plan.python.minor.to_string().into());
+    s.subject = Some(subject);
+    s.baselines.push(scratch);
+    Ok(s)
+}

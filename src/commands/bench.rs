@@ -1,0 +1,236 @@
+//! `maou-build bench`: the build scenarios side by side, each against a baseline measured
+//! in the same run, on a copy of the workspace that shares nothing with the user's.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use crate::bench::report::{self, Machine, Report};
+use crate::bench::scenarios::{self, Id, Plan};
+use crate::bench::{chart, Sandbox};
+use crate::commands::note;
+use crate::workspace::Workspace;
+
+#[derive(clap::Args)]
+#[command(
+    long_about = "Measure the build scenarios side by side, each against a baseline \
+    timed in the same run, on a copy of the workspace in a temporary directory: the user's \
+    target/, venv and caches are never touched (cargo's registry of downloaded crates is \
+    read). Each series runs --runs times; the report gives medians with min and max, and the \
+    command of every series so anyone can time it again.\n\n\
+    Scenarios (all by default):\n  \
+    rlib-edit       one-line edit in an rlib, develop until importable; against bare cargo \
+    build of the same rebuild (the floor) and maturin develop\n  \
+    cdylib-edit     the same for the cdylib\n  \
+    python-edit     a Python-only edit: develop must run no rustc\n  \
+    target-deleted  rm -rf target, caches warm; against a cold build\n  \
+    store-lost      target/ and its store deleted, sccache warm; against a cold build\n  \
+    cold-sccache    cold develop with an empty sccache; against a cold build without sccache\n  \
+    cold-cgroup     the cold develops in a memory cgroup capped at --mem-limit on all cores: \
+    must finish; peak memory of the process tree\n  \
+    release-edit    a release wheel after a cdylib edit; against one from scratch\n\n\
+    The cold scenarios share their cold builds. The cold builds and the release wheel \
+    from scratch take minutes each on a large dependency set. Ctrl-C stops cleanly: the \
+    copy is removed and what was measured is reported.\n\n\
+    Exit status: 0 when every scenario ran and passed its checks, 1 when one failed, 130 \
+    when interrupted."
+)]
+pub struct Args {
+    /// Scenarios to run, comma-separated [default: all]
+    #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+    scenarios: Vec<Id>,
+    /// Runs of every series
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    runs: u16,
+    /// Memory cap of the cold builds (a 4 GB Codespace by default)
+    #[arg(long, default_value = "4G", value_name = "SIZE")]
+    mem_limit: String,
+    /// CPython for the venv and the release wheel, e.g. 3.12 [default: the newest allowed and installed]
+    #[arg(long, value_name = "VERSION")]
+    python: Option<crate::python::Minor>,
+    /// Write the report as JSON to FILE
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write the report as markdown to FILE
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Write the chart of the ratios to FILE (SVG)
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+}
+
+pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
+    let started = Instant::now();
+    let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let mem_limit = crate::sccache::parse_size(&args.mem_limit).with_context(|| {
+        format!(
+            "--mem-limit {:?} is not a size: use e.g. 4G or 3500M",
+            args.mem_limit
+        )
+    })?;
+    let ids: Vec<Id> = if args.scenarios.is_empty() {
+        Id::ALL.to_vec()
+    } else {
+        let mut ids = args.scenarios.clone();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let ws = Workspace::discover(workspace)?;
+    let python = match args.python {
+        Some(m) => {
+            crate::python::find(m).with_context(|| format!("CPython {m} is not installed"))?
+        }
+        None => {
+            let all = crate::python::select(&ws.requires_python, &[])?;
+            all.into_iter()
+                .last()
+                .context("no CPython that requires-python allows is installed")?
+        }
+    };
+    let no_cgroup = ids
+        .iter()
+        .any(|id| {
+            matches!(
+                id,
+                Id::ColdCgroup | Id::ColdSccache | Id::TargetDeleted | Id::StoreLost
+            )
+        })
+        .then(crate::cgroup::unavailable)
+        .flatten();
+    if let Some(why) = &no_cgroup {
+        note(format!("bench: no memory cap for the cold builds: {why}"));
+    }
+
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = Arc::clone(&interrupted);
+        // The build in progress gets the same Ctrl-C and stops; the flag makes the bench
+        // stop too, instead of going on to the next step.
+        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    }
+
+    note(format!(
+        "bench: copying {} to a temporary directory",
+        ws.root.display()
+    ));
+    let sandbox = Sandbox::new(&ws, Arc::clone(&interrupted))?;
+    note(format!("bench: the copy is {}", sandbox.root.display()));
+    // The venv first, outside any timing, with the sandbox's own uv cache.
+    std::env::set_var("UV_CACHE_DIR", sandbox.caches().join("uv"));
+    let venv = crate::editable::ensure(&sandbox.ws, &sandbox.venv, Some(python.minor))
+        .context("creating the sandbox's venv")?;
+    let jobs = crate::resources::choose_jobs(None).jobs;
+    let plan = Plan {
+        runs: usize::from(args.runs),
+        jobs,
+        mem_limit,
+        no_cgroup: no_cgroup.clone(),
+        python: venv.interpreter.clone(),
+    };
+
+    let outcome = scenarios::run(&sandbox, &plan, &ids);
+    let was_interrupted = interrupted.load(Ordering::Relaxed)
+        || matches!(&outcome, Err(e) if scenarios::is_interrupt(e));
+    let scenarios = match outcome {
+        Ok(s) => s,
+        Err(e) if scenarios::is_interrupt(&e) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let report = Report {
+        command: std::iter::once("maou-build".to_owned())
+            .chain(std::env::args().skip(1))
+            .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
+            .collect::<Vec<_>>()
+            .join(" "),
+        sandbox_env: sandbox.env().into_iter().map(|(k, _)| k).collect(),
+        maou_build: env!("CARGO_PKG_VERSION"),
+        workspace: ws.root.display().to_string(),
+        runs: plan.runs,
+        jobs,
+        mem_limit_bytes: mem_limit,
+        cgroup_unavailable: no_cgroup,
+        machine: Machine {
+            cores: crate::resources::cores(),
+            memory_total_bytes: mem_total(),
+            rustc: crate::target_dir::rustc_version(&ws)?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            python: plan.python.version.clone(),
+        },
+        started: started_at,
+        total_seconds: started.elapsed().as_secs_f64(),
+        interrupted: was_interrupted,
+        scenarios,
+    };
+    drop(sandbox);
+
+    print!("{}", report::table(&report));
+    if let Some(path) = &args.json {
+        write(path, &serde_json::to_string_pretty(&report)?)?;
+    }
+    let svg_name = args
+        .svg
+        .as_ref()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned());
+    if let Some(path) = &args.svg {
+        write(path, &chart::svg(&report.scenarios, "maou-build bench"))?;
+    }
+    if let Some(path) = &args.markdown {
+        write(path, &report::markdown(&report, svg_name.as_deref()))?;
+    }
+    if report.interrupted {
+        note("bench: interrupted; the copy was removed, the results above are partial");
+        return Ok(ExitCode::from(130));
+    }
+    let failed: Vec<&str> = report
+        .scenarios
+        .iter()
+        .filter(|s| !s.ok())
+        .map(|s| s.id.name())
+        .collect();
+    if !failed.is_empty() {
+        for s in report.scenarios.iter().filter(|s| s.error.is_some()) {
+            if let Some(e) = &s.error {
+                note(format!("bench: {}: {e}", s.id.name()));
+            }
+        }
+        note(format!("bench: failed: {}", failed.join(", ")));
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn mem_total() -> Option<u64> {
+    let meminfo = fs::read_to_string("/proc/meminfo").ok()?;
+    meminfo.lines().find_map(|l| {
+        let kib: u64 = l
+            .strip_prefix("MemTotal:")?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kib * 1024)
+    })
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    crate::fsutil::write_atomic(path, text.as_bytes())?;
+    note(format!("bench: wrote {}", path.display()));
+    if text.is_empty() {
+        bail!("{} would be empty", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! `maou-build bench` on a tiny generated maturin workspace (one rlib, one PyO3 cdylib),
+//! with a reduced set of scenarios and one run each: the report's structure, ratios that
+//! are the recorded medians' quotients, failures kept per scenario, Ctrl-C. No timing
+//! threshold: speed is what bench reports, not what a test asserts.
+
+mod common;
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{maou_build, replace_in, text, tiny_workspace};
+use serde_json::Value;
+
+/// tiny_workspace's cdylib made a real extension module with PyO3.
+fn pyo3_workspace(dir: &Path) {
+    tiny_workspace(dir, ">=3.11,<3.13", "cdylib");
+    replace_in(
+        &dir.join("crates/native/Cargo.toml"),
+        "[dependencies]\n",
+        "[dependencies]\npyo3 = \"=0.29.3\"\n",
+    );
+    fs::write(
+        dir.join("crates/native/src/lib.rs"),
+        "use pyo3::prelude::*;\n\n\
+         #[pymodule]\n\
+         fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {\n    \
+             m.add(\"answer\", foo_core::answer())?;\n    Ok(())\n}\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("py/foo/__init__.py"),
+        "from foo._native import answer\n",
+    )
+    .unwrap();
+}
+
+fn series_ok(s: &Value, runs: usize) {
+    let times = s["seconds"].as_array().unwrap();
+    assert_eq!(times.len(), runs, "{s}");
+    let t = times[0].as_f64().unwrap();
+    assert!(t > 0.0, "{s}");
+    assert_eq!(s["median"].as_f64().unwrap(), t);
+    assert_eq!(s["min"].as_f64().unwrap(), t);
+    assert_eq!(s["max"].as_f64().unwrap(), t);
+    assert!(!s["command"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn a_reduced_bench_reports_ratios_of_the_recorded_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    pyo3_workspace(&ws);
+    let out_dir = dir.path().join("report");
+    let out = maou_build(&ws)
+        .args([
+            "bench",
+            "--scenarios",
+            "python-edit,rlib-edit,cdylib-edit",
+            "--runs",
+            "1",
+            "--json",
+        ])
+        .arg(out_dir.join("bench.json"))
+        .arg("--markdown")
+        .arg(out_dir.join("bench.md"))
+        .arg("--svg")
+        .arg(out_dir.join("bench.svg"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bench: rlib-edit [1/1]"),
+        "no progress lines:\n{stderr}"
+    );
+
+    let report: Value =
+        serde_json::from_str(&fs::read_to_string(out_dir.join("bench.json")).unwrap()).unwrap();
+    assert_eq!(report["runs"], 1);
+    let scenarios = report["scenarios"].as_array().unwrap();
+    let ids: Vec<&str> = scenarios
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["rlib-edit", "cdylib-edit", "python-edit"]);
+
+    let mut bars = 0;
+    for s in scenarios {
+        assert!(s["error"].is_null(), "{s}");
+        series_ok(&s["subject"], 1);
+        let subject = s["subject"]["median"].as_f64().unwrap();
+        let baselines = s["baselines"].as_array().unwrap();
+        let ratios = s["ratios"].as_array().unwrap();
+        assert_eq!(ratios.len(), baselines.len());
+        for (b, r) in baselines.iter().zip(ratios) {
+            series_ok(b, 1);
+            assert_eq!(r["baseline"], b["label"]);
+            let expected = subject / b["median"].as_f64().unwrap();
+            assert!(
+                (r["ratio"].as_f64().unwrap() - expected).abs() < 1e-12,
+                "{r} vs {expected}"
+            );
+            bars += 1;
+        }
+    }
+    let rlib = &scenarios[0];
+    assert_eq!(rlib["facts"]["crate"], "foo_core");
+    let labels: Vec<&str> = rlib["baselines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["bare cargo build (the floor)", "maturin develop"]);
+    assert!(rlib["subject"]["command"]
+        .as_str()
+        .unwrap()
+        .contains(" develop "));
+    assert!(rlib["baselines"][0]["command"]
+        .as_str()
+        .unwrap()
+        .contains("cargo build --lib"));
+    assert!(rlib["baselines"][1]["command"]
+        .as_str()
+        .unwrap()
+        .contains("maturin develop"));
+    let compiled: Vec<&str> = rlib["facts"]["units_compiled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap())
+        .collect();
+    assert!(
+        compiled.iter().any(|u| u.starts_with("foo_core")),
+        "{compiled:?}"
+    );
+    assert!(
+        compiled.iter().any(|u| u.starts_with("_native")),
+        "{compiled:?}"
+    );
+    assert_eq!(scenarios[1]["facts"]["crate"], "foo_native");
+
+    let py = &scenarios[2];
+    assert_eq!(py["facts"]["rustc_invocations"], 0);
+    assert_eq!(py["checks"][0]["ok"], true);
+    assert!(py["baselines"].as_array().unwrap().is_empty());
+
+    let md = fs::read_to_string(out_dir.join("bench.md")).unwrap();
+    assert!(md.contains("| scenario | median (min–max) | baseline |"));
+    assert!(md.contains("![ratios of each scenario to its baseline](bench.svg)"));
+    for id in ids {
+        assert!(md.contains(&format!("`{id}`")), "{id} not in the markdown");
+    }
+    let svg = fs::read_to_string(out_dir.join("bench.svg")).unwrap();
+    assert!(svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"));
+    assert_eq!(svg.matches("class=\"bar\"").count(), bars);
+
+    // The user's workspace was not built in: bench worked on a copy.
+    assert!(!ws.join("target").exists() && !ws.join(".venv").exists());
+    assert!(fs::read_to_string(ws.join("crates/core/src/lib.rs"))
+        .unwrap()
+        .lines()
+        .all(|l| !l.contains("BENCH")));
+}
+
+#[test]
+fn a_workspace_that_does_not_build_fails_per_scenario_with_its_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    tiny_workspace(&ws, ">=3.11,<3.13", "cdylib");
+    fs::write(ws.join("crates/native/src/lib.rs"), "pub fn broken( {\n").unwrap();
+    let json = dir.path().join("bench.json");
+    let out = maou_build(&ws)
+        .args([
+            "bench",
+            "--scenarios",
+            "python-edit,cdylib-edit",
+            "--runs",
+            "1",
+            "--json",
+        ])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    let scenarios = report["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios.len(), 2);
+    for s in scenarios {
+        let e = &s["error"];
+        assert_eq!(e["step"], "setup", "{s}");
+        assert!(e["command"].as_str().unwrap().contains("develop"), "{e}");
+        assert!(e["output"].as_str().unwrap().contains("error"), "{e}");
+    }
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAILED at setup"));
+}
+
+#[test]
+fn ctrl_c_stops_and_removes_the_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    pyo3_workspace(&ws);
+    let mut child = maou_build(&ws)
+        .args(["bench", "--scenarios", "python-edit", "--runs", "3"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut copy = None;
+    let mut seen = String::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if let Some(path) = line.strip_prefix("maou-build: bench: the copy is ") {
+            copy = Some(std::path::PathBuf::from(path));
+            let status = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}");
+    let copy = copy.unwrap_or_else(|| panic!("bench never said where the copy is:\n{seen}"));
+    assert!(!copy.exists(), "{} was left behind", copy.display());
+    assert!(seen.contains("interrupted"), "{seen}");
+}
