@@ -80,9 +80,19 @@ fn summary(s: &Scenario) -> String {
     parts.join(", ")
 }
 
+/// The scenario's ratio to baseline `b`, as text.
+fn ratio_to(s: &Scenario, b: &super::Series) -> String {
+    s.ratios
+        .iter()
+        .find(|r| r.baseline == b.label)
+        .map(|r| ratio_text(r.ratio))
+        .unwrap_or_default()
+}
+
 pub fn ratio_text(r: f64) -> String {
     if r < 0.01 {
-        format!("{r:.4}×")
+        let text = format!("{r:.4}");
+        format!("{}×", text.trim_end_matches('0'))
     } else if r < 10.0 {
         format!("{r:.2}×")
     } else {
@@ -132,12 +142,7 @@ pub fn table(report: &Report) -> String {
             ]);
         }
         for (i, b) in s.baselines.iter().enumerate() {
-            let ratio = s
-                .ratios
-                .iter()
-                .find(|r| r.baseline == b.label)
-                .map(|r| ratio_text(r.ratio))
-                .unwrap_or_default();
+            let ratio = ratio_to(s, b);
             rows.push([
                 if i == 0 { name.clone() } else { String::new() },
                 if i == 0 {
@@ -243,12 +248,7 @@ pub fn markdown(report: &Report, svg_name: Option<&str>) -> String {
             let _ = writeln!(md, "| {name} | {} | {} | | |", spread(subject), summary(s));
         }
         for (i, b) in s.baselines.iter().enumerate() {
-            let ratio = s
-                .ratios
-                .iter()
-                .find(|r| r.baseline == b.label)
-                .map(|r| ratio_text(r.ratio))
-                .unwrap_or_default();
+            let ratio = ratio_to(s, b);
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {ratio} |",
@@ -309,5 +309,19 @@ fn fact(key: &str, v: &serde_json::Value) -> String {
         }
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_read_at_every_scale() {
+        assert_eq!(ratio_text(0.001), "0.001×");
+        assert_eq!(ratio_text(0.0021), "0.0021×");
+        assert_eq!(ratio_text(0.25), "0.25×");
+        assert_eq!(ratio_text(1.0), "1.00×");
+        assert_eq!(ratio_text(12.4), "12×");
     }
 }
