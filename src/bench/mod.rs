@@ -239,7 +239,19 @@ impl Sandbox {
         } else {
             cmd.argv[0].as_str()
         };
-        let mut env: Vec<(String, String)> = cmd.env.clone();
+        // The resolved sccache binary is a machine's path; on PATH it is `sccache`.
+        let mut env: Vec<(String, String)> = cmd
+            .env
+            .iter()
+            .map(|(k, v)| {
+                let shown = if *v == self.sccache_program() {
+                    "sccache"
+                } else {
+                    v
+                };
+                (k.clone(), shown.to_owned())
+            })
+            .collect();
         for r in &cmd.env_remove {
             env.push((r.clone(), String::new()));
         }
