@@ -4,12 +4,21 @@
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use base64::Engine;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+
+/// The `.whl` files in `dir`, sorted.
+pub fn files_in(dir: &Path) -> Result<BTreeSet<PathBuf>> {
+    Ok(std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "whl"))
+        .collect())
+}
 
 /// The lowercase hex SHA-256 of `bytes`, as reports and GitHub's asset digests show it.
 pub fn sha256_hex(bytes: &[u8]) -> String {

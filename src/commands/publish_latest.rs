@@ -246,17 +246,12 @@ fn summary(wheels: &[Local]) -> String {
 
 /// The wheels in `dist`, one per Python and platform tag.
 fn read_wheels(dist: &Path) -> Result<Vec<Local>> {
-    let entries = fs::read_dir(dist).with_context(|| {
+    let paths = crate::wheel::files_in(dist).with_context(|| {
         format!(
-            "cannot read {}: build the wheels first with `maou-build wheel`",
+            "no wheels to publish in {}: build them first with `maou-build wheel`",
             dist.display()
         )
     })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "whl"))
-        .collect();
-    paths.sort();
     if paths.is_empty() {
         bail!(
             "no wheels in {}: build them first with `maou-build wheel`",

@@ -418,7 +418,7 @@ impl Build<'_> {
     /// command, the crates compiled and the time taken.
     fn run(&self) -> Result<(PathBuf, String, Vec<String>, f64)> {
         let started = Instant::now();
-        let before: BTreeSet<PathBuf> = wheels_in(self.staging)?;
+        let before: BTreeSet<PathBuf> = crate::wheel::files_in(self.staging)?;
         let shown = self.shown();
         note(format!("CPython {}: {shown}", self.interpreter.version));
         let mut expr = duct::cmd(self.maturin, self.args())
@@ -460,7 +460,7 @@ impl Build<'_> {
                 self.interpreter.version
             );
         }
-        let new: Vec<PathBuf> = wheels_in(self.staging)?
+        let new: Vec<PathBuf> = crate::wheel::files_in(self.staging)?
             .difference(&before)
             .cloned()
             .collect();
@@ -522,14 +522,6 @@ fn cargo_home() -> Result<PathBuf> {
     }
     let home = std::env::var_os("HOME").context("neither CARGO_HOME nor HOME is set")?;
     Ok(PathBuf::from(home).join(".cargo"))
-}
-
-fn wheels_in(dir: &Path) -> Result<BTreeSet<PathBuf>> {
-    Ok(fs::read_dir(dir)
-        .with_context(|| format!("cannot list {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "whl"))
-        .collect())
 }
 
 #[cfg(test)]
