@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use crate::workspace::Workspace;
+use crate::workspace::{Features, Workspace};
 
 #[derive(Deserialize)]
 #[serde(tag = "reason", rename_all = "kebab-case")]
@@ -36,6 +36,8 @@ pub struct Request<'a> {
     pub release: bool,
     pub jobs: usize,
     pub python: &'a Path,
+    /// Every switch of the build: `[tool.maturin]`'s and the command line's together.
+    pub features: Features,
     pub env: Vec<(&'static str, String)>,
 }
 
@@ -89,10 +91,7 @@ impl Request<'_> {
         if self.release {
             args.push("--release".to_owned());
         }
-        if !self.ws.features.is_empty() {
-            args.push("--features".to_owned());
-            args.push(self.ws.features.join(","));
-        }
+        args.extend(self.features.args());
         args
     }
 

@@ -45,6 +45,18 @@ struct Project {
 #[derive(Deserialize, Default)]
 struct Tool {
     maturin: Option<MaturinConfig>,
+    #[serde(rename = "maou-build", default)]
+    maou_build: MaouBuildConfig,
+}
+
+/// `[tool.maou-build]`: what maou-build needs beyond maturin's settings. Never a secret.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct MaouBuildConfig {
+    /// Cargo features of the distributed wheels, on top of `[tool.maturin] features`
+    /// (which every build gets): `maou-build wheel` and the flake's CI chain read them here.
+    #[serde(default)]
+    wheel_features: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -55,7 +67,14 @@ struct MaturinConfig {
     manifest_path: Option<PathBuf>,
     #[serde(default)]
     features: Vec<String>,
+    #[serde(default)]
+    no_default_features: bool,
+    #[serde(default)]
+    all_features: bool,
     profile: Option<String>,
+    /// The platform the wheels are for: maturin's `compatibility` (alias `manylinux`).
+    #[serde(alias = "manylinux")]
+    compatibility: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +88,9 @@ struct Metadata {
 #[derive(Deserialize)]
 struct MetaPackage {
     id: String,
+    /// `registry+https://...`, `git+...`; None for a path (workspace) package.
+    #[serde(default)]
+    source: Option<String>,
     name: String,
     version: String,
     manifest_path: PathBuf,
@@ -90,6 +112,54 @@ struct MetaDependency {
     path: Option<PathBuf>,
 }
 
+/// Cargo's feature switches for one build: `--features`, `--no-default-features`,
+/// `--all-features`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, clap::Args)]
+pub struct Features {
+    /// Cargo features to activate, comma- or space-separated, on top of [tool.maturin] features
+    #[arg(long, short = 'F', value_name = "FEATURES", value_delimiter = ',')]
+    pub features: Vec<String>,
+    /// Do not activate the `default` feature
+    #[arg(long)]
+    pub no_default_features: bool,
+    /// Activate all available features
+    #[arg(long)]
+    pub all_features: bool,
+}
+
+impl Features {
+    /// These switches and `more` together (the features of both, either's flags).
+    pub fn and(&self, more: &Features) -> Features {
+        let mut features = self.features.clone();
+        for f in more.features.iter().flat_map(|f| f.split_whitespace()) {
+            if !f.is_empty() && !features.iter().any(|g| g == f) {
+                features.push(f.to_owned());
+            }
+        }
+        Features {
+            features,
+            no_default_features: self.no_default_features || more.no_default_features,
+            all_features: self.all_features || more.all_features,
+        }
+    }
+
+    /// As cargo's (and maturin's) command-line arguments.
+    pub fn args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if !self.features.is_empty() {
+            args.push("--features".to_owned());
+            args.push(self.features.join(","));
+        }
+        if self.no_default_features {
+            args.push("--no-default-features".to_owned());
+        }
+        if self.all_features {
+            args.push("--all-features".to_owned());
+        }
+        args
+    }
+}
+
 /// A crate of the workspace.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Crate {
@@ -102,6 +172,17 @@ pub struct Crate {
     pub dir: PathBuf,
     /// The library target's root source file (`src/lib.rs` unless `[lib] path` says otherwise).
     pub lib_src: PathBuf,
+}
+
+impl Crate {
+    /// Appends an item that changes the crate (and so its hash) without changing what it
+    /// does, to the crate's root file: the one-line edit of the bench's scenarios.
+    pub fn edit(&self, n: u32) -> Result<()> {
+        crate::fsutil::append(
+            &self.lib_src,
+            &format!("\n#[doc(hidden)]\npub const __MAOU_BUILD_BENCH_EDIT_{n}: u32 = {n};\n"),
+        )
+    }
 }
 
 /// Everything maou-build needs to know about a maturin workspace.
@@ -126,8 +207,14 @@ pub struct Workspace {
     pub python_source: PathBuf,
     /// The extension's dotted module name, e.g. `maou._rust`.
     pub module_name: String,
-    pub features: Vec<String>,
+    /// `[tool.maturin] features`, `no-default-features`, `all-features`: every build's.
+    #[serde(flatten)]
+    pub features: Features,
+    /// `[tool.maou-build] wheel-features`: added for the distributed wheels only.
+    pub wheel_features: Vec<String>,
     pub profile: Option<String>,
+    /// `[tool.maturin] compatibility`, if set (the platform policy's name).
+    pub compatibility: Option<String>,
     pub cargo_workspace_root: PathBuf,
     pub target_directory: PathBuf,
     /// The PyO3 cdylib that becomes the extension module.
@@ -171,7 +258,7 @@ impl Workspace {
             .to_path_buf();
         let text = fs::read_to_string(pyproject)
             .with_context(|| format!("cannot read {}", pyproject.display()))?;
-        let parsed: PyProject = toml::from_str(&text).with_context(|| {
+        let mut parsed: PyProject = toml::from_str(&text).with_context(|| {
             format!(
                 "{} is not valid TOML for a Python project",
                 pyproject.display()
@@ -196,7 +283,7 @@ impl Workspace {
                 pyproject.display()
             )
         })?;
-        let maturin = parsed.tool.maturin.unwrap_or_default();
+        let maturin = parsed.tool.maturin.take().unwrap_or_default();
         let requires_python: Specifier = project
             .requires_python
             .as_deref()
@@ -274,8 +361,14 @@ impl Workspace {
             scripts: project.scripts,
             requires_python,
             module_name,
-            features: maturin.features,
+            features: Features {
+                features: maturin.features,
+                no_default_features: maturin.no_default_features,
+                all_features: maturin.all_features,
+            },
+            wheel_features: parsed.tool.maou_build.wheel_features,
             profile: maturin.profile,
+            compatibility: maturin.compatibility,
             cargo_workspace_root: metadata.workspace_root,
             target_directory: metadata.target_directory,
             cdylib,
@@ -291,6 +384,64 @@ impl Workspace {
             dir.push(part);
         }
         dir
+    }
+
+    /// The file cargo or rustup would read as `rel` (`.cargo/config.toml`,
+    /// `rust-toolchain.toml`) when run where maou-build runs them, in the project's root:
+    /// the nearest one there or above. The Cargo workspace may be below it (`rust/`).
+    pub fn config_file(&self, rel: &str) -> Option<PathBuf> {
+        self.root
+            .ancestors()
+            .map(|dir| dir.join(rel))
+            .find(|path| path.is_file())
+    }
+}
+
+/// crates.io's index, as cargo names its source (old and sparse protocol).
+fn is_crates_io(source: &str) -> bool {
+    source == "registry+https://github.com/rust-lang/crates.io-index"
+        || source == "sparse+https://index.crates.io/"
+}
+
+impl Workspace {
+    /// The directories the cdylib's dependencies are unpacked in (crates.io's registry under
+    /// CARGO_HOME, or a vendor directory), each with the neutral prefix it gets in the
+    /// binary (`/cargo/registry` for crates.io): panic messages name source files, and the
+    /// wheel must not depend on where they were. Needs the full `cargo metadata`.
+    pub fn dependency_sources(&self, target: &str) -> Result<Vec<(PathBuf, String)>> {
+        let out = process::output(
+            "cargo",
+            [
+                "metadata".as_ref(),
+                "--format-version".as_ref(),
+                "1".as_ref(),
+                "--filter-platform".as_ref(),
+                target.as_ref(),
+                "--manifest-path".as_ref(),
+                self.cdylib.manifest_path.as_os_str(),
+            ],
+            Some(&self.root),
+        )?;
+        let metadata: Metadata =
+            serde_json::from_str(&out).context("cannot parse the output of `cargo metadata`")?;
+        let mut dirs: BTreeMap<PathBuf, String> = BTreeMap::new();
+        for pkg in &metadata.packages {
+            let Some(source) = &pkg.source else { continue };
+            // <source dir>/<name>-<version>/Cargo.toml
+            let Some(dir) = pkg.manifest_path.parent().and_then(Path::parent) else {
+                continue;
+            };
+            let to = if is_crates_io(source) {
+                "/cargo/registry".to_owned()
+            } else {
+                format!(
+                    "/cargo/{}",
+                    dir.file_name().unwrap_or_default().to_string_lossy()
+                )
+            };
+            dirs.entry(dir.to_path_buf()).or_insert(to);
+        }
+        Ok(dirs.into_iter().collect())
     }
 }
 

@@ -42,6 +42,8 @@ struct Step {
     run: Option<String>,
     #[serde(default)]
     env: BTreeMap<String, String>,
+    #[serde(default)]
+    with: BTreeMap<String, String>,
 }
 
 fn read(name: &str) -> (Workflow, String) {
@@ -195,4 +197,71 @@ fn every_action_is_pinned_to_a_commit_with_its_version() {
             );
         }
     }
+}
+
+/// The `hashFiles(...)` calls of a cache key, each as its list of patterns.
+fn hashed_patterns(key: &str) -> Vec<Vec<String>> {
+    key.split("hashFiles(")
+        .skip(1)
+        .map(|call| {
+            call.split(')')
+                .next()
+                .unwrap()
+                .split(',')
+                .map(|p| p.trim().trim_matches('\'').to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_wheels_cache_key_keeps_the_tool_and_the_product_apart() {
+    let (w, _) = read("build-wheel.yml");
+    let caches: Vec<&Step> = w
+        .jobs
+        .values()
+        .flat_map(|j| &j.steps)
+        .filter(|s| s.with.contains_key("primary-key"))
+        .collect();
+    assert_eq!(caches.len(), 2, "the wheels job saves, publish restores");
+    let key = &caches[0].with["primary-key"];
+    assert!(caches.iter().all(|s| &s.with["primary-key"] == key));
+    let hashed = hashed_patterns(key);
+    assert_eq!(
+        hashed.len(),
+        2,
+        "{key}: the product's files, then the tool's"
+    );
+    let (product, tool) = (&hashed[0], &hashed[1]);
+    for p in [
+        "flake.lock",
+        "nix/**",
+        "rust/**",
+        "pyproject.toml",
+        "python/**",
+    ] {
+        assert!(product.iter().any(|q| q == p), "{p} not in {product:?}");
+    }
+    for p in ["src/**", "Cargo.toml", "Cargo.lock"] {
+        assert!(tool.iter().any(|q| q == p), "{p} not in {tool:?}");
+        assert!(
+            !product.iter().any(|q| q == p),
+            "{p} in the product's {product:?}"
+        );
+    }
+    assert!(!tool.iter().any(|q| q.starts_with("rust/")), "{tool:?}");
+    // A change to the tool alone restores the store of the same product first.
+    let saving = caches
+        .iter()
+        .find(|s| s.with.contains_key("restore-prefixes-first-match"))
+        .unwrap();
+    let prefixes: Vec<&str> = saving.with["restore-prefixes-first-match"]
+        .lines()
+        .collect();
+    let product_prefix = key.rsplit_once("-${{ hashFiles").unwrap().0;
+    assert_eq!(prefixes[0], format!("{product_prefix}-"), "{prefixes:?}");
+    assert!(
+        product_prefix.ends_with("}}") && prefixes.len() == 2,
+        "{prefixes:?}"
+    );
 }

@@ -39,6 +39,8 @@ pub struct Args {
     /// Cargo jobs [default: chosen from the cores and the memory really available]
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
+    #[command(flatten)]
+    features: crate::workspace::Features,
     /// Build the release profile (thin LTO) instead of dev, for a local check
     #[arg(long)]
     release: bool,
@@ -113,6 +115,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         release: args.release,
         jobs: jobs.jobs,
         python: &venv.python,
+        features: ws.features.and(&args.features),
         env: cache.env(),
     };
     let profile = if args.release { "release" } else { "dev" };

@@ -113,9 +113,11 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn check_toolchain(ws: &Workspace) -> Check {
-    let file = ws.cargo_workspace_root.join("rust-toolchain.toml");
-    let channel = read_toml::<ToolchainFile>(&file).and_then(|t| t.toolchain.channel);
-    let rustc = process::output("rustc", ["-V"], Some(&ws.cargo_workspace_root));
+    let channel = ws
+        .config_file("rust-toolchain.toml")
+        .and_then(|file| read_toml::<ToolchainFile>(&file))
+        .and_then(|t| t.toolchain.channel);
+    let rustc = process::output("rustc", ["-V"], Some(&ws.root));
     match (channel, rustc) {
         (_, Err(e)) => fail(
             "toolchain",
@@ -144,7 +146,9 @@ fn check_toolchain(ws: &Workspace) -> Check {
 
 /// Links a tiny program with the workspace's linker flags and reads which linker made it.
 fn check_linker(ws: &Workspace) -> Check {
-    let config = read_toml::<CargoConfig>(&ws.cargo_workspace_root.join(".cargo/config.toml"))
+    let config = ws
+        .config_file(".cargo/config.toml")
+        .and_then(|file| read_toml::<CargoConfig>(&file))
         .unwrap_or_default();
     let target = config.target.get("x86_64-unknown-linux-gnu");
     let mut flags: Vec<String> = target.map(|t| t.rustflags.clone()).unwrap_or_default();

@@ -92,8 +92,8 @@ fn print_text(r: &Report<'_>) {
     for (i, dep) in ws.rlib_deps.iter().enumerate() {
         row(if i == 0 { "rlib deps" } else { "" }, &crate_line(ws, dep));
     }
-    if !ws.features.is_empty() {
-        row("features", &ws.features.join(", "));
+    if !ws.features.args().is_empty() {
+        row("features", &ws.features.args().join(" "));
     }
     row("target dir", &ws.target_directory.to_string_lossy());
     row("requires-python", &ws.requires_python.to_string());

@@ -66,6 +66,17 @@ pub fn workspace_copy_at_fixed_path(name: &str) -> PathBuf {
     root
 }
 
+/// Copies `item` (a file or a directory) from `from` to the same place under `to`.
+pub fn copy_item(from: &Path, to: &Path, item: &str) {
+    let source = from.join(item);
+    if source.is_dir() {
+        copy_tree(&source, &to.join(item));
+    } else {
+        fs::create_dir_all(to).unwrap();
+        fs::copy(&source, to.join(item)).unwrap();
+    }
+}
+
 fn copy_workspace_to(root: &Path) {
     for item in [
         "Cargo.toml",
@@ -77,13 +88,7 @@ fn copy_workspace_to(root: &Path) {
         "rust",
         "python",
     ] {
-        let from = source_root().join(item);
-        if from.is_dir() {
-            copy_tree(&from, &root.join(item));
-        } else {
-            fs::create_dir_all(root).unwrap();
-            fs::copy(&from, root.join(item)).unwrap();
-        }
+        copy_item(&source_root(), root, item);
     }
 }
 
