@@ -1,38 +1,64 @@
-# `nix flake check`: lints, the Rust tests that need no network or build tools beyond the
-# sandbox, and the audit of both wheels.
+# `nix flake check`: the tool's and the product's lints and tests (those that run in a
+# sandbox without network), and the audit of the wheels.
 {
   pkgs,
   craneLib,
-  source,
-  workspace,
+  product,
+  chain,
+  tool,
   wheels,
 }: let
-  withTests =
-    workspace.common
+  # The product's own workspace, in the test profile: a deps derivation of its own, since
+  # the chain's are release builds of the extension only.
+  productArgs = {
+    inherit (product) src version;
+    inherit (chain.common) cargoVendorDir CARGO_TARGET_DIR;
+    pname = "${product.name}-checks";
+    strictDeps = true;
+    nativeBuildInputs = [pkgs.lld];
+    cargoExtraArgs = "--locked --manifest-path ${product.workspaceDir}/Cargo.toml --workspace";
+  };
+  productDeps = craneLib.buildDepsOnly (builtins.removeAttrs productArgs ["src"]
     // {
-      src = source.withTests;
-      cargoArtifacts = workspace.maou-deps;
+      dummySrc = craneLib.mkDummySrc {
+        inherit (product) src;
+        extraDummyScript = "cp ${product.lockSrc}/${product.lockPath} $out/${product.lockPath}";
+      };
+    });
+  withProductDeps = productArgs // {cargoArtifacts = productDeps;};
+  withToolDeps =
+    tool.common
+    // {
+      src = tool.withTests;
+      cargoArtifacts = tool.deps;
     };
 in {
-  clippy = craneLib.cargoClippy (withTests
+  clippy = craneLib.cargoClippy (withToolDeps
     // {
       cargoClippyExtraArgs = "--all-targets -- -D warnings";
     });
-  fmt = craneLib.cargoFmt {
-    inherit (workspace.common) src pname version;
-  };
+  fmt = craneLib.cargoFmt {inherit (tool.common) src pname version;};
   # tests/wheel.rs and tests/develop.rs need uv, PyPI and a writable HOME: not here.
   # The README test reads README.md, which the sources leave out on purpose.
-  tests = craneLib.cargoTest (withTests
+  tests = craneLib.cargoTest (withToolDeps
     // {
-      nativeBuildInputs = workspace.common.nativeBuildInputs ++ [pkgs.python311 pkgs.python312];
-      cargoTestExtraArgs = "--workspace --lib --bins --test audit --test publish -- --skip the_readme_shows_the_cell_colab_prints";
+      nativeBuildInputs = tool.common.nativeBuildInputs ++ [pkgs.python311 pkgs.python312];
+      cargoTestExtraArgs = "--lib --bins --test audit --test publish -- --skip the_readme_shows_the_cell_colab_prints";
     });
+  product-clippy = craneLib.cargoClippy (withProductDeps
+    // {
+      cargoClippyExtraArgs = "--all-targets -- -D warnings";
+    });
+  product-fmt = craneLib.cargoFmt (productArgs
+    // {
+      cargoExtraArgs = "--manifest-path ${product.workspaceDir}/Cargo.toml --all";
+    });
+  product-tests = craneLib.cargoTest withProductDeps;
   wheels-audit =
-    pkgs.runCommand "maou-wheels-audit" {
-      nativeBuildInputs = [workspace.maou-build];
+    pkgs.runCommand "${product.name}-wheels-audit" {
+      nativeBuildInputs = [tool.package];
     } ''
-      maou-build audit --module ${source.module} ${wheels.wheels}/*.whl
+      maou-build audit --module ${product.module} ${wheels.wheels}/*.whl
       touch $out
     '';
 }

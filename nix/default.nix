@@ -6,29 +6,34 @@
   system,
   root,
 }: let
+  inherit (pkgs) lib;
   toolchain = import ./toolchain.nix {inherit fenix system root;};
   # crane with fenix's rustc, so the Nix build and rustup's use the same compiler.
   craneLib = (crane.mkLib pkgs).overrideToolchain toolchain;
-  source = import ./source.nix {
-    inherit (pkgs) lib;
-    inherit root;
+  product = import ./product.nix {inherit lib root;};
+  tool = import ./tool.nix {inherit lib craneLib root pkgs;};
+  chain = import ./chain.nix {inherit pkgs craneLib product;};
+  wheels = import ./wheels.nix {
+    inherit pkgs craneLib product chain;
+    tool = tool.package;
   };
-  workspace = import ./workspace.nix {inherit pkgs craneLib source;};
-  wheels = import ./wheels.nix {inherit pkgs craneLib source workspace;};
 in {
-  packages = {
-    inherit (workspace) maou-deps maou-io maou-index maou-build;
-    inherit (wheels) wheel-cp311 wheel-cp312 wheels;
-    default = wheels.wheels;
-  };
+  packages =
+    {
+      inherit (chain) maou-deps;
+      maou-build = tool.package;
+      default = wheels.wheels;
+    }
+    // chain.rlibs
+    // wheels;
   devShells.default = import ./devshell.nix {
     inherit pkgs craneLib;
-    inherit (workspace) maou-build;
+    maou-build = tool.package;
   };
   apps = import ./apps.nix {
     inherit pkgs;
-    inherit (workspace) maou-build;
+    maou-build = tool.package;
     inherit (wheels) wheels;
   };
-  checks = import ./checks.nix {inherit pkgs craneLib source workspace wheels;};
+  checks = import ./checks.nix {inherit pkgs craneLib product chain tool wheels;};
 }

@@ -1,14 +1,19 @@
 //! The Nix flake, checked without Nix builds (these machines cannot fetch anything):
 //! - every .nix file is formatted as alejandra formats it;
 //! - flake.lock holds exactly the pins of nix/pins.json;
-//! - a wiring test: tests/nix/wiring.nix imports flake.nix and calls its outputs with
-//!   stand-in inputs (tests/nix/*.nix), and Debian's nix-instantiate evaluates it. This
-//!   checks what each builder is given, not that anything builds.
+//! - the flake evaluates through the real crane, fenix and nixpkgs lib
+//!   (`../shared/nix-eval/eval-flake.sh`, or the directory MAOU_BUILD_NIX_EVAL names), and
+//!   the derivations it evaluates to are wired as the chain needs: each step starts from
+//!   the one before, every step runs the same maturin command, the wheels are built by
+//!   `maou-build wheel`, and an edit to the tool leaves the product's derivations alone
+//!   and the other way round. This checks what each builder is given; `maou-build bench
+//!   --scenarios ci-chain` runs them.
 //!
 //! Parsing with `nix-instantiate --parse` and `deadnix --fail` run in scripts/test.
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,7 +24,7 @@ use serde_json::Value;
 fn nix_files() -> Vec<PathBuf> {
     let root = source_root();
     let mut files = vec![root.join("flake.nix")];
-    for dir in ["nix", "tests/nix"] {
+    for dir in ["nix"] {
         for entry in fs::read_dir(root.join(dir)).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "nix") {
@@ -109,189 +114,176 @@ fn flake_lock_holds_the_pins() {
     }
 }
 
-fn wiring() -> Value {
-    let root = source_root();
-    let out = Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json"])
-        .arg(root.join("tests/nix/wiring.nix"))
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("nix-instantiate is needed for the wiring test (apt install nix-bin): {e}")
-        });
-    assert!(out.status.success(), "{}", text(&out));
-    serde_json::from_slice(&out.stdout).unwrap()
+/// The nix-eval harness: MAOU_BUILD_NIX_EVAL, or `../shared/nix-eval` beside the checkout.
+fn nix_eval_dir() -> PathBuf {
+    let dir = std::env::var_os("MAOU_BUILD_NIX_EVAL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| source_root().join("../shared/nix-eval"));
+    assert!(
+        dir.join("eval-flake.sh").is_file(),
+        "the real-library evaluation needs nix-eval's eval-flake.sh in {} (set \
+         MAOU_BUILD_NIX_EVAL to its directory)",
+        dir.display()
+    );
+    dir
 }
 
-fn strings(v: &Value) -> Vec<&str> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap())
-        .collect()
+/// Every output the flake evaluates to, as `packages.maou-io` → its `.drv` (or program).
+fn evaluate(flake: &Path) -> BTreeMap<String, String> {
+    let out = Command::new(nix_eval_dir().join("eval-flake.sh"))
+        .arg(flake)
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("RESULT: everything evaluated"), "{said}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut section = String::new();
+    let mut outputs = BTreeMap::new();
+    for line in stdout.lines() {
+        if let Some(kind) = line.strip_suffix(".x86_64-linux:") {
+            section = kind.to_owned();
+        } else if let Some((name, rest)) = line.trim().split_once(": OK ") {
+            outputs.insert(format!("{section}.{name}"), rest.trim().to_owned());
+        }
+    }
+    assert!(outputs.len() > 10, "{said}");
+    outputs
 }
+
+fn derivation(drv: &str) -> Value {
+    let out = Command::new("nix")
+        .args([
+            "--extra-experimental-features",
+            "nix-command",
+            "show-derivation",
+            drv,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let all: Value = serde_json::from_slice(&out.stdout).unwrap();
+    all[drv].clone()
+}
+
+/// A copy of the flake and everything it reads, at a temporary path.
+fn flake_copy() -> (tempfile::TempDir, PathBuf) {
+    let (tmp, root) = common::workspace_copy();
+    for item in ["flake.nix", "flake.lock", "nix", "tests"] {
+        common::copy_item(&source_root(), &root, item);
+    }
+    (tmp, root)
+}
+
+const PRODUCT_STEPS: [&str; 3] = [
+    "packages.maou-deps",
+    "packages.maou-io",
+    "packages.maou-index",
+];
+const TOOL_OUTPUTS: [&str; 4] = [
+    "packages.maou-build",
+    "checks.clippy",
+    "checks.fmt",
+    "checks.tests",
+];
 
 #[test]
-fn the_flake_is_wired_as_designed() {
-    let w = wiring();
-    let pins: Value =
-        serde_json::from_str(&fs::read_to_string(source_root().join("nix/pins.json")).unwrap())
-            .unwrap();
+fn the_flake_is_wired_as_a_chain_and_tool_and_product_stay_apart() {
+    let (_tmp, flake) = flake_copy();
+    let before = evaluate(&flake);
 
-    assert_eq!(strings(&w["systems"]), ["x86_64-linux"]);
-    assert_eq!(
-        strings(&w["packages"]),
-        [
-            "default",
-            "maou-build",
-            "maou-deps",
-            "maou-index",
-            "maou-io",
-            "wheel-cp311",
-            "wheel-cp312",
-            "wheels"
-        ]
-    );
-    assert_eq!(w["default"], "maou-wheels");
-    assert_eq!(strings(&w["wheelsJoined"]), ["wheel-cp311", "wheel-cp312"]);
-    assert_eq!(
-        w["inputs"]["fenix"]["inputs"]["nixpkgs"]["follows"],
-        "nixpkgs"
-    );
-
-    // The toolchain: rust-toolchain.toml with the pinned manifest hash.
-    assert_eq!(w["toolchain"]["kind"], "fenix-toolchain");
-    assert!(w["toolchain"]["file"]
-        .as_str()
-        .unwrap()
-        .ends_with("/rust-toolchain.toml"));
-    assert_eq!(
-        w["toolchain"]["sha256"],
-        pins["rust_toolchain"]["manifest_sha256_sri"]
-    );
-
-    // The chain of cargo artifacts, one crate at a time, all with the same flags.
-    let chain = &w["chain"];
-    assert_eq!(chain["maou-deps"]["kind"], "buildDepsOnly");
-    assert_eq!(chain["maou-io"]["from"], "maou-deps");
-    assert_eq!(chain["maou-index"]["from"], "maou-io");
-    assert_eq!(chain["maou-build"]["from"], "maou-deps");
-    let flags = chain["maou-deps"]["cargoExtraArgs"].as_str().unwrap();
-    assert!(flags.contains("--locked") && flags.contains("--remap-path-prefix="));
-    for (drv, package) in [("maou-io", "maou_io"), ("maou-index", "maou_index")] {
-        assert_eq!(
-            chain[drv]["cargoExtraArgs"].as_str().unwrap(),
-            format!("{flags} -p {package}")
-        );
-    }
-
-    // Sources: no README, CI or tests in what the wheels see; the rlibs get only their
-    // own crates' real sources laid over the dummy workspace.
-    assert_eq!(
-        strings(&w["fullSource"]),
-        [
-            "Cargo.toml",
-            "Cargo.lock",
-            ".cargo",
-            "rust-toolchain.toml",
-            "pyproject.toml",
-            "src",
-            "rust",
-            "python"
-        ]
-    );
-    for (drv, crates) in [
-        ("maou-io", &["maou_io"][..]),
-        ("maou-index", &["maou_io", "maou_index"][..]),
-    ] {
-        let laid = w["rlibSources"][drv]["laidOver"].as_str().unwrap();
-        assert!(!laid.contains("maou_rust"), "{drv}: {laid}");
-        for c in crates {
-            assert!(
-                laid.contains(&format!("stand-in-source[rust/{c}]/rust/{c} $out/rust/{c}")),
-                "{drv}: {laid}"
-            );
-        }
-        assert_eq!(laid.matches("cp -r").count(), crates.len(), "{drv}: {laid}");
-    }
-
-    // The wheels: their CPython, maturin for manylinux_2_28 with zig, from maou_index's
-    // artifacts, then the audit that repairs or fails.
-    for (drv, version) in [("wheel-cp311", "3.11"), ("wheel-cp312", "3.12")] {
-        let wheel = &w["wheels"][drv];
-        assert_eq!(wheel["python"], version);
-        assert_eq!(wheel["from"], "maou-index");
-        let build = wheel["build"].as_str().unwrap();
-        for needle in [
-            "maturin build --release --offline --zig --compatibility manylinux_2_28",
-            &format!("--interpreter /nix/store/stand-in-python{version}/bin/python{version}"),
-            flags,
-        ] {
-            assert!(build.contains(needle), "{drv}: {needle:?} not in {build}");
-        }
-        let install = wheel["install"].as_str().unwrap();
-        assert!(
-            install.contains("maou-build audit --repair --module maou._rust $out/*.whl"),
-            "{drv}: {install}"
-        );
-        let tools = strings(&wheel["tools"]);
-        for tool in ["maturin", "zig", "maou-build", &format!("python{version}")] {
-            assert!(tools.contains(&tool), "{drv}: {tool} not in {tools:?}");
-        }
-    }
-
-    // The dev shell: the tools and the seed's environment.
-    let shell = &w["devShell"];
-    for (var, value) in [
-        ("RUSTC_WRAPPER", "sccache"),
-        ("SCCACHE_CACHE_SIZE", "1G"),
-        ("CARGO_INCREMENTAL", "0"),
-        ("CARGO_PROFILE_DEV_CODEGEN_UNITS", "16"),
-    ] {
-        assert_eq!(shell["env"][var], value, "{var}");
-    }
-    let hook = shell["shellHook"].as_str().unwrap();
-    assert!(hook.contains("SCCACHE_DIR"));
-    assert_eq!(
-        hook.matches("echo ").count(),
-        2,
-        "two lines on entry: {hook}"
-    );
-    let tools = strings(&shell["packages"]);
-    for tool in [
-        "lld",
-        "sccache",
-        "maturin",
-        "uv",
-        "python3.11",
-        "python3.12",
-        "zig",
-        "gh",
-        "maou-build",
-    ] {
-        assert!(tools.contains(&tool), "{tool} not in the dev shell");
-    }
-
-    // publish-latest runs maou-build on the flake's wheels.
-    let app = &w["apps"]["publish-latest"];
-    assert_eq!(app["type"], "app");
-    assert!(
-        app["program"]
+    // The chain: each step from the one before, all running the one maturin command
+    // that `maou-build wheel` runs; the wheels built by maou-build itself.
+    let env = |name: &str| derivation(&before[name])["env"].clone();
+    let out_of = |name: &str| {
+        derivation(&before[name])["outputs"]["out"]["path"]
             .as_str()
             .unwrap()
-            .contains("maou-build publish-latest --dist /nix/store/stand-in-maou-wheels"),
-        "{app}"
-    );
+            .to_owned()
+    };
+    let deps = env("packages.maou-deps");
+    assert_eq!(deps["CRANE_BUILD_DEPS_ONLY"], "1");
+    let build = deps["buildPhase"].as_str().unwrap();
+    let maturin = build
+        .lines()
+        .find(|l| l.starts_with("maturin build"))
+        .unwrap_or_else(|| panic!("no maturin build in maou-deps:\n{build}"));
+    for needle in [
+        "--release --zig --compatibility manylinux_2_28",
+        "/bin/python3.11 ",
+        "--remap-path-prefix=/nix/store/",
+    ] {
+        assert!(maturin.contains(needle), "{needle:?} not in {maturin}");
+    }
+    for (step, from) in [
+        ("packages.maou-io", "packages.maou-deps"),
+        ("packages.maou-index", "packages.maou-io"),
+        ("packages.wheels", "packages.maou-index"),
+    ] {
+        let e = env(step);
+        assert_eq!(
+            e["cargoArtifacts"],
+            out_of(from),
+            "{step} starts from {from}"
+        );
+        let phase = e["buildPhase"].as_str().unwrap();
+        if step == "packages.wheels" {
+            assert!(phase.contains("maou-build wheel --out $out"), "{phase}");
+        } else {
+            assert!(phase.contains(maturin), "{step} builds otherwise:\n{phase}");
+        }
+    }
 
-    // Checks: lints, tests, and the audit of both wheels.
+    // An edit to the tool: no step of the product's chain changes.
+    let main_rs = flake.join("src/main.rs");
+    fs::write(
+        &main_rs,
+        fs::read_to_string(&main_rs).unwrap() + "\n// an edit to the tool\n",
+    )
+    .unwrap();
+    let tool_edited = evaluate(&flake);
+    for name in PRODUCT_STEPS {
+        assert_eq!(
+            tool_edited[name], before[name],
+            "{name} changed with src/main.rs"
+        );
+    }
+    for name in TOOL_OUTPUTS {
+        assert_ne!(
+            tool_edited[name], before[name],
+            "{name} did not see src/main.rs"
+        );
+    }
+
+    // An edit to maou_io: the dependencies stay (crane's dummy sources), maou_io's step
+    // and those after it change, the tool does not.
+    let lib_rs = flake.join("rust/maou_io/src/lib.rs");
+    fs::write(
+        &lib_rs,
+        fs::read_to_string(&lib_rs).unwrap() + "\n// an edit to maou_io\n",
+    )
+    .unwrap();
+    let product_edited = evaluate(&flake);
     assert_eq!(
-        strings(&w["checks"]),
-        ["clippy", "fmt", "tests", "wheels-audit"]
+        product_edited["packages.maou-deps"],
+        tool_edited["packages.maou-deps"]
     );
-    let details = &w["checkDetails"];
-    assert!(details["audit"]
-        .as_str()
-        .unwrap()
-        .contains("maou-build audit --module maou._rust /nix/store/stand-in-maou-wheels/*.whl"));
-    assert_eq!(details["clippy"], "--all-targets -- -D warnings");
-    assert!(strings(&details["testSource"]).contains(&"tests"));
+    for name in [
+        "packages.maou-io",
+        "packages.maou-index",
+        "packages.wheel-cp312",
+    ] {
+        assert_ne!(product_edited[name], tool_edited[name], "{name}");
+    }
+    for name in TOOL_OUTPUTS {
+        assert_eq!(
+            product_edited[name], tool_edited[name],
+            "{name} changed with maou_io"
+        );
+    }
+
+    // A README edit changes nothing that builds.
+    fs::write(flake.join("README.md"), "edited\n").unwrap();
+    let readme_edited = evaluate(&flake);
+    assert_eq!(readme_edited, product_edited);
 }

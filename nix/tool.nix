@@ -1,0 +1,41 @@
+# maou-build itself, from its own sources and lock: a change to it rebuilds no step of the
+# product's chain (only the wheels, which it builds), and the other way round.
+{
+  lib,
+  craneLib,
+  root,
+  pkgs,
+}: let
+  inherit (lib) fileset;
+  toolFiles = fileset.unions [
+    (root + "/Cargo.toml")
+    (root + "/Cargo.lock")
+    (fileset.maybeMissing (root + "/.cargo"))
+    (root + "/src")
+  ];
+  src = fileset.toSource {
+    inherit root;
+    fileset = toolFiles;
+  };
+  withTests = fileset.toSource {
+    inherit root;
+    fileset = fileset.unions [toolFiles (root + "/tests")];
+  };
+  common = {
+    inherit src;
+    pname = "maou-build";
+    inherit ((builtins.fromTOML (builtins.readFile (root + "/Cargo.toml"))).package) version;
+    strictDeps = true;
+    # .cargo/config.toml links with lld.
+    nativeBuildInputs = [pkgs.lld];
+  };
+  deps = craneLib.buildDepsOnly common;
+in {
+  inherit common deps withTests;
+  package = craneLib.buildPackage (common
+    // {
+      cargoArtifacts = deps;
+      doCheck = false;
+      meta.mainProgram = "maou-build";
+    });
+}
