@@ -15,6 +15,8 @@ use crate::wheel::{WheelContents, WheelName};
 pub struct Policy {
     pub name: String,
     pub machine: String,
+    /// The Rust target whose binaries this policy judges.
+    pub rust_target: String,
     pub platform_tag: String,
     /// The newest allowed version of each symbol version family (`GLIBC` -> `2.28`).
     max_versions: BTreeMap<String, String>,
@@ -28,10 +30,30 @@ pub struct Policy {
 /// so its symbol versions are checked as GLIBC's.
 const LOADER: &str = "ld-linux-x86-64.so.2";
 
+/// The policies maou-build knows, by name: the data beside this file.
+const POLICIES: &[(&str, &str)] = &[("manylinux_2_28", include_str!("audit/manylinux_2_28.json"))];
+
+/// The platform wheels are built for when `[tool.maturin] compatibility` says nothing.
+pub const DEFAULT_PLATFORM: &str = "manylinux_2_28";
+
 impl Policy {
     pub fn manylinux_2_28() -> Policy {
-        serde_json::from_str(include_str!("audit/manylinux_2_28.json"))
-            .expect("the built-in manylinux_2_28 policy is valid JSON")
+        Policy::named(DEFAULT_PLATFORM).expect("the built-in manylinux_2_28 policy")
+    }
+
+    /// The policy called `name` (`manylinux_2_28`), or an error listing those there are.
+    pub fn named(name: &str) -> Result<Policy> {
+        let Some((_, json)) = POLICIES.iter().find(|(n, _)| *n == name) else {
+            anyhow::bail!(
+                "maou-build has no platform policy called `{name}`; it knows {}",
+                POLICIES
+                    .iter()
+                    .map(|(n, _)| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        };
+        Ok(serde_json::from_str(json).expect("the built-in policies are valid JSON"))
     }
 
     fn allows_library(&self, lib: &str) -> bool {
@@ -63,6 +85,17 @@ impl Policy {
             _ => Some(format!("{version} is not a version {} knows", self.name)),
         }
     }
+}
+
+/// The platform `ws`'s wheels are built for and audited against: `[tool.maturin]
+/// compatibility` in its pyproject.toml, else manylinux_2_28. The one place that decides.
+pub fn platform_of(ws: &crate::workspace::Workspace) -> Result<Policy> {
+    Policy::named(ws.compatibility.as_deref().unwrap_or(DEFAULT_PLATFORM)).with_context(|| {
+        format!(
+            "{} asks for this platform in [tool.maturin] compatibility",
+            ws.pyproject.display()
+        )
+    })
 }
 
 fn parse_dotted(text: &str) -> Option<Vec<u64>> {
@@ -329,7 +362,11 @@ pub fn check_wheel(
                     ),
                 ));
             }
-            let abi3_ok = tag == "abi3" && name.abis.iter().any(|a| a == "abi3");
+            // A stable-ABI extension runs on every CPython 3 from its floor on: in an abi3
+            // wheel, or packaged into one CPython's wheel (`cp312-cp312`).
+            let abi3_ok = tag == "abi3"
+                && (name.abis.iter().any(|a| a == "abi3")
+                    || name.pythons.iter().all(|p| p.starts_with("cp3")));
             if !(name.pythons.contains(&tag) || abi3_ok) {
                 findings.push(Finding::new(
                     "extension",

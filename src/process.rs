@@ -87,6 +87,37 @@ where
     Ok(())
 }
 
+/// Runs `expr` with its standard error merged into its standard output, handing each
+/// line to `on_line` as it arrives (the caller shows it, or parses it). Returns whether the
+/// command succeeded; `shown` names it in errors.
+pub fn each_line(
+    expr: duct::Expression,
+    shown: &str,
+    mut on_line: impl FnMut(&str),
+) -> Result<bool> {
+    use std::io::{BufRead, BufReader};
+    let reader = expr
+        .stderr_to_stdout()
+        .unchecked()
+        .reader()
+        .with_context(|| format!("could not run `{shown}`"))?;
+    let mut lines = BufReader::new(&reader);
+    let mut line = String::new();
+    while lines
+        .read_line(&mut line)
+        .with_context(|| format!("reading the output of `{shown}`"))?
+        > 0
+    {
+        on_line(&line);
+        line.clear();
+    }
+    let status = reader
+        .try_wait()
+        .with_context(|| format!("waiting for `{shown}`"))?
+        .map(|o| o.status);
+    Ok(status.is_some_and(|s| s.success()))
+}
+
 /// Whether `program` can be found on PATH.
 pub fn on_path(program: &str) -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;

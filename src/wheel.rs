@@ -201,6 +201,14 @@ impl WheelName {
         name
     }
 
+    /// The same wheel under one `python-abi-platform` tag.
+    pub fn retagged(&self, python: &str, abi: &str, platform: &str) -> WheelName {
+        let mut name = self.clone();
+        name.pythons = vec![python.to_owned()];
+        name.abis = vec![abi.to_owned()];
+        name.with_platform(platform)
+    }
+
     pub fn dist_info(&self) -> String {
         format!("{}-{}.dist-info", self.distribution, self.version)
     }

@@ -9,7 +9,4 @@ pub mod info;
 pub mod publish_latest;
 pub mod wheel;
 
-/// A progress or status line on stderr, where it does not mix with `--json` on stdout.
-pub fn note(msg: impl AsRef<str>) {
-    eprintln!("maou-build: {}", msg.as_ref());
-}
+pub use crate::messages::note;

@@ -1,0 +1,448 @@
+//! Release wheels: maturin builds the extension (Cargo.toml's release profile, linked by
+//! zig against the platform's glibc), once per interpreter, or once for every CPython when
+//! the extension uses the stable ABI (abi3); each CPython then gets its own wheel,
+//! `NAME-VERSION-cpXY-cpXY-PLATFORM.whl`, audited before it leaves the staging directory.
+//!
+//! The maturin command line is the one the flake's CI chain runs in every step
+//! (`nix/chain.nix`): the same target, rustflags, linker, interpreter and features, so the
+//! cargo fingerprints the chain's steps leave behind are fresh here.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+
+use crate::audit::Policy;
+use crate::messages::note;
+use crate::python::{Interpreter, Minor};
+use crate::wheel::{WheelContents, WheelName};
+use crate::workspace::{Features, Workspace};
+use crate::zig::Zig;
+
+/// In the target directory: the interpreter the PyO3 crates were last built for.
+const LAST_PYTHON_FILE: &str = "maou-build-last-wheel-python";
+const STAGING_PREFIX: &str = ".maou-build-staging-";
+/// What the checkout's root becomes in the SBOM, like the registry's `/cargo/registry` in
+/// the binary: the wheel's bytes must not depend on where the checkout is.
+const SBOM_ROOT: &str = "/workspace";
+
+/// One maturin build and the wheels made from it.
+pub struct Plan<'a> {
+    pub ws: &'a Workspace,
+    pub policy: &'a Policy,
+    /// The CPythons to make wheels for.
+    pub interpreters: Vec<Interpreter>,
+    /// `[tool.maou-build] wheel-features` and the command line's; maturin adds
+    /// `[tool.maturin]`'s itself.
+    pub features: Features,
+    pub jobs: usize,
+    pub epoch: u64,
+    pub zig: &'a Zig,
+    /// Where dependency sources are, and the neutral prefix each gets in the binary.
+    pub remaps: Vec<(PathBuf, String)>,
+    /// The compiler cache's variables (empty: no cache).
+    pub env: Vec<(&'static str, String)>,
+    /// The target directory, where the last interpreter built is remembered.
+    pub target: &'a Path,
+}
+
+/// A wheel in the staging directory, not yet audited.
+#[derive(Debug, Clone, Serialize)]
+pub struct Staged {
+    pub python: Minor,
+    pub interpreter: PathBuf,
+    pub file: PathBuf,
+    /// The maturin command that built its extension (the abi3 build's, when packaged).
+    pub command: String,
+    /// Crates cargo compiled for this wheel, in its order (none when packaged).
+    pub compiled: Vec<String>,
+    pub build_seconds: f64,
+    /// When the wheel repackages the stable-ABI build of another CPython: that CPython.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packaged_from: Option<Minor>,
+}
+
+/// The `--config` that remaps dependency source paths, as cargo takes it.
+pub fn remap_config(target: &str, remaps: &[(PathBuf, String)]) -> String {
+    let flags: Vec<String> = remaps
+        .iter()
+        .map(|(from, to)| format!("\"--remap-path-prefix={}={to}\"", from.display()))
+        .collect();
+    format!("target.{target}.rustflags=[{}]", flags.join(", "))
+}
+
+impl Plan<'_> {
+    /// The maturin arguments for `interpreter`'s build into `out`.
+    pub fn maturin_args(&self, interpreter: &Interpreter, out: &Path) -> Vec<String> {
+        let mut args: Vec<String> = [
+            "build",
+            "--release",
+            "--zig",
+            "--compatibility",
+            &self.policy.name,
+            // maou-build audits the wheel itself; maturin must not bundle or rewrite.
+            "--auditwheel",
+            "check",
+            "--interpreter",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        args.push(interpreter.executable.to_string_lossy().into_owned());
+        if !self.remaps.is_empty() {
+            // Cargo joins this array to .cargo/config.toml's rustflags (lld stays).
+            args.push("--config".to_owned());
+            args.push(remap_config(&self.policy.rust_target, &self.remaps));
+        }
+        args.extend(self.features.args());
+        args.extend([
+            "--out".to_owned(),
+            out.to_string_lossy().into_owned(),
+            "--jobs".to_owned(),
+            self.jobs.to_string(),
+        ]);
+        args
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = self
+            .env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        env.push(("CARGO_INCREMENTAL".into(), "0".into()));
+        env.push(("SOURCE_DATE_EPOCH".into(), self.epoch.to_string()));
+        env.push(self.zig.env.clone());
+        env
+    }
+
+    /// Builds every wheel into `staging`, in the cheapest order: the interpreter the
+    /// target directory last held first (its build is then a no-op when nothing changed),
+    /// and every CPython the stable-ABI build covers packaged from it.
+    pub fn build(&self, staging: &Path) -> Result<Vec<Staged>> {
+        let last_file = self.target.join(LAST_PYTHON_FILE);
+        let last = fs::read_to_string(&last_file).unwrap_or_default();
+        let mut order = self.interpreters.clone();
+        order.sort_by_key(|i| (i.executable.to_string_lossy() != last.trim(), i.minor));
+
+        let mut staged: Vec<Staged> = Vec::new();
+        let mut abi3: Option<(Minor, Staged)> = None;
+        for interpreter in &order {
+            if let Some((floor, built)) = &abi3 {
+                if interpreter.minor >= *floor {
+                    staged.push(self.package(built, interpreter, staging)?);
+                    continue;
+                }
+            }
+            let built = self.run_maturin(interpreter, staging)?;
+            let _ = fs::write(
+                &last_file,
+                interpreter.executable.to_string_lossy().as_bytes(),
+            );
+            let name = wheel_name(&built.file)?;
+            match stable_abi_floor(&name) {
+                Some(floor) if interpreter.minor >= floor => {
+                    let wheel = self.package(&built, interpreter, staging)?;
+                    // The interpreter that built it: its compile, its seconds.
+                    staged.push(Staged {
+                        packaged_from: None,
+                        compiled: built.compiled.clone(),
+                        build_seconds: built.build_seconds,
+                        ..wheel
+                    });
+                    abi3 = Some((floor, built));
+                }
+                _ => staged.push(built),
+            }
+        }
+        if let Some((_, built)) = abi3 {
+            fs::remove_file(&built.file)
+                .with_context(|| format!("cannot remove {}", built.file.display()))?;
+        }
+        Ok(staged)
+    }
+
+    /// `built`'s stable-ABI wheel as `interpreter`'s own: the same files under
+    /// `cpXY-cpXY-PLATFORM`, with WHEEL and RECORD to match.
+    fn package(&self, built: &Staged, interpreter: &Interpreter, dir: &Path) -> Result<Staged> {
+        let name = wheel_name(&built.file)?;
+        let tag = interpreter.minor.tag();
+        let new_name = name.retagged(&tag, &tag, &name.platforms.join("."));
+        let mut contents = WheelContents::read(&built.file, &name)?;
+        contents.set_wheel_tags(&new_name.tags())?;
+        let file = dir.join(&new_name.file_name);
+        contents
+            .write(&file)
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        Ok(Staged {
+            python: interpreter.minor,
+            interpreter: interpreter.executable.clone(),
+            file,
+            command: built.command.clone(),
+            compiled: Vec::new(),
+            build_seconds: 0.0,
+            packaged_from: Some(built.python),
+        })
+    }
+
+    /// Runs maturin for `interpreter`, showing its output, and returns the wheel it wrote
+    /// (its SBOM without the checkout's path) with the crates it compiled.
+    fn run_maturin(&self, interpreter: &Interpreter, staging: &Path) -> Result<Staged> {
+        let started = Instant::now();
+        let out = staging.join(format!("build-{}", interpreter.minor.tag()));
+        fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+        let args = self.maturin_args(interpreter, &out);
+        let env = self.env();
+        let shown_args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        let shown = crate::process::display_with_env(env.clone(), "maturin", &shown_args);
+        note(format!("CPython {}: {shown}", interpreter.version));
+        let mut expr = duct::cmd("maturin", &args).dir(&self.ws.root);
+        for name in crate::cargo_build::leaked_crate_vars() {
+            expr = expr.env_remove(name);
+        }
+        for (k, v) in env {
+            expr = expr.env(k, v);
+        }
+        let mut compiled = Vec::new();
+        let ok = crate::process::each_line(expr, &shown, |line| {
+            eprint!("{line}");
+            if let Some(rest) = line.trim_start().strip_prefix("Compiling ") {
+                if let Some(name) = rest.split_whitespace().next() {
+                    compiled.push(name.to_owned());
+                }
+            }
+        })?;
+        if !ok {
+            bail!(
+                "`{shown}` failed for CPython {}: see its output above",
+                interpreter.version
+            );
+        }
+        let written: Vec<PathBuf> = crate::wheel::files_in(&out)?.into_iter().collect();
+        let [wheel] = written.as_slice() else {
+            bail!(
+                "`{shown}` succeeded but wrote {} wheels to {} (expected one)",
+                written.len(),
+                out.display()
+            );
+        };
+        let file = staging.join(wheel.file_name().unwrap_or_default());
+        fs::rename(wheel, &file)
+            .with_context(|| format!("cannot move {} to {}", wheel.display(), file.display()))?;
+        let _ = fs::remove_dir(&out);
+        sbom_without_checkout_path(&file, &self.ws.root)?;
+        Ok(Staged {
+            python: interpreter.minor,
+            interpreter: interpreter.executable.clone(),
+            file,
+            command: shown,
+            compiled,
+            build_seconds: started.elapsed().as_secs_f64(),
+            packaged_from: None,
+        })
+    }
+}
+
+fn wheel_name(file: &Path) -> Result<WheelName> {
+    WheelName::parse(&file.file_name().unwrap_or_default().to_string_lossy())
+}
+
+/// The oldest CPython a stable-ABI wheel serves (`cp311-abi3` gives 3.11), or None for a
+/// wheel built for one interpreter.
+fn stable_abi_floor(name: &WheelName) -> Option<Minor> {
+    if name.abis != ["abi3"] {
+        return None;
+    }
+    name.pythons.iter().filter_map(|p| p.parse().ok()).min()
+}
+
+/// A directory in the output directory that is removed unless its wheels were moved out:
+/// whatever fails, nothing half-built is left in `dist/`.
+pub struct Staging(pub PathBuf);
+
+impl Staging {
+    /// A new staging directory in `out`, after removing those of runs that were killed.
+    pub fn create(out: &Path) -> Result<Staging> {
+        if let Ok(entries) = fs::read_dir(out) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let Some(pid) = name.strip_prefix(STAGING_PREFIX) else {
+                    continue;
+                };
+                if !Path::new("/proc").join(pid).exists() {
+                    let _ = fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let dir = out.join(format!("{STAGING_PREFIX}{}", std::process::id()));
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(Staging(dir))
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `SOURCE_DATE_EPOCH` if set, else the time of the last git commit, else 1980-01-01:
+/// the wheel's timestamps, and so its bytes. With where the value came from.
+pub fn source_date_epoch(ws: &Workspace) -> Result<(u64, String)> {
+    if let Ok(value) = std::env::var("SOURCE_DATE_EPOCH") {
+        let epoch = value.trim().parse().with_context(|| {
+            format!("SOURCE_DATE_EPOCH must be a number of seconds, not {value:?}")
+        })?;
+        return Ok((epoch, "SOURCE_DATE_EPOCH".to_owned()));
+    }
+    let root = ws.root.to_string_lossy().into_owned();
+    match crate::process::output(
+        "git",
+        ["-C", root.as_str(), "log", "-1", "--format=%ct"],
+        None,
+    ) {
+        Ok(out) if out.trim().parse::<u64>().is_ok() => Ok((
+            out.trim().parse().unwrap_or_default(),
+            "the last git commit".to_owned(),
+        )),
+        // Not a git checkout (an sdist, a Nix source): zip's earliest date.
+        _ => Ok((
+            315_532_800,
+            "the default (1980-01-01, no git commit)".to_owned(),
+        )),
+    }
+}
+
+/// What the later wheels did not compile again: the evidence that the part of the graph
+/// that does not depend on the interpreter is built once. Workspace rlibs first.
+pub fn shared_crates(ws: &Workspace, wheels: &[Staged]) -> Vec<String> {
+    let Some((first, rest)) = wheels.split_first() else {
+        return Vec::new();
+    };
+    let mut shared: BTreeSet<&String> = first.compiled.iter().collect();
+    for later in rest {
+        for c in &later.compiled {
+            shared.remove(c);
+        }
+    }
+    let mut out: Vec<String> = ws
+        .rlib_deps
+        .iter()
+        .filter(|c| shared.contains(&c.name))
+        .map(|c| c.name.clone())
+        .collect();
+    let rest: Vec<String> = shared
+        .into_iter()
+        .filter(|c| !out.contains(c))
+        .cloned()
+        .collect();
+    out.extend(rest);
+    out
+}
+
+/// maturin's CycloneDX SBOM (`.dist-info/sboms/*.json`, PEP 770) names the workspace's own
+/// crates by `path+file://<checkout>/...`: the only bytes of the wheel that depend on where
+/// the checkout is. They are rewritten to `path+file:///workspace/...`, and RECORD with them.
+fn sbom_without_checkout_path(wheel: &Path, root: &Path) -> Result<()> {
+    let name = wheel_name(wheel)?;
+    let mut contents = WheelContents::read(wheel, &name)?;
+    let from = format!("path+file://{}", root.display());
+    let to = format!("path+file://{SBOM_ROOT}");
+    let mut changed = false;
+    for entry in &mut contents.entries {
+        if !(entry.name.contains(".dist-info/sboms/") && entry.name.ends_with(".json")) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&entry.bytes).into_owned();
+        // The root itself (`...#0.2.0`) or below it (`.../rust/x`), not a sibling
+        // directory that shares the prefix.
+        let rewritten = text
+            .replace(&format!("{from}/"), &format!("{to}/"))
+            .replace(&format!("{from}#"), &format!("{to}#"));
+        if rewritten != text {
+            entry.bytes = rewritten.into_bytes();
+            changed = true;
+        }
+    }
+    if changed {
+        contents
+            .write(wheel)
+            .with_context(|| format!("cannot rewrite the SBOM in {}", wheel.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wheel::WheelWriter;
+
+    #[test]
+    fn the_sbom_loses_the_checkout_path_and_record_follows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir
+            .path()
+            .join("foo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl");
+        let sbom = r#"{"bom-ref": "path+file:///home/me/foo/crates/native#0.1.0",
+            "root": "path+file:///home/me/foo#1.0", "other": "path+file:///home/me/foobar/x"}"#;
+        let mut w = WheelWriter::create(&path, "foo-1.0.dist-info").unwrap();
+        w.add("foo/__init__.py", b"").unwrap();
+        w.add(
+            "foo-1.0.dist-info/WHEEL",
+            b"Tag: cp312-cp312-manylinux_2_28_x86_64\n",
+        )
+        .unwrap();
+        w.add(
+            "foo-1.0.dist-info/sboms/native.cyclonedx.json",
+            sbom.as_bytes(),
+        )
+        .unwrap();
+        w.finish().unwrap();
+
+        sbom_without_checkout_path(&path, Path::new("/home/me/foo")).unwrap();
+        let name = wheel_name(&path).unwrap();
+        let contents = WheelContents::read(&path, &name).unwrap();
+        let (_, bytes) = contents
+            .files()
+            .find(|(n, _)| n.ends_with(".cyclonedx.json"))
+            .unwrap();
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        assert!(
+            text.contains("path+file:///workspace/crates/native#0.1.0"),
+            "{text}"
+        );
+        assert!(text.contains("path+file:///workspace#1.0"), "{text}");
+        assert!(
+            text.contains("path+file:///home/me/foobar/x"),
+            "a sibling stays: {text}"
+        );
+        assert!(
+            contents.record_problems().is_empty(),
+            "{:?}",
+            contents.record_problems()
+        );
+    }
+
+    #[test]
+    fn stable_abi_wheels_serve_their_floor_and_later() {
+        let abi3 = WheelName::parse("foo-1.0-cp311-abi3-manylinux_2_28_x86_64.whl").unwrap();
+        assert_eq!(stable_abi_floor(&abi3), Some("3.11".parse().unwrap()));
+        let one = WheelName::parse("foo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl").unwrap();
+        assert_eq!(stable_abi_floor(&one), None);
+    }
+
+    #[test]
+    fn remaps_become_one_cargo_config_value() {
+        let remaps = vec![
+            (PathBuf::from("/v/a"), "/cargo/registry".to_owned()),
+            (PathBuf::from("/v/b"), "/cargo/b".to_owned()),
+        ];
+        assert_eq!(
+            remap_config("x86_64-unknown-linux-gnu", &remaps),
+            "target.x86_64-unknown-linux-gnu.rustflags=[\"--remap-path-prefix=/v/a=/cargo/registry\", \"--remap-path-prefix=/v/b=/cargo/b\"]"
+        );
+    }
+}
