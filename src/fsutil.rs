@@ -53,3 +53,56 @@ pub fn place_atomic(src: &Path, dest: &Path) -> Result<()> {
     }
     result
 }
+
+/// What a copy of a workspace's sources leaves out: builds, caches, environments, VCS.
+pub const SKIP: &[&str] = &[
+    "target",
+    ".git",
+    ".venv",
+    "venv",
+    "dist",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    "node_modules",
+    ".direnv",
+];
+
+/// Appends `text` to the file at `path`.
+pub fn append(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .with_context(|| format!("cannot edit {}", path.display()))
+}
+
+/// Copies a workspace's sources from `from` to `to`: not what [SKIP] names, not a venv,
+/// not a built extension (`<extension_prefix>*.so`), not a symlink.
+pub fn copy_sources(from: &Path, to: &Path, extension_prefix: &str) -> Result<()> {
+    fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    for entry in fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name_str = name.to_string_lossy();
+        let ty = entry.file_type()?;
+        // A built extension in the package is a product, not a source.
+        let built_extension = name_str.starts_with(extension_prefix)
+            && (name_str.ends_with(".so") || name_str.ends_with(".pyd"));
+        if SKIP.contains(&name_str.as_ref()) || built_extension || ty.is_symlink() {
+            continue;
+        }
+        if ty.is_dir() {
+            if entry.path().join("pyvenv.cfg").exists() {
+                continue;
+            }
+            copy_sources(&entry.path(), &to.join(&name), extension_prefix)?;
+        } else if ty.is_file() {
+            fs::copy(entry.path(), to.join(&name))
+                .with_context(|| format!("cannot copy {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}

@@ -19,12 +19,15 @@ mod elf;
 mod fsutil;
 mod git;
 mod github;
+mod messages;
 mod process;
 mod python;
+mod replay;
 mod resources;
 mod sccache;
 mod target_dir;
 mod wheel;
+mod wheels;
 mod workspace;
 mod zig;
 

@@ -230,3 +230,53 @@ fn ctrl_c_stops_and_removes_the_copy() {
     assert!(!copy.exists(), "{} was left behind", copy.display());
     assert!(seen.contains("interrupted"), "{seen}");
 }
+
+/// `bench --scenarios ci-chain` where it cannot replay: a message that says what it needs,
+/// exit 2, and no replay directory left in TMPDIR.
+#[test]
+fn the_ci_chain_replay_refuses_what_it_cannot_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    tiny_workspace(&ws, ">=3.11", "cdylib");
+    let tmp = tempfile::tempdir().unwrap();
+    let harness = tempfile::tempdir().unwrap();
+    // A harness that evaluates nothing: what a flake crane cannot read gets.
+    let script = harness.path().join("eval-flake.sh");
+    fs::write(
+        &script,
+        "#!/bin/sh\necho 'FAILED to evaluate the flake' >&2\nexit 1\n",
+    )
+    .unwrap();
+    fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+
+    let run = |args: &[&str]| {
+        let out = maou_build(&ws)
+            .args(["bench", "--scenarios"])
+            .args(args)
+            .env("TMPDIR", tmp.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        let left: Vec<_> = fs::read_dir(tmp.path()).unwrap().collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let said = run(&["ci-chain"]);
+    assert!(said.contains("has no flake.nix"), "{said}");
+
+    fs::write(ws.join("flake.nix"), "{ outputs = _: {}; }\n").unwrap();
+    let shown = harness.path().display().to_string();
+    let said = run(&["ci-chain", "--nix-eval", "/nonexistent/nix-eval"]);
+    assert!(
+        said.contains("eval-flake.sh, which is not in /nonexistent/nix-eval"),
+        "{said}"
+    );
+    let said = run(&["ci-chain", "--nix-eval", &shown]);
+    assert!(
+        said.contains("did not evaluate the flake's packages"),
+        "{said}"
+    );
+    assert!(said.contains("FAILED to evaluate the flake"), "{said}");
+    let said = run(&["ci-chain,rlib-edit"]);
+    assert!(said.contains("ci-chain runs alone"), "{said}");
+}

@@ -19,21 +19,6 @@ use serde::Serialize;
 use crate::commands::note;
 use crate::workspace::{Crate, Workspace};
 
-/// What a copy leaves out: build products, environments, VCS data and caches.
-const SKIP: &[&str] = &[
-    "target",
-    ".git",
-    ".venv",
-    "venv",
-    "dist",
-    "__pycache__",
-    ".pytest_cache",
-    ".mypy_cache",
-    ".ruff_cache",
-    "node_modules",
-    ".direnv",
-];
-
 /// A timed series: one label, one command, N wall-clock times.
 #[derive(Debug, Clone, Serialize)]
 pub struct Series {
@@ -102,11 +87,7 @@ impl std::fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// The last `n` lines of `text`.
-pub fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
+pub use crate::messages::tail;
 
 /// A command line: program, arguments and the variables it needs beyond the sandbox's.
 #[derive(Clone)]
@@ -173,7 +154,7 @@ impl Sandbox {
         let name = top.file_name().unwrap_or_default();
         let copy_top = tmp.path().join(name);
         let extension_suffix = format!("{}.", ws.module_name.rsplit('.').next().unwrap_or(""));
-        copy_tree(&top, &copy_top, &extension_suffix)
+        crate::fsutil::copy_sources(&top, &copy_top, &extension_suffix)
             .with_context(|| format!("copying {} to {}", top.display(), copy_top.display()))?;
         let root = match ws.root.strip_prefix(&top) {
             Ok(rel) if !rel.as_os_str().is_empty() => copy_top.join(rel),
@@ -304,17 +285,13 @@ impl Sandbox {
     /// Appends an item that changes the crate (and so its hash) without changing what it
     /// does, to the crate's root file.
     pub fn edit_crate(&self, krate: &Crate) -> Result<()> {
-        let n = self.next_edit();
-        append(
-            &krate.lib_src,
-            &format!("\n#[doc(hidden)]\npub const __MAOU_BUILD_BENCH_EDIT_{n}: u32 = {n};\n"),
-        )
+        krate.edit(self.next_edit())
     }
 
     /// Appends a comment to a Python file of the package.
     pub fn edit_python(&self) -> Result<PathBuf> {
         let file = first_python_file(&self.ws.package_dir())?;
-        append(
+        crate::fsutil::append(
             &file,
             &format!("# maou-build bench edit {}\n", self.next_edit()),
         )?;
@@ -384,15 +361,6 @@ fn remove_target_link(target: &Path) -> Result<()> {
     }
 }
 
-fn append(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .with_context(|| format!("cannot edit {}", path.display()))
-}
-
 fn first_python_file(dir: &Path) -> Result<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
@@ -404,32 +372,6 @@ fn first_python_file(dir: &Path) -> Result<PathBuf> {
         .into_iter()
         .next()
         .with_context(|| format!("no Python file in {} to edit", dir.display()))
-}
-
-fn copy_tree(from: &Path, to: &Path, extension_prefix: &str) -> Result<()> {
-    fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
-    for entry in fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let name_str = name.to_string_lossy();
-        let ty = entry.file_type()?;
-        // A built extension in the package is a product, not a source.
-        let built_extension = name_str.starts_with(extension_prefix)
-            && (name_str.ends_with(".so") || name_str.ends_with(".pyd"));
-        if SKIP.contains(&name_str.as_ref()) || built_extension || ty.is_symlink() {
-            continue;
-        }
-        if ty.is_dir() {
-            if entry.path().join("pyvenv.cfg").exists() {
-                continue;
-            }
-            copy_tree(&entry.path(), &to.join(&name), extension_prefix)?;
-        } else if ty.is_file() {
-            fs::copy(entry.path(), to.join(&name))
-                .with_context(|| format!("cannot copy {}", entry.path().display()))?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -312,6 +312,43 @@ fn fact(key: &str, v: &serde_json::Value) -> String {
     }
 }
 
+/// The ci-chain replay as text: per scenario, each step's seconds and what it compiled.
+pub fn replay_table(r: &crate::replay::Report) -> String {
+    let mut out = String::new();
+    for s in &r.scenarios {
+        out.push_str(&format!("{} ({}): {:.0} s\n", s.name, s.title, s.seconds));
+        for step in &s.steps {
+            let what = if !step.built {
+                "unchanged, from the store".to_owned()
+            } else if step.compiled.is_empty() {
+                "built, compiled nothing".to_owned()
+            } else {
+                let mut shown: Vec<&str> =
+                    step.compiled.iter().map(String::as_str).take(12).collect();
+                if step.compiled.len() > 12 {
+                    shown.push("...");
+                }
+                format!(
+                    "compiled {} crates: {}",
+                    step.compiled.len(),
+                    shown.join(" ")
+                )
+            };
+            out.push_str(&format!(
+                "  {:<12} {:>7.1} s  {what}\n",
+                step.name, step.seconds
+            ));
+        }
+    }
+    for l in &r.lead_times {
+        out.push_str(&format!(
+            "lead time, {}: {:.0} s on {} cores; estimate for 4 cores: {:.0} s\n",
+            l.scenario, l.seconds, r.cores, l.four_core_estimate_seconds
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,6 +31,8 @@ pub enum Id {
     ColdCgroup,
     /// Release wheel after a cdylib-only edit, against one from scratch
     ReleaseEdit,
+    /// The flake's CI chain replayed outside Nix (runs alone, not in the default set)
+    CiChain,
 }
 
 impl Id {
@@ -55,6 +57,7 @@ impl Id {
             Id::ColdSccache => "cold-sccache",
             Id::ColdCgroup => "cold-cgroup",
             Id::ReleaseEdit => "release-edit",
+            Id::CiChain => "ci-chain",
         }
     }
 
@@ -68,6 +71,7 @@ impl Id {
             Id::ColdSccache => "cold develop with sccache and an empty cache",
             Id::ColdCgroup => "cold develop in a memory cgroup, all cores",
             Id::ReleaseEdit => "release wheel after a cdylib-only edit",
+            Id::CiChain => "the flake's CI chain, replayed",
         }
     }
 
@@ -231,6 +235,7 @@ impl Ctx<'_> {
             release: false,
             jobs: self.plan.jobs,
             python: &python,
+            features: self.sb.ws.features.clone(),
             env: Vec::new(),
         };
         let mut cmd = Cmd::new(std::iter::once("cargo".to_owned()).chain(request.args()));

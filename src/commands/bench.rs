@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::bench::report::{self, Machine, Report};
 use crate::bench::scenarios::{self, Id, Plan};
@@ -33,7 +33,10 @@ use crate::workspace::Workspace;
     cold-sccache    cold develop with an empty sccache; against a cold build without sccache\n  \
     cold-cgroup     the cold develops in a memory cgroup capped at --mem-limit on all cores: \
     must finish; peak memory of the process tree\n  \
-    release-edit    a release wheel after a cdylib edit; against one from scratch\n\n\
+    release-edit    a release wheel after a cdylib edit; against one from scratch\n  \
+    ci-chain        the flake's CI chain replayed outside Nix from its evaluated derivations \
+    (needs nix-eval, see --nix-eval): from scratch, after a cdylib edit, after an rlib edit; \
+    what each step compiled and its seconds. It runs alone and is not in the default set.\n\n\
     The cold scenarios share their cold builds. The cold builds and the release wheel \
     from scratch take minutes each on a large dependency set. Ctrl-C stops cleanly: the \
     copy is removed and what was measured is reported.\n\n\
@@ -62,6 +65,14 @@ pub struct Args {
     /// Write the chart of the ratios to FILE (SVG)
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
+    /// The nix-eval harness the ci-chain replay evaluates the flake with
+    /// [default: $MAOU_BUILD_NIX_EVAL, else ../shared/nix-eval beside the workspace]
+    #[arg(long, value_name = "DIR")]
+    nix_eval: Option<PathBuf>,
+    /// The flake package the ci-chain replay builds up to, e.g. the last rlib step
+    /// [default: wheels]
+    #[arg(long, value_name = "PACKAGE")]
+    chain_end: Option<String>,
 }
 
 pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
@@ -74,7 +85,10 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         )
     })?;
     let ids: Vec<Id> = if args.scenarios.is_empty() {
-        Id::ALL.to_vec()
+        Id::ALL
+            .into_iter()
+            .filter(|id| *id != Id::CiChain)
+            .collect()
     } else {
         let mut ids = args.scenarios.clone();
         ids.sort();
@@ -82,6 +96,12 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         ids
     };
     let ws = Workspace::discover(workspace)?;
+    if ids.contains(&Id::CiChain) {
+        if ids.len() > 1 {
+            bail!("--scenarios ci-chain runs alone: it replays the flake's chain, the others build the workspace");
+        }
+        return ci_chain(&ws, args);
+    }
     let python = match args.python {
         Some(m) => {
             crate::python::find(m).with_context(|| format!("CPython {m} is not installed"))?
@@ -205,6 +225,24 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         }
         note(format!("bench: failed: {}", failed.join(", ")));
         return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--scenarios ci-chain`: the replay, its table, its JSON.
+fn ci_chain(ws: &Workspace, args: &Args) -> Result<ExitCode> {
+    let opts = crate::replay::Options {
+        nix_eval: args.nix_eval.clone(),
+        cores: crate::resources::cores(),
+        end: args.chain_end.clone(),
+    };
+    let report = crate::replay::run(ws, &opts)?;
+    print!("{}", report::replay_table(&report));
+    if let Some(path) = &args.json {
+        write(path, &serde_json::to_string_pretty(&report)?)?;
+    }
+    if let Some(path) = &args.markdown {
+        write(path, &report::replay_table(&report))?;
     }
     Ok(ExitCode::SUCCESS)
 }
