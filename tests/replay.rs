@@ -89,9 +89,20 @@ fn small_product(root: &Path) {
 
 fn replay(root: &Path) -> Value {
     let report = root.join("../replay.json");
+    let harness = std::env::var_os("MAOU_BUILD_NIX_EVAL")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| source_root().join("../shared/nix-eval"));
     let out = maou_build(root)
-        .args(["bench", "--scenarios", "ci-chain", "--chain-end", "foo-core", "--json"])
+        .args([
+            "bench",
+            "--scenarios",
+            "ci-chain",
+            "--chain-end",
+            "foo-core",
+            "--json",
+        ])
         .arg(&report)
+        .env("MAOU_BUILD_NIX_EVAL", harness)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
@@ -138,9 +149,16 @@ fn the_replayed_chain_compiles_each_crate_once_and_sees_a_changed_flag() {
     assert_eq!(names, ["maou-deps", "foo-core"], "{report}");
     let (deps, rlib) = (&scratch[0].2, &scratch[1].2);
     for krate in ["pyo3", "pyo3-ffi", "itoa"] {
-        assert!(deps.iter().any(|c| c == krate), "{krate} not in the deps step: {deps:?}");
+        assert!(
+            deps.iter().any(|c| c == krate),
+            "{krate} not in the deps step: {deps:?}"
+        );
     }
-    assert_eq!(rlib, &["foo_core"], "the rlib step compiles its crate alone");
+    assert_eq!(
+        rlib,
+        &["foo_core"],
+        "the rlib step compiles its crate alone"
+    );
 
     // An edit to the extension's crate changes no step up to the rlib; one to the rlib
     // rebuilds that step only, and only its crate.
@@ -148,7 +166,10 @@ fn the_replayed_chain_compiles_each_crate_once_and_sees_a_changed_flag() {
     assert!(cdylib_edit.iter().all(|s| !s.1), "{cdylib_edit:?}");
     let rlib_edit = steps(&report, "rlib-edit");
     assert!(!rlib_edit[0].1, "{rlib_edit:?}");
-    assert!(rlib_edit[1].1 && rlib_edit[1].2 == ["foo_core"], "{rlib_edit:?}");
+    assert!(
+        rlib_edit[1].1 && rlib_edit[1].2 == ["foo_core"],
+        "{rlib_edit:?}"
+    );
 
     // The same chain with the rlib step's build flags changed (a profile setting through
     // maturin's --config): its fingerprints no longer match the deps step's, and the replay,
