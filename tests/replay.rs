@@ -1,7 +1,8 @@
 //! `maou-build bench --scenarios ci-chain` on a small product in this repository's flake:
 //! the replay builds the derivations the real crane evaluates to, and reports what cargo
 //! compiled in each step. The chain must cache what it claims (the rlib step compiles its
-//! crate alone), and the replay must not grade itself: the same flake with one step's
+//! crate and the dummy extension crate above it, no third-party crate), and the replay must
+//! not grade itself: the same flake with one step's
 //! flags changed makes that step compile the third-party crates again.
 //!
 //! The product is a PyO3 cdylib over one rlib that uses a crate of crates.io, in the release
@@ -154,20 +155,21 @@ fn the_replayed_chain_compiles_each_crate_once_and_sees_a_changed_flag() {
             "{krate} not in the deps step: {deps:?}"
         );
     }
+    // Its crate, and the (dummy) extension crate that depends on it: no third-party crate.
     assert_eq!(
         rlib,
-        &["foo_core"],
-        "the rlib step compiles its crate alone"
+        &["foo_core", "foo_native"],
+        "the rlib step compiles workspace crates only"
     );
 
     // An edit to the extension's crate changes no step up to the rlib; one to the rlib
-    // rebuilds that step only, and only its crate.
+    // rebuilds that step only, and only workspace crates.
     let cdylib_edit = steps(&report, "cdylib-edit");
     assert!(cdylib_edit.iter().all(|s| !s.1), "{cdylib_edit:?}");
     let rlib_edit = steps(&report, "rlib-edit");
     assert!(!rlib_edit[0].1, "{rlib_edit:?}");
     assert!(
-        rlib_edit[1].1 && rlib_edit[1].2 == ["foo_core"],
+        rlib_edit[1].1 && rlib_edit[1].2 == ["foo_core", "foo_native"],
         "{rlib_edit:?}"
     );
 
