@@ -118,6 +118,36 @@ pub fn each_line(
     Ok(status.is_some_and(|s| s.success()))
 }
 
+/// pyenv's shims are shell scripts that re-run `pyenv exec`: as RUSTC_WRAPPER that costs
+/// a bash and a pyenv start for every crate, and in a build's clean environment they find
+/// no pyenv at all, so the real program behind a shim is used instead.
+pub fn resolve_pyenv_shim(program: std::path::PathBuf) -> std::path::PathBuf {
+    let is_shim = program
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|dir| dir == "shims");
+    let name = program
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    if let (true, Some(name)) = (is_shim, name) {
+        if let Ok(real) = output("pyenv", ["which", name.as_str()], None) {
+            let real = std::path::PathBuf::from(real.trim());
+            if real.is_file() {
+                return real;
+            }
+        }
+    }
+    program
+}
+
+/// The crate name in cargo's "   Compiling polars-core v0.55.2" progress line.
+pub fn compiling_crate(line: &str) -> Option<&str> {
+    let rest = line.trim_start().strip_prefix("Compiling ")?;
+    let mut words = rest.split_whitespace();
+    let name = words.next()?;
+    words.next()?.starts_with('v').then_some(name)
+}
+
 /// Whether `program` can be found on PATH.
 pub fn on_path(program: &str) -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;

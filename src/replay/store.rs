@@ -132,7 +132,7 @@ impl Store {
         }
         canonicalize(&out)?;
         self.count += 1;
-        if self.count % 200 == 0 {
+        if self.count.is_multiple_of(200) {
             note(format!("replay: {} derivations built", self.count));
         }
         Ok(out)
@@ -402,7 +402,7 @@ impl Store {
         .full_env(&env);
         let ok = process::each_line(expr, &format!("stdenv.sh for {name}"), |line| {
             log.push_str(line);
-            if let Some(krate) = compiling(line) {
+            if let Some(krate) = process::compiling_crate(line) {
                 compiled.push(krate.to_owned());
                 if is_cargo {
                     note(format!("replay: {name}: compiling {krate}"));
@@ -460,14 +460,6 @@ fn is_package_stub(d: &Derivation) -> bool {
     .all(|k| !d.env.contains_key(*k))
 }
 
-/// The crate name in cargo's "   Compiling polars-core v0.55.2" line.
-pub fn compiling(line: &str) -> Option<&str> {
-    let rest = line.trim_start().strip_prefix("Compiling ")?;
-    let mut words = rest.split_whitespace();
-    let name = words.next()?;
-    words.next()?.starts_with('v').then_some(name)
-}
-
 /// `name` (a program on PATH, or a path) as the file to run: through a pyenv shim to the
 /// program it starts, since the shim needs pyenv on a PATH a build does not have.
 fn host_program(name: &str) -> Option<PathBuf> {
@@ -476,12 +468,7 @@ fn host_program(name: &str) -> Option<PathBuf> {
     } else {
         process::on_path(name)?
     };
-    if found.to_string_lossy().contains("/shims/") {
-        let program = found.file_name()?.to_string_lossy().into_owned();
-        let real = process::output("pyenv", ["which", program.as_str()], None).ok()?;
-        return Some(PathBuf::from(real.trim()));
-    }
-    Some(found)
+    Some(process::resolve_pyenv_shim(found))
 }
 
 /// cargo's caches of downloaded `.crate` files.
