@@ -87,7 +87,7 @@ fn develop_edit_loop() {
         installed.starts_with(l.root.join("python/maou/_rust.cpython-").to_str().unwrap()),
         "{installed}"
     );
-    assert!(fs::symlink_metadata(l.root.join("target"))
+    assert!(fs::symlink_metadata(l.root.join("rust/target"))
         .unwrap()
         .file_type()
         .is_symlink());
@@ -133,8 +133,8 @@ fn develop_edit_loop() {
     assert_eq!(l.python("import maou; print(maou.EDITED)"), "live");
 
     // target/ lost: develop links the store back (the recovery path) and compiles nothing.
-    fs::remove_dir_all(l.root.join("target")).unwrap();
-    assert!(!l.root.join("target").exists());
+    fs::remove_dir_all(l.root.join("rust/target")).unwrap();
+    assert!(!l.root.join("rust/target").exists());
     let recovered = l.develop_ok(&[]);
     assert_eq!(
         recovered["target"]["state"], "recovered",

@@ -319,17 +319,22 @@ impl Sandbox {
         self.stop_sccache();
         remove(&self.sccache_dir())?;
         remove(&self.caches().join("maou-build"))?;
-        remove_target_link(&self.root.join("target"))?;
+        remove_target_link(&self.target_link())?;
         Ok(())
+    }
+
+    /// Where develop links `target/`: beside the cargo workspace's `Cargo.toml`.
+    fn target_link(&self) -> PathBuf {
+        self.ws.cargo_workspace_root.join("target")
     }
 
     /// The target store develop links `target/` to.
     pub fn target_store(&self) -> Option<PathBuf> {
-        fs::read_link(self.root.join("target")).ok()
+        fs::read_link(self.target_link()).ok()
     }
 
     pub fn remove_target_link(&self) -> Result<()> {
-        remove_target_link(&self.root.join("target"))
+        remove_target_link(&self.target_link())
     }
 
     pub fn note(&self, msg: impl AsRef<str>) {
