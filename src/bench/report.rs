@@ -346,6 +346,27 @@ pub fn replay_table(r: &crate::replay::Report) -> String {
             l.scenario, l.seconds, r.cores, l.four_core_estimate_seconds
         ));
     }
+    if let Some(c) = &r.wheel_check {
+        out.push_str(&format!(
+            "wheels against `maou-build wheel` in a separate checkout (SOURCE_DATE_EPOCH={}, {:.0} s): {}\n",
+            c.epoch,
+            c.seconds,
+            if c.identical { "byte-identical" } else { "DIFFERENT" }
+        ));
+        for w in &c.wheels {
+            let sha = |s: &Option<String>| {
+                s.as_deref()
+                    .map_or("missing", |s| &s[..16.min(s.len())])
+                    .to_owned()
+            };
+            out.push_str(&format!(
+                "  {}  chain {}  checkout {}\n",
+                w.file,
+                sha(&w.chain_sha256),
+                sha(&w.checkout_sha256)
+            ));
+        }
+    }
     out
 }
 

@@ -13,7 +13,7 @@ use anyhow::{bail, Context, Result};
 use crate::bench::report::{self, Machine, Report};
 use crate::bench::scenarios::{self, Id, Plan};
 use crate::bench::{chart, Sandbox};
-use crate::commands::note;
+use crate::messages::note;
 use crate::workspace::Workspace;
 
 #[derive(clap::Args)]
@@ -35,8 +35,10 @@ use crate::workspace::Workspace;
     must finish; peak memory of the process tree\n  \
     release-edit    a release wheel after a cdylib edit; against one from scratch\n  \
     ci-chain        the flake's CI chain replayed outside Nix from its evaluated derivations \
-    (needs nix-eval, see --nix-eval): from scratch, after a cdylib edit, after an rlib edit; \
-    what each step compiled and its seconds. It runs alone and is not in the default set.\n\n\
+    (needs nix-eval, see --nix-eval): from scratch, after a cdylib edit, after an edit in \
+    the rlib the chain builds first; what each step compiled and its seconds; then the \
+    chain's wheels against `maou-build wheel`'s in a separate checkout, byte for byte. It \
+    runs alone and is not in the default set.\n\n\
     The cold scenarios share their cold builds. The cold builds and the release wheel \
     from scratch take minutes each on a large dependency set. Ctrl-C stops cleanly: the \
     copy is removed and what was measured is reported.\n\n\

@@ -4,8 +4,10 @@
 //! each with its own commands and environment read from its `.drv`, each cargo step from
 //! the target directory of the one before as crane's hooks restore it. Three scenarios on
 //! one store: from scratch, then a one-line edit in the extension's crate, then one in the
-//! first rlib; what cargo compiled in each step, and the seconds, are the report.
+//! rlib the chain builds first; what cargo compiled in each step, and the seconds, are the
+//! report. Last, the chain's wheels are compared with `maou-build wheel`'s.
 
+mod compare;
 pub mod drv;
 mod store;
 
@@ -32,8 +34,9 @@ enum Edit {
     None,
     /// The crate that becomes the extension module.
     Cdylib,
-    /// The first rlib the extension depends on.
-    FirstRlib,
+    /// The rlib crate of the chain's first rlib step: an edit there reruns every step
+    /// after the dependencies.
+    FirstRlibStep,
 }
 
 const SCENARIOS: [Scenario; 3] = [
@@ -49,8 +52,8 @@ const SCENARIOS: [Scenario; 3] = [
     },
     Scenario {
         name: "rlib-edit",
-        title: "after a one-line edit in the first rlib crate",
-        edit: Edit::FirstRlib,
+        title: "after a one-line edit in the rlib the chain builds first",
+        edit: Edit::FirstRlibStep,
     },
 ];
 
@@ -61,6 +64,8 @@ pub struct Report {
     pub cores: usize,
     pub scenarios: Vec<ScenarioReport>,
     pub lead_times: Vec<LeadTime>,
+    /// The chain's wheels against `maou-build wheel`'s (when the chain ends in the wheels).
+    pub wheel_check: Option<compare::WheelCheck>,
     pub total_seconds: f64,
 }
 
@@ -119,50 +124,52 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<Report> {
         .tempdir()
         .context("cannot create a temporary directory for the replay")?;
     let flake = tmp.path().join("flake");
-    let extension = format!("{}.", ws.module_name.rsplit('.').next().unwrap_or(""));
-    crate::fsutil::copy_sources(&ws.root, &flake, &extension)
+    crate::fsutil::copy_sources(&ws.root, &flake, &extension_prefix(ws))
         .with_context(|| format!("copying {} to {}", ws.root.display(), flake.display()))?;
     // Whatever happens, nothing is left behind: the store is read-only, as Nix leaves it.
     let outcome = replay_all(&flake, &harness, tmp.path(), opts);
     store::remove(tmp.path())?;
-    let (scenarios, lead_times) = outcome?;
+    let (scenarios, lead_times, wheel_check) = outcome?;
     let report = Report {
         flake: ws.root.display().to_string(),
         harness: harness.display().to_string(),
         cores: opts.cores,
         scenarios,
         lead_times,
+        wheel_check,
         total_seconds: started.elapsed().as_secs_f64(),
     };
     Ok(report)
 }
 
-type Replayed = (Vec<ScenarioReport>, Vec<LeadTime>);
+type Replayed = (
+    Vec<ScenarioReport>,
+    Vec<LeadTime>,
+    Option<compare::WheelCheck>,
+);
 
 fn replay_all(flake: &Path, harness: &Path, tmp: &Path, opts: &Options) -> Result<Replayed> {
     let copied = Workspace::load(&flake.join("pyproject.toml"))?;
     note(format!("replay: the flake's copy is {}", flake.display()));
     let mut store = Store::create(&tmp.join("replay"), drv::out_placeholder()?, opts.cores)?;
 
-    let mut scenarios = Vec::new();
+    let end = opts.end.as_deref().unwrap_or(WHEELS);
+    let mut scenarios: Vec<ScenarioReport> = Vec::new();
+    let mut last_out = None;
     for (n, scenario) in SCENARIOS.iter().enumerate() {
         let edited = match scenario.edit {
             Edit::None => None,
             Edit::Cdylib => Some(&copied.cdylib),
-            Edit::FirstRlib => Some(copied.rlib_deps.first().with_context(|| {
-                format!(
-                    "{} depends on no rlib crate of the workspace",
-                    copied.cdylib.name
-                )
-            })?),
+            Edit::FirstRlibStep => Some(first_rlib_step(&copied, &scenarios[0].steps)?),
         };
         if let Some(krate) = edited {
             krate.edit(n as u32)?;
         }
         note(format!("replay: {}: {}", scenario.name, scenario.title));
         let t = Instant::now();
-        let steps = replay_once(&mut store, harness, flake, opts.end.as_deref())
+        let (steps, out) = replay_once(&mut store, harness, flake, end)
             .with_context(|| format!("the {} scenario", scenario.name))?;
+        last_out = Some(out);
         scenarios.push(ScenarioReport {
             name: scenario.name,
             title: scenario.title,
@@ -185,7 +192,58 @@ fn replay_all(flake: &Path, harness: &Path, tmp: &Path, opts: &Options) -> Resul
                 .sum(),
         })
         .collect();
-    Ok((scenarios, lead_times))
+    let wheel_check = match last_out {
+        Some(out) if end == WHEELS => Some(compare::against_checkout(
+            flake,
+            &extension_prefix(&copied),
+            &out,
+            store::SOURCE_DATE_EPOCH,
+            tmp,
+        )?),
+        _ => None,
+    };
+    Ok((scenarios, lead_times, wheel_check))
+}
+
+/// The flake package that ends the chain: the wheels of every CPython.
+const WHEELS: &str = "wheels";
+
+/// What names a built extension module, which copies leave out (`_rust.` for `maou._rust`).
+fn extension_prefix(ws: &Workspace) -> String {
+    format!("{}.", ws.module_name.rsplit('.').next().unwrap_or(""))
+}
+
+/// The workspace rlib the chain builds in its first step after the dependencies (the
+/// flake names each rlib step after its crate, `_` written `-`).
+fn first_rlib_step<'a>(ws: &'a Workspace, steps: &[Step]) -> Result<&'a crate::workspace::Crate> {
+    let step = steps
+        .get(1)
+        .filter(|s| steps.len() > 2 || s.name != WHEELS)
+        .with_context(|| {
+            format!(
+                "the chain has no rlib step between the dependencies and the wheels: {}",
+                steps
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" → ")
+            )
+        })?;
+    ws.rlib_deps
+        .iter()
+        .find(|c| c.name.replace('_', "-") == step.name)
+        .with_context(|| {
+            format!(
+                "the chain's step `{}` is named after no rlib crate that {} depends on ({})",
+                step.name,
+                ws.cdylib.name,
+                ws.rlib_deps
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
 }
 
 /// Evaluates the flake, builds its wheels, and reports the chain's cargo steps.
@@ -193,10 +251,9 @@ fn replay_once(
     store: &mut Store,
     harness: &Path,
     flake: &Path,
-    end: Option<&str>,
-) -> Result<Vec<Step>> {
+    end: &str,
+) -> Result<(Vec<Step>, PathBuf)> {
     let packages = drv::evaluate(harness, flake)?;
-    let end = end.unwrap_or("wheels");
     let wheels = packages
         .get(end)
         .with_context(|| {
@@ -209,7 +266,7 @@ fn replay_once(
     store.drvs.extend(drv::closure(&wheels)?);
     let chain = chain_of(store, &wheels)?;
     let before = store.built.len();
-    store.realize(&wheels)?;
+    let out = store.realize(&wheels)?;
     let built: BTreeMap<&str, &store::Built> = store.built[before..]
         .iter()
         .map(|b| (b.drv.as_str(), b))
@@ -218,7 +275,7 @@ fn replay_once(
         .iter()
         .map(|(name, drv)| (drv.as_str(), name.as_str()))
         .collect();
-    Ok(chain
+    let steps = chain
         .iter()
         .map(|drv| {
             let b = built.get(drv.as_str());
@@ -233,7 +290,8 @@ fn replay_once(
                 seconds: b.map(|b| b.seconds).unwrap_or(0.0),
             }
         })
-        .collect())
+        .collect();
+    Ok((steps, out))
 }
 
 /// The cargo steps that end in `last`, first to last: each step's `cargoArtifacts` is the

@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use sha2::{Digest, Sha256};
 
 use super::drv::Derivation;
 use crate::messages::note;
@@ -35,6 +34,9 @@ const HOST_TOOLS: &[(&str, &[&str])] = &[
     ("jq", &["jq"]),
     ("gnutar", &["tar"]),
 ];
+
+/// The `SOURCE_DATE_EPOCH` nixpkgs' stdenv gives every build (1980-01-01).
+pub const SOURCE_DATE_EPOCH: u64 = 315532800;
 
 /// What one build did: for the report.
 #[derive(Debug, Clone)]
@@ -278,7 +280,7 @@ impl Store {
                 bytes
             }
         };
-        let got = hex(&Sha256::digest(&bytes));
+        let got = crate::wheel::sha256_hex(&bytes);
         if got != hash {
             bail!("{file} has sha256 {got}, the derivation expects {hash}");
         }
@@ -379,7 +381,7 @@ impl Store {
             env.insert(k.to_owned(), v.to_owned());
         }
         env.entry("SOURCE_DATE_EPOCH".into())
-            .or_insert_with(|| "315532800".into());
+            .or_insert_with(|| SOURCE_DATE_EPOCH.to_string());
         let name = d.var("name");
         let log_path = self.root.join("logs").join(format!("{name}.log"));
         let mut log = String::new();
@@ -541,8 +543,4 @@ pub fn remove(path: &Path) -> Result<()> {
         fs::remove_file(path)
     }
     .with_context(|| format!("cannot remove {}", path.display()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
