@@ -17,7 +17,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::commands::note;
+use crate::messages::note;
 
 const DEFAULT_API_URL: &str = "https://api.github.com";
 const DEFAULT_SERVER_URL: &str = "https://github.com";

@@ -16,7 +16,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use crate::commands::note;
+use crate::messages::note;
 use crate::workspace::{Crate, Workspace};
 
 /// A timed series: one label, one command, N wall-clock times.

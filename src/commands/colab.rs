@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 
 use crate::colab;
-use crate::commands::note;
 use crate::github::{self, Client, Release, Settings, Token};
+use crate::messages::note;
 use crate::python::Minor;
 use crate::wheel::{escape_name, WheelName};
 use crate::workspace::Workspace;

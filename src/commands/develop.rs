@@ -10,8 +10,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::cargo_build::Request;
-use crate::commands::note;
 use crate::editable::{self, Venv};
+use crate::messages::note;
 use crate::python::Minor;
 use crate::resources::{self, Jobs};
 use crate::sccache::{self, Delta, Sccache};

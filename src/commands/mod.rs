@@ -1,4 +1,5 @@
-//! One module per maou-build subcommand.
+//! One module per maou-build subcommand: each parses its arguments, calls the library,
+//! prints the report.
 
 pub mod audit;
 pub mod bench;
@@ -8,5 +9,3 @@ pub mod doctor;
 pub mod info;
 pub mod publish_latest;
 pub mod wheel;
-
-pub use crate::messages::note;

@@ -24,11 +24,11 @@ use std::time::{Duration, SystemTime};
 use anyhow::{bail, Context, Result};
 
 use crate::audit::Policy;
+use crate::audit::{self, Options as AuditOptions};
 use crate::colab;
-use crate::commands::audit::{self as audit_cmd, Options as AuditOptions};
-use crate::commands::note;
 use crate::git;
 use crate::github::{self, Asset, Client, Release, ReleaseFields, Settings, Token};
+use crate::messages::note;
 use crate::wheel::{WheelContents, WheelName};
 use crate::workspace::Workspace;
 
@@ -146,7 +146,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
     let mut failed = false;
     for w in &wheels {
         let path = dist.join(w.file_name());
-        let report = audit_cmd::audit_path(
+        let report = audit::audit_path(
             &policy,
             &path,
             &AuditOptions {
@@ -156,7 +156,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
             },
         )?;
         if !report.ok {
-            audit_cmd::print_text(&report);
+            print!("{report}");
             failed = true;
         }
     }

@@ -10,8 +10,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::commands::audit::{self as audit_cmd, Report as AuditReport};
-use crate::commands::note;
+use crate::audit::{self, Report as AuditReport};
+use crate::messages::note;
 use crate::python::{self, Minor};
 use crate::resources::{self, Jobs};
 use crate::sccache::{self, Delta, Sccache};
@@ -157,10 +157,10 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
     let mut failed = false;
     let mut wheels = Vec::new();
     for wheel in staged {
-        let audit = audit_cmd::audit_path(
+        let audit = audit::audit_path(
             &policy,
             &wheel.file,
-            &audit_cmd::Options {
+            &audit::Options {
                 repair: false,
                 out: None,
                 module: Some(&ws.module_name),
@@ -168,7 +168,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         )?;
         if !audit.ok {
             failed = true;
-            audit_cmd::print_text(&audit);
+            print!("{audit}");
         }
         wheels.push(Built {
             staged: wheel,
