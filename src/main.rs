@@ -53,23 +53,16 @@ struct Cli {
     command: Command,
 }
 
+/// One variant per command; each command's `Args` carries its help (about and long_about).
 #[derive(Subcommand)]
 enum Command {
-    /// Check wheels or shared objects against manylinux_2_28, and repair what can be
     Audit(commands::audit::Args),
-    /// Measure the build scenarios side by side, each against a baseline from the same run
     Bench(commands::bench::Args),
-    /// Print the Colab cell that installs the wheels of the `latest` release: UC2's install
     Colab(commands::colab::Args),
-    /// Build the extension (dev profile, sccache) into the editable package: UC1's edit loop
     Develop(commands::develop::Args),
-    /// Check what in this environment slows or breaks builds, with the fix for each
     Doctor(commands::doctor::Args),
-    /// Print what maou-build discovered about the workspace
     Info(commands::info::Args),
-    /// Put the audited wheels of dist/ on the GitHub Release `latest`, in place: UC2's delivery
     PublishLatest(commands::publish_latest::Args),
-    /// Build audited manylinux_2_28 release wheels (thin LTO) for each CPython: UC2's wheels
     Wheel(commands::wheel::Args),
 }
 
@@ -91,6 +84,52 @@ fn main() -> ExitCode {
         Err(err) => {
             eprintln!("maou-build: error: {err:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// A doc comment on a `Command` variant would replace its `Args`' long help with the
+    /// one-line summary: each command's own help must be what `maou-build X --help` shows.
+    #[test]
+    fn every_command_shows_its_own_long_help() {
+        use clap::Args;
+        type Augment = fn(clap::Command) -> clap::Command;
+        let own: [(&str, Augment); 6] = [
+            ("audit", commands::audit::Args::augment_args),
+            ("bench", commands::bench::Args::augment_args),
+            ("colab", commands::colab::Args::augment_args),
+            ("develop", commands::develop::Args::augment_args),
+            (
+                "publish-latest",
+                commands::publish_latest::Args::augment_args,
+            ),
+            ("wheel", commands::wheel::Args::augment_args),
+        ];
+        let mut cli = Cli::command();
+        for (name, augment) in own {
+            let long_about = augment(clap::Command::new(name))
+                .get_long_about()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| panic!("{name} has no long help of its own"));
+            let help = cli
+                .find_subcommand_mut(name)
+                .unwrap()
+                .render_long_help()
+                .to_string();
+            assert!(help.contains(long_about.trim()), "{name} --help:\n{help}");
+        }
+        let help = cli
+            .find_subcommand_mut("bench")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for def in &bench::scenarios::SCENARIOS {
+            assert!(help.contains(&format!("  {} ", def.name)), "{}", def.name);
         }
     }
 }

@@ -301,3 +301,29 @@ fn doctor_reports_every_check_and_fails_on_incremental() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_platform_without_a_policy_is_refused_before_any_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    tiny_workspace(tmp.path(), ">=3.11", "cdylib");
+    let py = tmp.path().join("pyproject.toml");
+    fs::write(
+        &py,
+        fs::read_to_string(&py).unwrap().replace(
+            "[tool.maturin]\n",
+            "[tool.maturin]\ncompatibility = \"manylinux_2_99\"\n",
+        ),
+    )
+    .unwrap();
+    let said =
+        "maou-build has no platform policy called `manylinux_2_99`; it knows `manylinux_2_28`";
+    for args in [&["wheel"][..], &["audit", "pyproject.toml"]] {
+        let out = maou_build(tmp.path()).args(args).output().unwrap();
+        fails_cleanly(&out, said);
+        fails_cleanly(
+            &out,
+            "asks for this platform in [tool.maturin] compatibility",
+        );
+    }
+    assert!(!tmp.path().join("target").exists() && !tmp.path().join("dist").exists());
+}

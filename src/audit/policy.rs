@@ -32,6 +32,7 @@ const POLICIES: &[(&str, &str)] = &[("manylinux_2_28", include_str!("manylinux_2
 pub const DEFAULT_PLATFORM: &str = "manylinux_2_28";
 
 impl Policy {
+    #[cfg(test)]
     pub fn manylinux_2_28() -> Policy {
         Policy::named(DEFAULT_PLATFORM).expect("the built-in manylinux_2_28 policy")
     }
@@ -82,15 +83,19 @@ impl Policy {
     }
 }
 
-/// The platform `ws`'s wheels are built for and audited against: `[tool.maturin]
-/// compatibility` in its pyproject.toml, else manylinux_2_28. The one place that decides.
-pub fn platform_of(ws: &crate::workspace::Workspace) -> Result<Policy> {
-    Policy::named(ws.compatibility.as_deref().unwrap_or(DEFAULT_PLATFORM)).with_context(|| {
-        format!(
-            "{} asks for this platform in [tool.maturin] compatibility",
-            ws.pyproject.display()
-        )
-    })
+/// The platform wheels are built for and audited against: the workspace's `[tool.maturin]
+/// compatibility`, else manylinux_2_28 (also without a workspace). The one place that
+/// decides; an unknown name is an error that lists the policies there are.
+pub fn platform_of(ws: Option<&crate::workspace::Workspace>) -> Result<Policy> {
+    match ws.and_then(|ws| ws.compatibility.as_deref().map(|c| (ws, c))) {
+        Some((ws, name)) => Policy::named(name).with_context(|| {
+            format!(
+                "{} asks for this platform in [tool.maturin] compatibility",
+                ws.pyproject.display()
+            )
+        }),
+        None => Policy::named(DEFAULT_PLATFORM),
+    }
 }
 
 pub(super) fn parse_dotted(text: &str) -> Option<Vec<u64>> {

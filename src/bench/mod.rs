@@ -117,6 +117,23 @@ impl Cmd {
     }
 }
 
+/// Ctrl-C stopped the bench: the error that says so, told apart by its type.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// Whether `err` is (or wraps) [Interrupted].
+pub fn is_interrupt(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<Interrupted>().is_some()
+}
+
 /// A copy of the workspace in a temporary directory, with its own sccache directory and
 /// server, target store, venv and uv cache: nothing the user has is read or written,
 /// except cargo's registry of downloaded crates.
@@ -242,7 +259,7 @@ impl Sandbox {
     /// Runs `cmd` in the copy and times it; on failure, the error carries its output.
     pub fn run(&self, step: &str, cmd: &Cmd) -> Result<Ran> {
         if self.interrupted.load(Ordering::Relaxed) {
-            bail!("interrupted");
+            return Err(Interrupted.into());
         }
         let mut expr = duct::cmd(&cmd.argv[0], &cmd.argv[1..])
             .dir(&self.root)
@@ -265,7 +282,7 @@ impl Sandbox {
         let seconds = started.elapsed().as_secs_f64();
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         if self.interrupted.load(Ordering::Relaxed) {
-            bail!("interrupted");
+            return Err(Interrupted.into());
         }
         if !out.status.success() {
             return Err(Failure {

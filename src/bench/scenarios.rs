@@ -6,81 +6,158 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::{Cmd, Failure, Sandbox, Series};
+use super::{is_interrupt, Cmd, Failure, Sandbox, Series};
 use crate::cargo_build::Request;
 use crate::cgroup::{self, Usage};
 use crate::python::Interpreter;
 use crate::workspace::Crate;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Id {
-    /// One-line edit in an rlib crate, then develop until importable
-    RlibEdit,
-    /// One-line edit in the cdylib crate only
-    CdylibEdit,
-    /// Python-only edit: develop must run no rustc
-    PythonEdit,
-    /// target/ deleted, caches warm
-    TargetDeleted,
-    /// target/ and its store deleted, sccache warm
-    StoreLost,
-    /// Cold build with sccache (empty cache) against one without sccache
-    ColdSccache,
-    /// Cold dev build in a memory cgroup capped at --mem-limit, on all cores
-    ColdCgroup,
-    /// Release wheel after a cdylib-only edit, against one from scratch
-    ReleaseEdit,
-    /// The flake's CI chain replayed outside Nix (runs alone, not in the default set)
-    CiChain,
+/// One scenario: its name, what the report and `--help` say of it, and how it runs. The
+/// table [SCENARIOS] is the only list; a new scenario is one more entry.
+pub struct Def {
+    pub name: &'static str,
+    /// What the report calls it.
+    pub title: &'static str,
+    /// Its line in `bench --help`: what is measured, against what.
+    pub help: &'static str,
+    run: Run,
 }
 
+/// How a scenario runs.
+#[derive(Clone, Copy)]
+enum Run {
+    /// From the cold develops the cold scenarios share (they are its subject or baseline).
+    Cold(fn(&Ctx, Id, &Cold) -> Result<Scenario>),
+    /// After a first develop, caches warm, in the table's order.
+    Warm(fn(&Ctx, Id) -> Result<Scenario>),
+    /// Alone, not in the default set: it builds something else than the workspace's copy
+    /// (the ci-chain replay, see [crate::replay]).
+    Alone,
+}
+
+pub static SCENARIOS: [Def; 9] = [
+    Def {
+        name: "rlib-edit",
+        title: "one-line edit in an rlib crate, then develop until importable",
+        help: "one-line edit in an rlib, develop until importable; against bare cargo build \
+               of the same rebuild (the floor) and maturin develop",
+        run: Run::Warm(rlib_edit),
+    },
+    Def {
+        name: "cdylib-edit",
+        title: "one-line edit in the cdylib crate, then develop until importable",
+        help: "the same for the cdylib",
+        run: Run::Warm(cdylib_edit),
+    },
+    Def {
+        name: "python-edit",
+        title: "Python-only edit, then develop",
+        help: "a Python-only edit: develop must run no rustc",
+        run: Run::Warm(python_edit),
+    },
+    Def {
+        name: "target-deleted",
+        title: "target/ deleted, caches warm, then develop",
+        help: "rm -rf target, caches warm; against a cold build",
+        run: Run::Cold(target_deleted),
+    },
+    Def {
+        name: "store-lost",
+        title: "target/ and its store deleted, sccache warm, then develop",
+        help: "target/ and its store deleted, sccache warm; against a cold build",
+        run: Run::Cold(store_lost),
+    },
+    Def {
+        name: "cold-sccache",
+        title: "cold develop with sccache and an empty cache",
+        help: "cold develop with an empty sccache; against a cold build without sccache",
+        run: Run::Cold(cold_sccache),
+    },
+    Def {
+        name: "cold-cgroup",
+        title: "cold develop in a memory cgroup, all cores",
+        help: "the cold develops in a memory cgroup capped at --mem-limit on all cores: must \
+               finish; peak memory of the process tree",
+        run: Run::Cold(cold_cgroup),
+    },
+    Def {
+        name: "release-edit",
+        title: "release wheel after a cdylib-only edit",
+        help: "a release wheel after a cdylib edit; against one from scratch",
+        run: Run::Warm(release_edit),
+    },
+    Def {
+        name: "ci-chain",
+        title: "the flake's CI chain, replayed",
+        help: "the flake's CI chain replayed outside Nix from its evaluated derivations \
+               (needs nix-eval, see --nix-eval): from scratch, after a cdylib edit, after an \
+               edit in the rlib the chain builds first; what each step compiled and its \
+               seconds; then the chain's wheels against `maou-build wheel`'s in a separate \
+               checkout, byte for byte. It runs alone and is not in the default set",
+        run: Run::Alone,
+    },
+];
+
+/// A scenario, by its place in [SCENARIOS]; it reads and prints as its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Id(usize);
+
 impl Id {
-    pub const ALL: [Id; 8] = [
-        Id::RlibEdit,
-        Id::CdylibEdit,
-        Id::PythonEdit,
-        Id::TargetDeleted,
-        Id::StoreLost,
-        Id::ColdSccache,
-        Id::ColdCgroup,
-        Id::ReleaseEdit,
-    ];
+    pub fn def(self) -> &'static Def {
+        &SCENARIOS[self.0]
+    }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Id::RlibEdit => "rlib-edit",
-            Id::CdylibEdit => "cdylib-edit",
-            Id::PythonEdit => "python-edit",
-            Id::TargetDeleted => "target-deleted",
-            Id::StoreLost => "store-lost",
-            Id::ColdSccache => "cold-sccache",
-            Id::ColdCgroup => "cold-cgroup",
-            Id::ReleaseEdit => "release-edit",
-            Id::CiChain => "ci-chain",
-        }
+        self.def().name
     }
 
-    fn title(self) -> &'static str {
-        match self {
-            Id::RlibEdit => "one-line edit in an rlib crate, then develop until importable",
-            Id::CdylibEdit => "one-line edit in the cdylib crate, then develop until importable",
-            Id::PythonEdit => "Python-only edit, then develop",
-            Id::TargetDeleted => "target/ deleted, caches warm, then develop",
-            Id::StoreLost => "target/ and its store deleted, sccache warm, then develop",
-            Id::ColdSccache => "cold develop with sccache and an empty cache",
-            Id::ColdCgroup => "cold develop in a memory cgroup, all cores",
-            Id::ReleaseEdit => "release wheel after a cdylib-only edit",
-            Id::CiChain => "the flake's CI chain, replayed",
-        }
+    pub fn by_name(name: &str) -> Option<Id> {
+        SCENARIOS.iter().position(|d| d.name == name).map(Id)
     }
 
-    fn is_cold(self) -> bool {
-        matches!(
-            self,
-            Id::TargetDeleted | Id::StoreLost | Id::ColdSccache | Id::ColdCgroup
-        )
+    /// Every scenario that is not run alone: what bench runs by default.
+    pub fn default_set() -> Vec<Id> {
+        (0..SCENARIOS.len())
+            .map(Id)
+            .filter(|id| !id.runs_alone())
+            .collect()
     }
+
+    pub fn is_cold(self) -> bool {
+        matches!(self.def().run, Run::Cold(_))
+    }
+
+    pub fn runs_alone(self) -> bool {
+        matches!(self.def().run, Run::Alone)
+    }
+
+    /// For clap: the names of the table, and clap's error for any other.
+    pub fn parser() -> impl clap::builder::TypedValueParser<Value = Id> {
+        use clap::builder::TypedValueParser;
+        clap::builder::PossibleValuesParser::new(SCENARIOS.iter().map(|d| d.name))
+            .map(|name: String| Id::by_name(&name).expect("clap accepted a scenario of the table"))
+    }
+}
+
+impl Serialize for Id {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// The scenarios' lines of `bench --help`, from the table.
+pub fn help_lines() -> String {
+    let width = SCENARIOS.iter().map(|d| d.name.len()).max().unwrap_or(0);
+    SCENARIOS
+        .iter()
+        .map(|d| {
+            format!(
+                "  {:<width$}  {}\n",
+                d.name,
+                d.help.split_whitespace().collect::<Vec<_>>().join(" ")
+            )
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -114,7 +191,7 @@ impl Scenario {
     fn new(id: Id) -> Scenario {
         Scenario {
             id,
-            title: id.title().to_owned(),
+            title: id.def().title.to_owned(),
             subject: None,
             baselines: Vec::new(),
             ratios: Vec::new(),
@@ -161,10 +238,6 @@ fn as_failure(step: &str, err: &anyhow::Error) -> Failure {
             output: format!("{err:#}"),
         },
     }
-}
-
-pub fn is_interrupt(err: &anyhow::Error) -> bool {
-    err.to_string() == "interrupted"
 }
 
 pub struct Plan {
@@ -272,10 +345,10 @@ impl Ctx<'_> {
         .env("RUSTC_WRAPPER", self.sb.sccache_program())
     }
 
-    fn progress(&self, id: Id, what: &str, run: usize) {
+    /// `<scenario> [run/runs] <what>`; `scenario` may name work several share.
+    fn progress(&self, scenario: &str, what: &str, run: usize) {
         self.sb.note(format!(
-            "{} [{}/{}] {what}",
-            id.name(),
+            "{scenario} [{}/{}] {what}",
             run + 1,
             self.plan.runs
         ));
@@ -287,7 +360,6 @@ impl Ctx<'_> {
 /// empties the caches). A failed scenario keeps its output; the others still run.
 pub fn run(sb: &Sandbox, plan: &Plan, ids: &[Id]) -> Result<Vec<Scenario>> {
     let ctx = Ctx { sb, plan };
-    let wants = |id: Id| ids.contains(&id);
     let mut done: BTreeMap<Id, Scenario> = BTreeMap::new();
 
     // Cold develops: the baseline of target-deleted and store-lost, the subject of
@@ -299,19 +371,10 @@ pub fn run(sb: &Sandbox, plan: &Plan, ids: &[Id]) -> Result<Vec<Scenario>> {
             // The build does not work: every scenario reports why.
             Err(e) => return Ok(ids.iter().map(|id| Scenario::failed(*id, &e)).collect()),
         };
-        for id in ids.iter().copied().filter(|id| id.is_cold()) {
-            let result = match id {
-                Id::ColdCgroup => Ok(cold_cgroup(&ctx, &cold)),
-                Id::ColdSccache => cold_sccache(&ctx, &cold.series),
-                Id::TargetDeleted => target_deleted(&ctx, &cold.series),
-                Id::StoreLost => store_lost(&ctx, &cold.series),
-                _ => unreachable!("only cold scenarios here"),
-            };
-            match result {
-                Ok(s) => done.insert(id, s.finish()),
-                Err(e) if is_interrupt(&e) => return Err(e),
-                Err(e) => done.insert(id, Scenario::failed(id, &e)),
-            };
+        for id in ids.iter().copied() {
+            if let Run::Cold(run) = id.def().run {
+                record(&mut done, id, run(&ctx, id, &cold))?;
+            }
         }
     } else {
         sb.note("setting up: the first develop in the copy (cold, not timed)");
@@ -322,40 +385,41 @@ pub fn run(sb: &Sandbox, plan: &Plan, ids: &[Id]) -> Result<Vec<Scenario>> {
             return Ok(ids.iter().map(|id| Scenario::failed(*id, &e)).collect());
         }
     }
-
-    for id in [
-        Id::RlibEdit,
-        Id::CdylibEdit,
-        Id::PythonEdit,
-        Id::ReleaseEdit,
-    ] {
-        if !wants(id) {
-            continue;
+    for id in ids.iter().copied() {
+        if let Run::Warm(run) = id.def().run {
+            record(&mut done, id, run(&ctx, id))?;
         }
-        let result = match id {
-            Id::RlibEdit => match sb.ws.rlib_deps.first() {
-                Some(krate) => crate_edit(&ctx, id, krate),
-                None => {
-                    let mut s = Scenario::new(id);
-                    s.skipped = Some(format!(
-                        "{} depends on no rlib of the workspace",
-                        sb.ws.cdylib.name
-                    ));
-                    Ok(s)
-                }
-            },
-            Id::CdylibEdit => crate_edit(&ctx, id, &sb.ws.cdylib),
-            Id::PythonEdit => python_edit(&ctx),
-            Id::ReleaseEdit => release_edit(&ctx),
-            _ => unreachable!("only warm scenarios here"),
-        };
-        match result {
-            Ok(s) => done.insert(id, s.finish()),
-            Err(e) if is_interrupt(&e) => return Err(e),
-            Err(e) => done.insert(id, Scenario::failed(id, &e)),
-        };
     }
     Ok(done.into_values().collect())
+}
+
+/// Keeps a scenario's result, or its failure (the others still run); an interrupt stops
+/// the bench.
+fn record(done: &mut BTreeMap<Id, Scenario>, id: Id, result: Result<Scenario>) -> Result<()> {
+    match result {
+        Ok(s) => done.insert(id, s.finish()),
+        Err(e) if is_interrupt(&e) => return Err(e),
+        Err(e) => done.insert(id, Scenario::failed(id, &e)),
+    };
+    Ok(())
+}
+
+fn rlib_edit(ctx: &Ctx, id: Id) -> Result<Scenario> {
+    match ctx.sb.ws.rlib_deps.first() {
+        Some(krate) => crate_edit(ctx, id, krate),
+        None => {
+            let mut s = Scenario::new(id);
+            s.skipped = Some(format!(
+                "{} depends on no rlib of the workspace",
+                ctx.sb.ws.cdylib.name
+            ));
+            Ok(s)
+        }
+    }
+}
+
+fn cdylib_edit(ctx: &Ctx, id: Id) -> Result<Scenario> {
+    crate_edit(ctx, id, &ctx.sb.ws.cdylib)
 }
 
 /// The cold develops, and what the cgroup saw in each.
@@ -371,7 +435,7 @@ fn cold_develops(ctx: &Ctx) -> Result<Cold> {
     let mut series = Series::new("cold develop", ctx.develop_shown(jobs));
     let mut usages = Vec::new();
     for run in 0..ctx.plan.runs {
-        ctx.progress(Id::ColdSccache, "cold develop (empty caches): minutes", run);
+        ctx.progress("cold develops", "cold develop (empty caches): minutes", run);
         ctx.sb.make_cold()?;
         let group = match &ctx.plan.no_cgroup {
             None => Some(cgroup::Group::new("maou-build-bench", ctx.plan.mem_limit)?),
@@ -399,9 +463,9 @@ fn cold_develops(ctx: &Ctx) -> Result<Cold> {
     Ok(Cold { series, usages })
 }
 
-fn cold_cgroup(ctx: &Ctx, cold: &Cold) -> Scenario {
+fn cold_cgroup(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
     let usages = &cold.usages;
-    let mut s = Scenario::new(Id::ColdCgroup);
+    let mut s = Scenario::new(id);
     s.subject = Some(Series {
         label: "cold develop in the cgroup".into(),
         ..cold.series.clone()
@@ -442,11 +506,12 @@ fn cold_cgroup(ctx: &Ctx, cold: &Cold) -> Scenario {
     }
     s.facts
         .insert("jobs".into(), crate::resources::cores().into());
-    s
+    Ok(s)
 }
 
-fn cold_sccache(ctx: &Ctx, cold: &Series) -> Result<Scenario> {
-    let mut s = Scenario::new(Id::ColdSccache);
+fn cold_sccache(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
+    let cold = &cold.series;
+    let mut s = Scenario::new(id);
     s.subject = Some(cold.clone());
     let cmd = ctx.bare_cargo(false).env(
         "CARGO_TARGET_DIR",
@@ -458,11 +523,7 @@ fn cold_sccache(ctx: &Ctx, cold: &Series) -> Result<Scenario> {
     );
     let mut base = Series::new("cold cargo build without sccache", ctx.sb.shown(&cmd));
     for run in 0..ctx.plan.runs {
-        ctx.progress(
-            Id::ColdSccache,
-            "cold cargo build without sccache: minutes",
-            run,
-        );
+        ctx.progress(id.name(), "cold cargo build without sccache: minutes", run);
         let _ = std::fs::remove_dir_all(ctx.sb.caches().join("no-sccache-target"));
         let r = ctx.sb.run("cold cargo build without sccache", &cmd)?;
         ctx.sb.note(format!("  {:.1} s", r.seconds));
@@ -479,14 +540,15 @@ fn cold_sccache(ctx: &Ctx, cold: &Series) -> Result<Scenario> {
     Ok(s)
 }
 
-fn target_deleted(ctx: &Ctx, cold: &Series) -> Result<Scenario> {
-    let mut s = Scenario::new(Id::TargetDeleted);
+fn target_deleted(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
+    let cold = &cold.series;
+    let mut s = Scenario::new(id);
     let mut subject = Series::new(
         "develop after rm -rf target",
         format!("rm -rf target && {}", ctx.develop_shown(ctx.plan.jobs)),
     );
     for run in 0..ctx.plan.runs {
-        ctx.progress(Id::TargetDeleted, "rm -rf target, develop", run);
+        ctx.progress(id.name(), "rm -rf target, develop", run);
         ctx.sb.remove_target_link()?;
         let (seconds, _) =
             ctx.develop_until_importable("develop after rm -rf target", ctx.plan.jobs)?;
@@ -497,8 +559,9 @@ fn target_deleted(ctx: &Ctx, cold: &Series) -> Result<Scenario> {
     Ok(s)
 }
 
-fn store_lost(ctx: &Ctx, cold: &Series) -> Result<Scenario> {
-    let mut s = Scenario::new(Id::StoreLost);
+fn store_lost(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
+    let cold = &cold.series;
+    let mut s = Scenario::new(id);
     let mut subject = Series::new(
         "develop after losing target/ and its store",
         format!(
@@ -509,7 +572,7 @@ fn store_lost(ctx: &Ctx, cold: &Series) -> Result<Scenario> {
     let mut compiled = 0;
     for run in 0..ctx.plan.runs {
         ctx.progress(
-            Id::StoreLost,
+            id.name(),
             "rm -rf the target store, develop (sccache warm)",
             run,
         );
@@ -557,17 +620,25 @@ fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
     ctx.sb.run("maturin develop (setup)", &maturin_cmd)?;
     let mut compiled = Vec::new();
     for run in 0..ctx.plan.runs {
-        ctx.progress(id, &format!("edit {}, develop", krate.name), run);
+        ctx.progress(id.name(), &format!("edit {}, develop", krate.name), run);
         ctx.sb.edit_crate(krate)?;
         let (seconds, units) = ctx.develop_until_importable("develop", ctx.plan.jobs)?;
         subject.push(seconds);
         compiled = units;
 
-        ctx.progress(id, &format!("edit {}, bare cargo build", krate.name), run);
+        ctx.progress(
+            id.name(),
+            &format!("edit {}, bare cargo build", krate.name),
+            run,
+        );
         ctx.sb.edit_crate(krate)?;
         floor.push(ctx.sb.run("bare cargo build", &floor_cmd)?.seconds);
 
-        ctx.progress(id, &format!("edit {}, maturin develop", krate.name), run);
+        ctx.progress(
+            id.name(),
+            &format!("edit {}, maturin develop", krate.name),
+            run,
+        );
         ctx.sb.edit_crate(krate)?;
         maturin.push(ctx.sb.run("maturin develop", &maturin_cmd)?.seconds);
     }
@@ -578,8 +649,8 @@ fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
     Ok(s)
 }
 
-fn python_edit(ctx: &Ctx) -> Result<Scenario> {
-    let mut s = Scenario::new(Id::PythonEdit);
+fn python_edit(ctx: &Ctx, id: Id) -> Result<Scenario> {
+    let mut s = Scenario::new(id);
     let mut subject = Series::new(
         "develop after a Python edit",
         ctx.develop_shown(ctx.plan.jobs),
@@ -591,7 +662,7 @@ fn python_edit(ctx: &Ctx) -> Result<Scenario> {
     ctx.develop_until_importable("develop (catch up)", ctx.plan.jobs)?;
     let mut rustc = 0;
     for run in 0..ctx.plan.runs {
-        ctx.progress(Id::PythonEdit, "edit a .py file, develop", run);
+        ctx.progress(id.name(), "edit a .py file, develop", run);
         let file = ctx.sb.edit_python()?;
         s.facts.insert(
             "edited".into(),
@@ -616,8 +687,8 @@ fn python_edit(ctx: &Ctx) -> Result<Scenario> {
 
 /// The release wheel of one CPython after a cdylib edit, against the same wheel from
 /// scratch (empty sccache and target store).
-fn release_edit(ctx: &Ctx) -> Result<Scenario> {
-    let mut s = Scenario::new(Id::ReleaseEdit);
+fn release_edit(ctx: &Ctx, id: Id) -> Result<Scenario> {
+    let mut s = Scenario::new(id);
     let out = ctx.sb.caches().join("dist");
     let wheel = Cmd::new([
         ctx.sb.exe(),
@@ -633,17 +704,13 @@ fn release_edit(ctx: &Ctx) -> Result<Scenario> {
     let mut subject = Series::new("release wheel after a cdylib edit", shown.clone());
     let mut scratch = Series::new("release wheel from scratch", shown);
     for run in 0..ctx.plan.runs {
-        ctx.progress(
-            Id::ReleaseEdit,
-            "release wheel from scratch: many minutes",
-            run,
-        );
+        ctx.progress(id.name(), "release wheel from scratch: many minutes", run);
         ctx.sb.make_cold()?;
         let r = ctx.sb.run("release wheel from scratch", &wheel)?;
         ctx.sb.note(format!("  {:.1} s", r.seconds));
         scratch.push(r.seconds);
 
-        ctx.progress(Id::ReleaseEdit, "edit the cdylib, release wheel", run);
+        ctx.progress(id.name(), "edit the cdylib, release wheel", run);
         ctx.sb.edit_crate(&ctx.sb.ws.cdylib)?;
         let r = ctx.sb.run("release wheel after a cdylib edit", &wheel)?;
         ctx.sb.note(format!("  {:.1} s", r.seconds));

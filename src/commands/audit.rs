@@ -6,11 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::audit::{audit_path, Options, Policy};
+use crate::audit::{audit_path, platform_of, Options};
 
 #[derive(clap::Args)]
 #[command(
-    long_about = "Check wheels or shared objects against the manylinux_2_28 x86_64 policy.\n\n\
+    about = "Check wheels or shared objects against the platform policy (manylinux_2_28), and repair what can be",
+    long_about = "Check wheels or shared objects against the platform policy: the workspace's \
+    [tool.maturin] compatibility, else manylinux_2_28 x86_64 (also outside a workspace).\n\n\
     For every ELF file: x86_64, the highest GLIBC, GLIBCXX, CXXABI and GCC symbol versions, \
     every DT_NEEDED library among those the policy allows, no RPATH/RUNPATH outside $ORIGIN \
     (or outside the wheel), and no /nix/store path anywhere in the file. For a wheel also: \
@@ -40,7 +42,7 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(_workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
+pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
     let options = Options {
         repair: args.repair,
         out: args.out.as_deref(),
@@ -49,7 +51,9 @@ pub fn run(_workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
     if let Some(out) = options.out {
         fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     }
-    let policy = Policy::manylinux_2_28();
+    // Inside a workspace its platform applies; a file audited elsewhere gets the default.
+    let ws = crate::workspace::Workspace::discover(workspace).ok();
+    let policy = platform_of(ws.as_ref())?;
     let mut reports = Vec::new();
     for path in &args.paths {
         reports.push(audit_path(&policy, path, &options)?);

@@ -18,36 +18,12 @@ use crate::workspace::Workspace;
 
 #[derive(clap::Args)]
 #[command(
-    long_about = "Measure the build scenarios side by side, each against a baseline \
-    timed in the same run, on a copy of the workspace in a temporary directory: the user's \
-    target/, venv and caches are never touched (cargo's registry of downloaded crates is \
-    read). Each series runs --runs times; the report gives medians with min and max, and the \
-    command of every series so anyone can time it again.\n\n\
-    Scenarios (all by default):\n  \
-    rlib-edit       one-line edit in an rlib, develop until importable; against bare cargo \
-    build of the same rebuild (the floor) and maturin develop\n  \
-    cdylib-edit     the same for the cdylib\n  \
-    python-edit     a Python-only edit: develop must run no rustc\n  \
-    target-deleted  rm -rf target, caches warm; against a cold build\n  \
-    store-lost      target/ and its store deleted, sccache warm; against a cold build\n  \
-    cold-sccache    cold develop with an empty sccache; against a cold build without sccache\n  \
-    cold-cgroup     the cold develops in a memory cgroup capped at --mem-limit on all cores: \
-    must finish; peak memory of the process tree\n  \
-    release-edit    a release wheel after a cdylib edit; against one from scratch\n  \
-    ci-chain        the flake's CI chain replayed outside Nix from its evaluated derivations \
-    (needs nix-eval, see --nix-eval): from scratch, after a cdylib edit, after an edit in \
-    the rlib the chain builds first; what each step compiled and its seconds; then the \
-    chain's wheels against `maou-build wheel`'s in a separate checkout, byte for byte. It \
-    runs alone and is not in the default set.\n\n\
-    The cold scenarios share their cold builds. The cold builds and the release wheel \
-    from scratch take minutes each on a large dependency set. Ctrl-C stops cleanly: the \
-    copy is removed and what was measured is reported.\n\n\
-    Exit status: 0 when every scenario ran and passed its checks, 1 when one failed, 130 \
-    when interrupted."
+    about = "Measure the build scenarios side by side, each against a baseline from the same run",
+    long_about = long_about()
 )]
 pub struct Args {
     /// Scenarios to run, comma-separated [default: all]
-    #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+    #[arg(long, value_delimiter = ',', value_name = "NAME,...", value_parser = Id::parser())]
     scenarios: Vec<Id>,
     /// Runs of every series
     #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
@@ -77,6 +53,24 @@ pub struct Args {
     chain_end: Option<String>,
 }
 
+/// `bench --help`: the scenarios' lines come from the table ([scenarios::SCENARIOS]).
+fn long_about() -> String {
+    format!(
+        "Measure the build scenarios side by side, each against a baseline timed in the same \
+         run, on a copy of the workspace in a temporary directory: the user's target/, venv \
+         and caches are never touched (cargo's registry of downloaded crates is read). Each \
+         series runs --runs times; the report gives medians with min and max, and the \
+         command of every series so anyone can time it again.\n\n\
+         Scenarios (all but those that run alone, by default):\n{}\n\
+         The cold scenarios share their cold builds. The cold builds and the release wheel \
+         from scratch take minutes each on a large dependency set. Ctrl-C stops cleanly: the \
+         copy is removed and what was measured is reported.\n\n\
+         Exit status: 0 when every scenario ran and passed its checks, 1 when one failed, \
+         130 when interrupted.",
+        scenarios::help_lines()
+    )
+}
+
 pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
     let started = Instant::now();
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
@@ -87,10 +81,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         )
     })?;
     let ids: Vec<Id> = if args.scenarios.is_empty() {
-        Id::ALL
-            .into_iter()
-            .filter(|id| *id != Id::CiChain)
-            .collect()
+        Id::default_set()
     } else {
         let mut ids = args.scenarios.clone();
         ids.sort();
@@ -98,9 +89,12 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         ids
     };
     let ws = Workspace::discover(workspace)?;
-    if ids.contains(&Id::CiChain) {
+    if let Some(alone) = ids.iter().find(|id| id.runs_alone()) {
         if ids.len() > 1 {
-            bail!("--scenarios ci-chain runs alone: it replays the flake's chain, the others build the workspace");
+            bail!(
+                "--scenarios {} runs alone: it replays the flake's chain, the others build the workspace",
+                alone.name()
+            );
         }
         return ci_chain(&ws, args);
     }
@@ -117,12 +111,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
     };
     let no_cgroup = ids
         .iter()
-        .any(|id| {
-            matches!(
-                id,
-                Id::ColdCgroup | Id::ColdSccache | Id::TargetDeleted | Id::StoreLost
-            )
-        })
+        .any(|id| id.is_cold())
         .then(crate::cgroup::unavailable)
         .flatten();
     if let Some(why) = &no_cgroup {
@@ -158,10 +147,10 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
 
     let outcome = scenarios::run(&sandbox, &plan, &ids);
     let was_interrupted = interrupted.load(Ordering::Relaxed)
-        || matches!(&outcome, Err(e) if scenarios::is_interrupt(e));
+        || matches!(&outcome, Err(e) if crate::bench::is_interrupt(e));
     let scenarios = match outcome {
         Ok(s) => s,
-        Err(e) if scenarios::is_interrupt(&e) => Vec::new(),
+        Err(e) if crate::bench::is_interrupt(&e) => Vec::new(),
         Err(e) => return Err(e),
     };
     let report = Report {
@@ -270,4 +259,44 @@ fn write(path: &Path, text: &str) -> Result<()> {
     crate::fsutil::write_atomic(path, text.as_bytes())?;
     note(format!("bench: wrote {}", path.display()));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{Args as _, Command};
+
+    #[test]
+    fn the_help_lists_every_scenario_of_the_table_and_accepts_its_names() {
+        let mut cmd = Args::augment_args(Command::new("bench"));
+        let help = cmd.render_long_help().to_string();
+        for def in &scenarios::SCENARIOS {
+            let first_words: String = def
+                .help
+                .split_whitespace()
+                .take(6)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let line = help
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("{} ", def.name)))
+                .unwrap_or_else(|| panic!("no help line for {}:\n{help}", def.name));
+            assert!(
+                line.contains(&first_words),
+                "{line:?} does not start {first_words:?}"
+            );
+            let parsed = Args::augment_args(Command::new("bench"))
+                .try_get_matches_from(["bench", "--scenarios", def.name])
+                .unwrap();
+            let ids: Vec<&Id> = parsed.get_many::<Id>("scenarios").unwrap().collect();
+            assert_eq!(
+                ids.iter().map(|id| id.name()).collect::<Vec<_>>(),
+                [def.name]
+            );
+        }
+        let err = Args::augment_args(Command::new("bench"))
+            .try_get_matches_from(["bench", "--scenarios", "warm-edit"])
+            .unwrap_err();
+        assert!(err.to_string().contains("rlib-edit"), "{err}");
+    }
 }

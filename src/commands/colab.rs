@@ -15,11 +15,9 @@ use crate::python::Minor;
 use crate::wheel::{escape_name, WheelName};
 use crate::workspace::Workspace;
 
-/// What manylinux_2_28 wheels are named for when the release cannot be read.
-const PLATFORM: &str = "manylinux_2_28_x86_64";
-
 #[derive(clap::Args)]
 #[command(
+    about = "Print the Colab cell that installs the wheels of the `latest` release",
     long_about = "Print a ready Google Colab cell: it installs uv, picks the wheel for \
     the runtime's CPython (sys.version_info), installs it into the system interpreter with \
     `uv pip install --system \"maou @ URL\"`, then the GPU extras from the same wheel.\n\n\
@@ -100,13 +98,15 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
             }
         }
     };
+    // Without the release, the names come from the workspace's platform.
+    let platform = crate::audit::platform_of(Some(&ws))?.platform_tag;
     let mut urls = from_release.unwrap_or_else(|| {
         ws.requires_python
             .allowed_minors()
             .into_iter()
             .map(|m| {
                 let py = m.tag();
-                let file = format!("{package}-{}-{py}-{py}-{PLATFORM}.whl", ws.version);
+                let file = format!("{package}-{}-{py}-{py}-{platform}.whl", ws.version);
                 let url = format!("{server_url}/{repo}/releases/download/{}/{file}", args.tag);
                 (py, url)
             })

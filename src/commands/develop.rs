@@ -20,6 +20,7 @@ use crate::workspace::Workspace;
 
 #[derive(clap::Args)]
 #[command(
+    about = "Build the extension (dev profile, sccache) into the editable package: the edit-to-import loop",
     long_about = "Build the extension with the dev profile through sccache and place it in the \
     editable package, so `import maou._rust` sees it.\n\n\
     The first run creates the venv (uv) and installs the package in editable mode: Python \

@@ -17,6 +17,7 @@ use crate::target_dir;
 use crate::workspace::Workspace;
 
 #[derive(clap::Args)]
+#[command(about = "Check what in this environment slows or breaks builds, with the fix for each")]
 pub struct Args {
     /// Print the checks as JSON
     #[arg(long)]
@@ -160,7 +161,7 @@ fn check_linker(ws: &Workspace) -> Check {
         return warn(
             "linker",
             "no lld in .cargo/config.toml ([target.x86_64-unknown-linux-gnu] rustflags)",
-            "add rustflags = [\"-C\", \"link-arg=-fuse-ld=lld\"] (the seed's linker, 5-7x faster than ld)",
+            "add rustflags = [\"-C\", \"link-arg=-fuse-ld=lld\"] (lld links 5-7x faster than ld)",
         );
     }
     if let Some(rf) = env("RUSTFLAGS") {
@@ -292,7 +293,7 @@ fn check_profile(ws: &Workspace, checks: &mut Vec<Check>) {
     } else {
         warn(
             "codegen-units",
-            format!("{cgu} for dev; the seed decides 16 for a 4 GB machine"),
+            format!("{cgu} for dev: more codegen units raise the peak memory of a crate such as polars-core past a 4 GB machine; 16 keeps it under"),
             "set `codegen-units = 16` under [profile.dev] (or CARGO_PROFILE_DEV_CODEGEN_UNITS=16)",
         )
     });

@@ -11,6 +11,7 @@ use crate::python::{self, Interpreter, Minor};
 use crate::workspace::{Crate, Workspace};
 
 #[derive(clap::Args)]
+#[command(about = "Print what maou-build discovered about the workspace")]
 pub struct Args {
     /// Print JSON instead of text
     #[arg(long)]

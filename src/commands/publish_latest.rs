@@ -23,7 +23,6 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
 
-use crate::audit::Policy;
 use crate::audit::{self, Options as AuditOptions};
 use crate::colab;
 use crate::git;
@@ -48,8 +47,9 @@ const TEMP_SUFFIX: &str = ".uploading";
 
 #[derive(clap::Args)]
 #[command(
+    about = "Put the audited wheels of dist/ on the GitHub Release `latest`, in place, for Colab",
     long_about = "Publish the wheels in dist/ on the GitHub Release `latest` (or \
-    --tag), for the commit just built: UC2's delivery to Colab.\n\n\
+    --tag), for the commit just built, where Colab installs them from.\n\n\
     The wheels are audited first (as `maou-build audit`); if one fails, nothing is sent. \
     With no release, it is created with its tag at the commit. Otherwise it is updated in \
     place: new wheels are uploaded (under a temporary name when the final one is taken), \
@@ -138,7 +138,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         }
     }
 
-    let policy = Policy::manylinux_2_28();
+    let policy = crate::audit::platform_of(ws.as_ref())?;
     let module = ws
         .as_ref()
         .filter(|_| args.dist.is_none())

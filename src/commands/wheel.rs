@@ -22,6 +22,7 @@ use crate::zig::{self, Zig};
 
 #[derive(clap::Args)]
 #[command(
+    about = "Build audited release wheels (thin LTO) for each allowed CPython, for the workspace's platform",
     long_about = "Build one release wheel per CPython that requires-python allows and this \
     machine has (or those given with --python), for the platform in [tool.maturin] \
     compatibility (manylinux_2_28 by default): Cargo.toml's release profile (thin LTO) as it \
@@ -85,7 +86,7 @@ struct Built {
 pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
     let started = Instant::now();
     let ws = Workspace::discover(workspace)?;
-    let policy = crate::audit::platform_of(&ws)?;
+    let policy = crate::audit::platform_of(Some(&ws))?;
     let interpreters = python::select(&ws.requires_python, &args.pythons)?;
     crate::process::on_path("maturin")
         .context("maturin is not on PATH: install it with `pip install maturin`")?;
