@@ -10,10 +10,12 @@ use clap::{Parser, Subcommand};
 
 mod audit;
 mod bench;
+mod build_env;
 mod cargo_build;
 mod cgroup;
 mod colab;
 mod commands;
+mod doctor;
 mod editable;
 mod elf;
 mod fsutil;

@@ -43,8 +43,8 @@ pub struct Plan<'a> {
     pub zig: &'a Zig,
     /// Where dependency sources are, and the neutral prefix each gets in the binary.
     pub remaps: Vec<(PathBuf, String)>,
-    /// The compiler cache's variables (empty: no cache).
-    pub env: Vec<(&'static str, String)>,
+    /// The build environment's variables ([crate::build_env::BuildEnv::vars]).
+    pub env: Vec<(String, String)>,
     /// The target directory, where the last interpreter built is remembered.
     pub target: &'a Path,
 }
@@ -108,12 +108,7 @@ impl Plan<'_> {
     }
 
     fn env(&self) -> Vec<(String, String)> {
-        let mut env: Vec<(String, String)> = self
-            .env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect();
-        env.push(("CARGO_INCREMENTAL".into(), "0".into()));
+        let mut env = self.env.clone();
         env.push(("SOURCE_DATE_EPOCH".into(), self.epoch.to_string()));
         env.push(self.zig.env.clone());
         env
@@ -199,13 +194,7 @@ impl Plan<'_> {
         let shown_args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
         let shown = crate::process::display_with_env(env.clone(), "maturin", &shown_args);
         note(format!("CPython {}: {shown}", interpreter.version));
-        let mut expr = duct::cmd("maturin", &args).dir(&self.ws.root);
-        for name in crate::cargo_build::leaked_crate_vars() {
-            expr = expr.env_remove(name);
-        }
-        for (k, v) in env {
-            expr = expr.env(k, v);
-        }
+        let expr = crate::build_env::child("maturin", &args, &self.ws.root, &env);
         let mut compiled = Vec::new();
         let ok = crate::process::each_line(expr, &shown, |line| {
             eprint!("{line}");

@@ -266,7 +266,7 @@ impl Sandbox {
             .stdout_capture()
             .stderr_capture()
             .unchecked();
-        for name in crate::cargo_build::leaked_crate_vars() {
+        for name in crate::build_env::leaked_crate_vars() {
             expr = expr.env_remove(name);
         }
         for (k, v) in self.env().into_iter().chain(cmd.env.iter().cloned()) {

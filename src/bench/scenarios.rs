@@ -309,7 +309,7 @@ impl Ctx<'_> {
             jobs: self.plan.jobs,
             python: &python,
             features: self.sb.ws.features.clone(),
-            env: Vec::new(),
+            env: crate::build_env::always(),
         };
         let mut cmd = Cmd::new(std::iter::once("cargo".to_owned()).chain(request.args()));
         for (k, v) in request.env() {
@@ -325,7 +325,7 @@ impl Ctx<'_> {
     /// `maturin develop`, building in place (no install) into its own target directory,
     /// through the same sccache, so that it and develop do not rebuild each other's flags.
     fn maturin_develop(&self) -> Cmd {
-        Cmd::new([
+        let cmd = Cmd::new([
             "maturin".to_owned(),
             "develop".into(),
             "--skip-install".into(),
@@ -341,8 +341,10 @@ impl Ctx<'_> {
                 .display()
                 .to_string(),
         )
-        .env("CARGO_INCREMENTAL", "0")
-        .env("RUSTC_WRAPPER", self.sb.sccache_program())
+        .env("RUSTC_WRAPPER", self.sb.sccache_program());
+        crate::build_env::always()
+            .into_iter()
+            .fold(cmd, |cmd, (k, v)| cmd.env(k, v))
     }
 
     /// `<scenario> [run/runs] <what>`; `scenario` may name work several share.

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use crate::audit::{audit_path, platform_of, Options};
+use crate::messages::print_report;
 
 #[derive(clap::Args)]
 #[command(
@@ -58,13 +59,9 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
     for path in &args.paths {
         reports.push(audit_path(&policy, path, &options)?);
     }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
-    } else {
-        for report in &reports {
-            print!("{report}");
-        }
-    }
+    print_report(args.json, &reports, |reports| {
+        reports.iter().for_each(|r| print!("{r}"))
+    })?;
     Ok(if reports.iter().all(|r| r.ok) {
         ExitCode::SUCCESS
     } else {

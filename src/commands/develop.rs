@@ -1,4 +1,4 @@
-//! `maou-build develop`: UC1's edit loop. Builds the cdylib with the dev profile through
+//! `maou-build develop`: the edit-to-import loop. Builds the cdylib with the dev profile through
 //! sccache and places it in the editable package, so `import maou._rust` sees it.
 
 use std::fs;
@@ -9,13 +9,14 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use crate::build_env::{self, BuildEnv, Cache, JobsArg};
 use crate::cargo_build::Request;
 use crate::editable::{self, Venv};
-use crate::messages::note;
+use crate::messages::{note, print_report};
 use crate::python::Minor;
-use crate::resources::{self, Jobs};
-use crate::sccache::{self, Delta, Sccache};
-use crate::target_dir::{self, TargetDir};
+use crate::resources::Jobs;
+use crate::sccache::Delta;
+use crate::target_dir::TargetDir;
 use crate::workspace::Workspace;
 
 #[derive(clap::Args)]
@@ -37,9 +38,8 @@ pub struct Args {
     /// The venv to create or use [default: .venv in the workspace]
     #[arg(long, value_name = "DIR")]
     venv: Option<PathBuf>,
-    /// Cargo jobs [default: chosen from the cores and the memory really available]
-    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    jobs: Option<u16>,
+    #[command(flatten)]
+    jobs: JobsArg,
     #[command(flatten)]
     features: crate::workspace::Features,
     /// Build the release profile (thin LTO) instead of dev, for a local check
@@ -85,31 +85,16 @@ fn up_to_date(installed: &Path, library: &Path) -> bool {
 pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
     let started = Instant::now();
     let ws = Workspace::discover(workspace)?;
-    let mut cache = Sccache::from_env()?;
-    cache.check_writable()?;
-    let cache_root = target_dir::cache_root()?;
-    cache.basedirs = sccache::remembered_basedirs(&cache_root, &ws.cargo_workspace_root)?;
-
+    let cache = build_env::find_cache(&ws, Cache::Required)?;
     let venv_dir = args.venv.clone().unwrap_or_else(|| ws.root.join(".venv"));
     let venv = editable::ensure(&ws, &venv_dir, args.python)?;
     for action in &venv.actions {
         note(action);
     }
 
-    let target = target_dir::prepare(&ws, &target_dir::rustc_version(&ws)?)?;
-    if !matches!(target.state, target_dir::TargetState::Linked) {
-        note(target.describe());
-    }
-    for old in &target.removed {
-        note(format!("removed the old target store {}", old.display()));
-    }
-    let jobs = resources::choose_jobs(args.jobs.map(usize::from));
-    let server = cache.ensure_server()?;
-    if let Some(what) = &server.restarted {
-        note(what);
-    }
-    let sccache_server = server.restarted;
-    let before = args.stats.then_some(server.stats);
+    let build = BuildEnv::prepare(&ws, cache, &args.jobs)?;
+    let jobs = build.jobs.clone();
+    let sccache_server = build.server_restarted.clone();
 
     let request = Request {
         ws: &ws,
@@ -117,7 +102,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         jobs: jobs.jobs,
         python: &venv.python,
         features: ws.features.and(&args.features),
-        env: cache.env(),
+        env: build.vars(),
     };
     let profile = if args.release { "release" } else { "dev" };
     let leaf = ws.module_name.rsplit('.').next().unwrap_or(&ws.module_name);
@@ -142,7 +127,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let sccache_delta = before.map(|b| Delta::between(&b, &cache.stats()));
+    let sccache_delta = build.sccache_delta().filter(|_| args.stats);
 
     let replaced = !up_to_date(&installed, &outcome.library);
     if replaced {
@@ -158,7 +143,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         profile,
         venv,
         jobs,
-        target,
+        target: build.target,
         sccache_server,
         command,
         compiled: outcome.compiled,
@@ -169,11 +154,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         build_seconds: outcome.elapsed.as_secs_f64(),
         total_seconds: started.elapsed().as_secs_f64(),
     };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print_text(&ws, &report);
-    }
+    print_report(args.json, &report, |r| print_text(&ws, r))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::messages::print_report;
 use crate::python::{self, Interpreter, Minor};
 use crate::workspace::{Crate, Workspace};
 
@@ -52,11 +53,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         workspace: &ws,
         pythons,
     };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print_text(&report);
-    }
+    print_report(args.json, &report, print_text)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,4 +1,4 @@
-//! `maou-build wheel`: UC2's wheels. Release wheels (thin LTO, from Cargo.toml's release
+//! `maou-build wheel`: release wheels (thin LTO, from Cargo.toml's release
 //! profile) for each CPython, linked against the platform's glibc through zig, audited,
 //! and only then moved into `dist/`.
 
@@ -11,11 +11,12 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::audit::{self, Report as AuditReport};
-use crate::messages::note;
+use crate::build_env::{self, BuildEnv, Cache, JobsArg};
+use crate::messages::{note, print_report};
 use crate::python::{self, Minor};
-use crate::resources::{self, Jobs};
-use crate::sccache::{self, Delta, Sccache};
-use crate::target_dir::{self, TargetDir};
+use crate::resources::Jobs;
+use crate::sccache::Delta;
+use crate::target_dir::TargetDir;
 use crate::wheels::{self, Plan, Staged, Staging};
 use crate::workspace::{Features, Workspace};
 use crate::zig::{self, Zig};
@@ -45,9 +46,8 @@ pub struct Args {
     /// Directory for the wheels [default: dist/ in the workspace]
     #[arg(long, short = 'o', value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Cargo jobs [default: chosen from the cores and the memory really available]
-    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    jobs: Option<u16>,
+    #[command(flatten)]
+    jobs: JobsArg,
     #[command(flatten)]
     features: Features,
     /// Print the report as JSON on stdout (progress still goes to stderr)
@@ -95,31 +95,9 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
     let (epoch, epoch_from) = wheels::source_date_epoch(&ws)?;
     let remaps = ws.dependency_sources(&policy.rust_target)?;
 
-    // A compiler cache when there is one (a developer's machine); CI's Nix build has none.
-    let cache = match Sccache::from_env() {
-        Ok(mut cache) => {
-            cache.check_writable()?;
-            cache.basedirs =
-                sccache::remembered_basedirs(&target_dir::cache_root()?, &ws.cargo_workspace_root)?;
-            Some(cache)
-        }
-        Err(e) => {
-            note(format!("building without a compiler cache: {e:#}"));
-            None
-        }
-    };
-    let target = target_dir::prepare(&ws, &target_dir::rustc_version(&ws)?)?;
-    let jobs = resources::choose_jobs(args.jobs.map(usize::from));
-    let server = match &cache {
-        Some(cache) => {
-            let server = cache.ensure_server()?;
-            if let Some(what) = &server.restarted {
-                note(what);
-            }
-            Some(server)
-        }
-        None => None,
-    };
+    let cache = build_env::find_cache(&ws, Cache::IfFound)?;
+    let build = BuildEnv::prepare(&ws, cache, &args.jobs)?;
+    let jobs = build.jobs.clone();
 
     let out = args.out.clone().unwrap_or_else(|| ws.root.join("dist"));
     fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -150,8 +128,8 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         epoch,
         zig: &zig,
         remaps,
-        env: cache.as_ref().map(Sccache::env).unwrap_or_default(),
-        target: &target.path,
+        env: build.vars(),
+        target: &build.target.path,
     };
     let staged = plan.build(&staging.0)?;
 
@@ -200,10 +178,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
     let shared = wheels::shared_crates(&ws, &staged);
     let build_order = staged.iter().map(|w| w.python).collect();
     wheels.sort_by_key(|w| w.staged.python);
-    let sccache = match (&cache, &server) {
-        (Some(cache), Some(server)) => Some(Delta::between(&server.stats, &cache.stats())),
-        _ => None,
-    };
+    let sccache = build.sccache_delta();
     let report = Report {
         out,
         platform: policy.name.clone(),
@@ -211,18 +186,14 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         source_date_epoch_from: epoch_from,
         zig,
         jobs,
-        target,
+        target: build.target,
         shared,
         build_order,
         wheels,
         sccache,
         total_seconds: started.elapsed().as_secs_f64(),
     };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print_text(&ws, &report);
-    }
+    print_report(args.json, &report, |r| print_text(&ws, r))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,0 +1,167 @@
+//! The environment every build of the extension runs in, set up once for develop, wheel
+//! and bench: the compiler cache and its server, the target directory, the cargo jobs, and
+//! the variables each cargo (or maturin) child gets.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::messages::note;
+use crate::resources::{self, Jobs};
+use crate::sccache::{self, Delta, Sccache, Stats};
+use crate::target_dir::{self, TargetDir};
+use crate::workspace::Workspace;
+
+/// Whether a build may go without sccache.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Cache {
+    /// The edit loop: without the cache a lost `target/` costs minutes, so its absence is
+    /// an error that says how to install it.
+    Required,
+    /// Release wheels: a developer's machine has the cache, CI's Nix build has none.
+    IfFound,
+}
+
+/// Set by every build: sccache cannot cache an incremental build, and the dev profile's
+/// speed comes from the cache instead.
+const ALWAYS: [(&str, &str); 1] = [("CARGO_INCREMENTAL", "0")];
+
+/// The variables set for every build, with or without a cache ([ALWAYS]).
+pub fn always() -> Vec<(String, String)> {
+    ALWAYS
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// `--jobs`, as develop and wheel take it.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct JobsArg {
+    /// Cargo jobs [default: chosen from the cores and the memory really available]
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+}
+
+pub struct BuildEnv {
+    pub cache: Option<Sccache>,
+    /// What the server had counted when the build began.
+    stats_before: Option<Stats>,
+    /// Why the sccache server was restarted, if it was.
+    pub server_restarted: Option<String>,
+    pub target: TargetDir,
+    pub jobs: Jobs,
+}
+
+/// The compiler cache for `ws`, checked writable, or None when `cache` allows it. Done
+/// first, before anything is created: a missing cache leaves nothing behind.
+pub fn find_cache(ws: &Workspace, cache: Cache) -> Result<Option<Sccache>> {
+    match Sccache::from_env() {
+        Ok(mut found) => {
+            found.check_writable()?;
+            found.basedirs =
+                sccache::remembered_basedirs(&target_dir::cache_root()?, &ws.cargo_workspace_root)?;
+            Ok(Some(found))
+        }
+        Err(e) if cache == Cache::Required => Err(e),
+        Err(e) => {
+            note(format!("building without a compiler cache: {e:#}"));
+            Ok(None)
+        }
+    }
+}
+
+impl BuildEnv {
+    /// Starts (or restarts) the cache's server with this workspace's settings, prepares
+    /// the target directory and chooses the jobs, saying what it did.
+    pub fn prepare(ws: &Workspace, found: Option<Sccache>, jobs: &JobsArg) -> Result<BuildEnv> {
+        let target = target_dir::prepare(ws, &target_dir::rustc_version(ws)?)?;
+        if !matches!(target.state, target_dir::TargetState::Linked) {
+            note(target.describe());
+        }
+        for old in &target.removed {
+            note(format!("removed the old target store {}", old.display()));
+        }
+        let (stats_before, server_restarted) = match &found {
+            Some(c) => {
+                let server = c.ensure_server()?;
+                if let Some(what) = &server.restarted {
+                    note(what);
+                }
+                (Some(server.stats), server.restarted)
+            }
+            None => (None, None),
+        };
+        Ok(BuildEnv {
+            cache: found,
+            stats_before,
+            server_restarted,
+            target,
+            jobs: resources::choose_jobs(jobs.jobs.map(usize::from)),
+        })
+    }
+
+    /// The variables of every build child: the cache's, and [ALWAYS].
+    pub fn vars(&self) -> Vec<(String, String)> {
+        let cache = self.cache.iter().flat_map(Sccache::env);
+        cache
+            .map(|(k, v)| (k.to_owned(), v))
+            .chain(
+                ALWAYS
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+            )
+            .collect()
+    }
+
+    /// What the cache did since [BuildEnv::prepare]; None without a cache.
+    pub fn sccache_delta(&self) -> Option<Delta> {
+        let (cache, before) = (self.cache.as_ref()?, self.stats_before.as_ref()?);
+        Some(Delta::between(before, &cache.stats()))
+    }
+}
+
+/// A build child (cargo, maturin) in `dir` with `vars`, without the variables a parent
+/// cargo leaves behind for its own crate ([leaked_crate_vars]).
+pub fn child<S: Into<OsString>>(
+    program: &str,
+    args: impl IntoIterator<Item = S>,
+    dir: &Path,
+    vars: &[(String, String)],
+) -> duct::Expression {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let mut expr = duct::cmd(program, args).dir(dir);
+    for name in leaked_crate_vars() {
+        expr = expr.env_remove(name);
+    }
+    for (k, v) in vars {
+        expr = expr.env(k, v);
+    }
+    expr
+}
+
+/// Variables that a parent cargo (`cargo run`, `cargo test`) set for *its* crate. The
+/// inner cargo sets them again for each crate it builds, but not all of them for every
+/// crate (CARGO_PRIMARY_PACKAGE, CARGO_TARGET_TMPDIR, CARGO_BIN_EXE_*), and sccache hashes
+/// every CARGO_* variable rustc sees: left in place they would change cache keys with the
+/// path of whatever ran maou-build.
+pub fn leaked_crate_vars() -> Vec<OsString> {
+    const EXACT: &[&str] = &[
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ];
+    std::env::vars_os()
+        .map(|(name, _)| name)
+        .filter(|name| {
+            let n = name.to_string_lossy();
+            EXACT.contains(&n.as_ref())
+                || n.starts_with("CARGO_PKG_")
+                || n.starts_with("CARGO_BIN_EXE_")
+        })
+        .collect()
+}

@@ -1,0 +1,185 @@
+//! The project's configuration: the pinned toolchain, the linker, the dev profile.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::{env, fail, pass, warn, Check};
+use crate::process;
+use crate::workspace::Workspace;
+
+#[derive(Deserialize, Default)]
+struct ToolchainFile {
+    #[serde(default)]
+    toolchain: ToolchainSection,
+}
+
+#[derive(Deserialize, Default)]
+struct ToolchainSection {
+    channel: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Manifest {
+    #[serde(default)]
+    profile: BTreeMap<String, Profile>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+struct Profile {
+    incremental: Option<bool>,
+    codegen_units: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+struct CargoConfig {
+    #[serde(default)]
+    target: BTreeMap<String, TargetConfig>,
+}
+
+#[derive(Deserialize, Default)]
+struct TargetConfig {
+    linker: Option<String>,
+    #[serde(default)]
+    rustflags: Vec<String>,
+}
+
+fn read_toml<T: for<'de> Deserialize<'de> + Default>(path: &Path) -> Option<T> {
+    toml::from_str(&fs::read_to_string(path).ok()?).ok()
+}
+
+pub(super) fn toolchain(ws: &Workspace) -> Check {
+    let channel = ws
+        .config_file("rust-toolchain.toml")
+        .and_then(|file| read_toml::<ToolchainFile>(&file))
+        .and_then(|t| t.toolchain.channel);
+    let rustc = process::output("rustc", ["-V"], Some(&ws.root));
+    match (channel, rustc) {
+        (_, Err(e)) => fail(
+            "toolchain",
+            format!("rustc does not run: {e:#}"),
+            "install rustup, or enter `nix develop`",
+        ),
+        (None, Ok(v)) => warn(
+            "toolchain",
+            format!("{} (no channel pinned in rust-toolchain.toml)", v.trim()),
+            "pin the toolchain in rust-toolchain.toml so every machine compiles alike",
+        ),
+        (Some(ch), Ok(v)) if v.split_whitespace().nth(1) == Some(ch.as_str()) => pass(
+            "toolchain",
+            format!("{} matches rust-toolchain.toml ({ch})", v.trim()),
+        ),
+        (Some(ch), Ok(v)) if !ch.chars().next().is_some_and(|c| c.is_ascii_digit()) => {
+            pass("toolchain", format!("{} (channel {ch})", v.trim()))
+        }
+        (Some(ch), Ok(v)) => fail(
+            "toolchain",
+            format!("{} but rust-toolchain.toml pins {ch}", v.trim()),
+            format!("`rustup toolchain install {ch}` (or enter `nix develop`)"),
+        ),
+    }
+}
+
+pub(super) fn linker(ws: &Workspace) -> Check {
+    let config = ws
+        .config_file(".cargo/config.toml")
+        .and_then(|file| read_toml::<CargoConfig>(&file))
+        .unwrap_or_default();
+    let target = config.target.get("x86_64-unknown-linux-gnu");
+    let mut flags: Vec<String> = target.map(|t| t.rustflags.clone()).unwrap_or_default();
+    if let Some(linker) = target.and_then(|t| t.linker.clone()) {
+        flags.push(format!("-Clinker={linker}"));
+    }
+    let configured = flags.iter().any(|f| f.contains("lld"));
+    if !configured {
+        return warn(
+            "linker",
+            "no lld in .cargo/config.toml ([target.x86_64-unknown-linux-gnu] rustflags)",
+            "add rustflags = [\"-C\", \"link-arg=-fuse-ld=lld\"] (lld links 5-7x faster than ld)",
+        );
+    }
+    if let Some(rf) = env("RUSTFLAGS") {
+        return warn(
+            "linker",
+            format!("RUSTFLAGS=`{rf}` overrides the rustflags in .cargo/config.toml, lld included"),
+            "unset RUSTFLAGS (or add -C link-arg=-fuse-ld=lld to it)",
+        );
+    }
+    let Ok(dir) = tempfile::tempdir() else {
+        return warn(
+            "linker",
+            "cannot create a temporary directory to test the linker",
+            "check TMPDIR",
+        );
+    };
+    let src = dir.path().join("probe.rs");
+    let out = dir.path().join("probe");
+    if fs::write(&src, "fn main() {}\n").is_err() {
+        return warn("linker", "cannot write a probe program", "check TMPDIR");
+    }
+    let mut args: Vec<std::ffi::OsString> = vec![src.into(), "-o".into(), out.clone().into()];
+    args.extend(flags.iter().map(Into::into));
+    match process::output("rustc", args, Some(&ws.cargo_workspace_root)) {
+        Err(e) => fail(
+            "linker",
+            format!("linking with the configured lld fails: {e:#}"),
+            "install lld (`apt-get install lld`, or enter `nix develop`)",
+        ),
+        Ok(_) => {
+            let bytes = fs::read(&out).unwrap_or_default();
+            let lld = bytes.windows(11).any(|w| w == b"Linker: LLD");
+            if lld {
+                pass(
+                    "linker",
+                    "lld links (a probe program's .comment says \"Linker: LLD\")",
+                )
+            } else {
+                warn(
+                    "linker",
+                    "the probe program links, but not with lld",
+                    "install lld (`apt-get install lld`)",
+                )
+            }
+        }
+    }
+}
+pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
+    let manifest = ws.cargo_workspace_root.join("Cargo.toml");
+    let dev = read_toml::<Manifest>(&manifest)
+        .and_then(|mut m| m.profile.remove("dev"))
+        .unwrap_or_default();
+    let incremental_env = env("CARGO_INCREMENTAL");
+    let incremental = match incremental_env.as_deref() {
+        Some("0") => false,
+        Some(_) => true,
+        None => dev.incremental.unwrap_or(true),
+    };
+    checks.push(if incremental {
+        fail(
+            "incremental",
+            "dev builds are incremental: sccache cannot cache them",
+            "set `incremental = false` under [profile.dev] in Cargo.toml, or export CARGO_INCREMENTAL=0",
+        )
+    } else {
+        pass("incremental", "off for dev (sccache can cache every crate)")
+    });
+    let cgu = env("CARGO_PROFILE_DEV_CODEGEN_UNITS")
+        .and_then(|v| v.parse().ok())
+        .or(dev.codegen_units)
+        .unwrap_or(256);
+    checks.push(if cgu == 16 {
+        pass(
+            "codegen-units",
+            "16 for dev (bounds polars-core's peak memory in 4 GB)",
+        )
+    } else {
+        warn(
+            "codegen-units",
+            format!("{cgu} for dev: more codegen units raise the peak memory of a crate such as polars-core past a 4 GB machine; 16 keeps it under"),
+            "set `codegen-units = 16` under [profile.dev] (or CARGO_PROFILE_DEV_CODEGEN_UNITS=16)",
+        )
+    });
+}

