@@ -4,15 +4,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use crate::bench::report::{self, Machine, Report};
-use crate::bench::scenarios::{self, Id, Plan};
-use crate::bench::{chart, Sandbox};
+use crate::bench::chart;
+use crate::bench::report;
+use crate::bench::scenarios::{self, Id};
 use crate::messages::note;
 use crate::workspace::Workspace;
 
@@ -72,8 +69,6 @@ fn long_about() -> String {
 }
 
 pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
-    let started = Instant::now();
-    let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let mem_limit = crate::sccache::parse_size(&args.mem_limit).with_context(|| {
         format!(
             "--mem-limit {:?} is not a size: use e.g. 4G or 3500M",
@@ -98,91 +93,15 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         }
         return ci_chain(&ws, args);
     }
-    let python = match args.python {
-        Some(m) => {
-            crate::python::find(m).with_context(|| format!("CPython {m} is not installed"))?
-        }
-        None => {
-            let all = crate::python::select(&ws.requires_python, &[])?;
-            all.into_iter()
-                .last()
-                .context("no CPython that requires-python allows is installed")?
-        }
-    };
-    let no_cgroup = ids
-        .iter()
-        .any(|id| id.is_cold())
-        .then(crate::cgroup::unavailable)
-        .flatten();
-    if let Some(why) = &no_cgroup {
-        note(format!("bench: no memory cap for the cold builds: {why}"));
-    }
-
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let flag = Arc::clone(&interrupted);
-        // The build in progress gets the same Ctrl-C and stops; the flag makes the bench
-        // stop too, instead of going on to the next step.
-        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
-    }
-
-    note(format!(
-        "bench: copying {} to a temporary directory",
-        ws.root.display()
-    ));
-    let sandbox = Sandbox::new(&ws, Arc::clone(&interrupted))?;
-    note(format!("bench: the copy is {}", sandbox.root.display()));
-    // The venv first, outside any timing, with the sandbox's own uv cache.
-    std::env::set_var("UV_CACHE_DIR", sandbox.caches().join("uv"));
-    let venv = crate::editable::ensure(&sandbox.ws, &sandbox.venv, Some(python.minor))
-        .context("creating the sandbox's venv")?;
-    let jobs = crate::resources::choose_jobs(None).jobs;
-    let plan = Plan {
-        runs: usize::from(args.runs),
-        jobs,
-        mem_limit,
-        no_cgroup: no_cgroup.clone(),
-        python: venv.interpreter.clone(),
-    };
-
-    let outcome = scenarios::run(&sandbox, &plan, &ids);
-    let was_interrupted = interrupted.load(Ordering::Relaxed)
-        || matches!(&outcome, Err(e) if crate::bench::is_interrupt(e));
-    let scenarios = match outcome {
-        Ok(s) => s,
-        Err(e) if crate::bench::is_interrupt(&e) => Vec::new(),
-        Err(e) => return Err(e),
-    };
-    let report = Report {
-        command: std::iter::once("maou-build".to_owned())
-            .chain(std::env::args().skip(1))
-            .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
-            .collect::<Vec<_>>()
-            .join(" "),
-        sandbox_env: sandbox.env().into_iter().map(|(k, _)| k).collect(),
-        maou_build: env!("CARGO_PKG_VERSION"),
-        workspace: ws.root.display().to_string(),
-        runs: plan.runs,
-        jobs,
-        mem_limit_bytes: mem_limit,
-        cgroup_unavailable: no_cgroup,
-        machine: Machine {
-            cores: crate::resources::cores(),
-            memory_total_bytes: mem_total(),
-            rustc: crate::target_dir::rustc_version(&ws)?
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .to_owned(),
-            python: plan.python.version.clone(),
+    let report = crate::bench::run::run(
+        &ws,
+        &crate::bench::run::Options {
+            ids,
+            runs: usize::from(args.runs),
+            mem_limit,
+            python: args.python,
         },
-        started: started_at,
-        total_seconds: started.elapsed().as_secs_f64(),
-        interrupted: was_interrupted,
-        scenarios,
-    };
-    drop(sandbox);
-
+    )?;
     print!("{}", report::table(&report));
     if let Some(path) = &args.json {
         write(path, &serde_json::to_string_pretty(&report)?)?;
@@ -236,20 +155,6 @@ fn ci_chain(ws: &Workspace, args: &Args) -> Result<ExitCode> {
         write(path, &report::replay_table(&report))?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn mem_total() -> Option<u64> {
-    let meminfo = fs::read_to_string("/proc/meminfo").ok()?;
-    meminfo.lines().find_map(|l| {
-        let kib: u64 = l
-            .strip_prefix("MemTotal:")?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()?;
-        Some(kib * 1024)
-    })
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {

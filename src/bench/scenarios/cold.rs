@@ -1,0 +1,177 @@
+//! The cold scenarios: N cold develops shared by all of them (their subject or baseline).
+
+use anyhow::{Context, Result};
+
+use super::super::{Cmd, Series};
+use super::{Check, Ctx, Id, Scenario};
+use crate::cgroup::{self, Usage};
+
+/// The cold develops, and what the cgroup saw in each.
+pub(super) struct Cold {
+    series: Series,
+    usages: Vec<Option<Usage>>,
+}
+
+/// N cold develops (empty sccache, no target store), each in a memory cgroup when one
+/// can be made, on all cores.
+pub(super) fn cold_develops(ctx: &Ctx) -> Result<Cold> {
+    let jobs = crate::resources::cores();
+    let mut series = Series::new("cold develop", ctx.develop_shown(jobs));
+    let mut usages = Vec::new();
+    for run in 0..ctx.plan.runs {
+        ctx.progress("cold develops", "cold develop (empty caches): minutes", run);
+        ctx.sb.make_cold()?;
+        let group = match &ctx.plan.no_cgroup {
+            None => Some(cgroup::Group::new("maou-build-bench", ctx.plan.mem_limit)?),
+            Some(_) => None,
+        };
+        let develop = ctx.develop(jobs);
+        let cmd = match &group {
+            Some(g) => Cmd {
+                argv: g.wrap(&develop.argv),
+                ..develop.clone()
+            },
+            None => develop,
+        };
+        let built = ctx.sb.run("cold develop", &cmd);
+        // The sccache server develop started is in the group: stop it before reading.
+        ctx.sb.stop_sccache();
+        let usage = group.map(|g| g.finish()).transpose()?;
+        let built = built?;
+        let imported = ctx.sb.run("cold develop", &ctx.import())?;
+        let seconds = built.seconds + imported.seconds;
+        ctx.sb.note(format!("  {seconds:.1} s"));
+        series.push(seconds);
+        usages.push(usage);
+    }
+    Ok(Cold { series, usages })
+}
+
+pub(super) fn cold_cgroup(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
+    let usages = &cold.usages;
+    let mut s = Scenario::new(id);
+    s.subject = Some(Series {
+        label: "cold develop in the cgroup".into(),
+        ..cold.series.clone()
+    });
+    match &ctx.plan.no_cgroup {
+        Some(why) => {
+            s.facts
+                .insert("cgroup".into(), format!("not used: {why}").into());
+        }
+        None => {
+            let peak = usages
+                .iter()
+                .flatten()
+                .map(|u| u.peak_rss_bytes)
+                .max()
+                .unwrap_or(0);
+            let with_cache = usages
+                .iter()
+                .flatten()
+                .map(|u| u.peak_with_cache_bytes)
+                .max()
+                .unwrap_or(0);
+            let kills: u64 = usages.iter().flatten().map(|u| u.oom_kills).sum();
+            s.facts
+                .insert("mem_limit_bytes".into(), ctx.plan.mem_limit.into());
+            s.facts.insert("peak_rss_bytes".into(), peak.into());
+            s.facts
+                .insert("peak_with_page_cache_bytes".into(), with_cache.into());
+            s.facts.insert("oom_kills".into(), kills.into());
+            s.checks.push(Check {
+                what: format!(
+                    "finished within {} with no OOM kill",
+                    crate::resources::gib(ctx.plan.mem_limit)
+                ),
+                ok: kills == 0,
+            });
+        }
+    }
+    s.facts
+        .insert("jobs".into(), crate::resources::cores().into());
+    Ok(s)
+}
+
+pub(super) fn cold_sccache(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
+    let cold = &cold.series;
+    let mut s = Scenario::new(id);
+    s.subject = Some(cold.clone());
+    let cmd = ctx.bare_cargo(false).env(
+        "CARGO_TARGET_DIR",
+        ctx.sb
+            .caches()
+            .join("no-sccache-target")
+            .display()
+            .to_string(),
+    );
+    let mut base = Series::new("cold cargo build without sccache", ctx.sb.shown(&cmd));
+    for run in 0..ctx.plan.runs {
+        ctx.progress(id.name(), "cold cargo build without sccache: minutes", run);
+        let _ = std::fs::remove_dir_all(ctx.sb.caches().join("no-sccache-target"));
+        let r = ctx.sb.run("cold cargo build without sccache", &cmd)?;
+        ctx.sb.note(format!("  {:.1} s", r.seconds));
+        base.push(r.seconds);
+    }
+    let _ = std::fs::remove_dir_all(ctx.sb.caches().join("no-sccache-target"));
+    s.baselines.push(base);
+    s.facts.insert(
+        "note".into(),
+        "the subject is develop (its own work is under a second); the baseline is the cargo \
+         command it runs, without RUSTC_WRAPPER"
+            .into(),
+    );
+    Ok(s)
+}
+
+pub(super) fn target_deleted(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
+    let cold = &cold.series;
+    let mut s = Scenario::new(id);
+    let mut subject = Series::new(
+        "develop after rm -rf target",
+        format!("rm -rf target && {}", ctx.develop_shown(ctx.plan.jobs)),
+    );
+    for run in 0..ctx.plan.runs {
+        ctx.progress(id.name(), "rm -rf target, develop", run);
+        ctx.sb.remove_target_link()?;
+        let (seconds, _) =
+            ctx.develop_until_importable("develop after rm -rf target", ctx.plan.jobs)?;
+        subject.push(seconds);
+    }
+    s.subject = Some(subject);
+    s.baselines.push(cold.clone());
+    Ok(s)
+}
+
+pub(super) fn store_lost(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
+    let cold = &cold.series;
+    let mut s = Scenario::new(id);
+    let mut subject = Series::new(
+        "develop after losing target/ and its store",
+        format!(
+            "rm -rf \"$(readlink target)\" target && {}",
+            ctx.develop_shown(ctx.plan.jobs)
+        ),
+    );
+    let mut compiled = 0;
+    for run in 0..ctx.plan.runs {
+        ctx.progress(
+            id.name(),
+            "rm -rf the target store, develop (sccache warm)",
+            run,
+        );
+        if let Some(store) = ctx.sb.target_store() {
+            std::fs::remove_dir_all(&store)
+                .with_context(|| format!("cannot remove {}", store.display()))?;
+        }
+        ctx.sb.remove_target_link()?;
+        let (seconds, units) =
+            ctx.develop_until_importable("develop after losing the store", ctx.plan.jobs)?;
+        compiled = units.len();
+        subject.push(seconds);
+    }
+    s.subject = Some(subject);
+    s.baselines.push(cold.clone());
+    s.facts.insert("units_compiled".into(), compiled.into());
+    Ok(s)
+}

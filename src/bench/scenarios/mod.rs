@@ -1,0 +1,294 @@
+//! The scenarios `maou-build bench` measures, each against a baseline timed in the same
+//! run: a number alone means little, its ratio to the baseline is what is compared.
+
+mod cold;
+mod ctx;
+mod warm;
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::{is_interrupt, Failure, Sandbox, Series};
+use cold::{cold_cgroup, cold_develops, cold_sccache, store_lost, target_deleted, Cold};
+use ctx::Ctx;
+pub use ctx::Plan;
+use warm::{cdylib_edit, python_edit, release_edit, rlib_edit};
+
+/// One scenario: its name, what the report and `--help` say of it, and how it runs. The
+/// table [SCENARIOS] is the only list; a new scenario is one more entry.
+pub struct Def {
+    pub name: &'static str,
+    /// What the report calls it.
+    pub title: &'static str,
+    /// Its line in `bench --help`: what is measured, against what.
+    pub help: &'static str,
+    run: Run,
+}
+
+/// How a scenario runs.
+#[derive(Clone, Copy)]
+enum Run {
+    /// From the cold develops the cold scenarios share (they are its subject or baseline).
+    Cold(fn(&Ctx, Id, &Cold) -> Result<Scenario>),
+    /// After a first develop, caches warm, in the table's order.
+    Warm(fn(&Ctx, Id) -> Result<Scenario>),
+    /// Alone, not in the default set: it builds something else than the workspace's copy
+    /// (the ci-chain replay, see [crate::replay]).
+    Alone,
+}
+
+pub static SCENARIOS: [Def; 9] = [
+    Def {
+        name: "rlib-edit",
+        title: "one-line edit in an rlib crate, then develop until importable",
+        help: "one-line edit in an rlib, develop until importable; against bare cargo build \
+               of the same rebuild (the floor) and maturin develop",
+        run: Run::Warm(rlib_edit),
+    },
+    Def {
+        name: "cdylib-edit",
+        title: "one-line edit in the cdylib crate, then develop until importable",
+        help: "the same for the cdylib",
+        run: Run::Warm(cdylib_edit),
+    },
+    Def {
+        name: "python-edit",
+        title: "Python-only edit, then develop",
+        help: "a Python-only edit: develop must run no rustc",
+        run: Run::Warm(python_edit),
+    },
+    Def {
+        name: "target-deleted",
+        title: "target/ deleted, caches warm, then develop",
+        help: "rm -rf target, caches warm; against a cold build",
+        run: Run::Cold(target_deleted),
+    },
+    Def {
+        name: "store-lost",
+        title: "target/ and its store deleted, sccache warm, then develop",
+        help: "target/ and its store deleted, sccache warm; against a cold build",
+        run: Run::Cold(store_lost),
+    },
+    Def {
+        name: "cold-sccache",
+        title: "cold develop with sccache and an empty cache",
+        help: "cold develop with an empty sccache; against a cold build without sccache",
+        run: Run::Cold(cold_sccache),
+    },
+    Def {
+        name: "cold-cgroup",
+        title: "cold develop in a memory cgroup, all cores",
+        help: "the cold develops in a memory cgroup capped at --mem-limit on all cores: must \
+               finish; peak memory of the process tree",
+        run: Run::Cold(cold_cgroup),
+    },
+    Def {
+        name: "release-edit",
+        title: "release wheel after a cdylib-only edit",
+        help: "a release wheel after a cdylib edit; against one from scratch",
+        run: Run::Warm(release_edit),
+    },
+    Def {
+        name: "ci-chain",
+        title: "the flake's CI chain, replayed",
+        help: "the flake's CI chain replayed outside Nix from its evaluated derivations \
+               (needs nix-eval, see --nix-eval): from scratch, after a cdylib edit, after an \
+               edit in the rlib the chain builds first; what each step compiled and its \
+               seconds; then the chain's wheels against `maou-build wheel`'s in a separate \
+               checkout, byte for byte. It runs alone and is not in the default set",
+        run: Run::Alone,
+    },
+];
+
+/// A scenario, by its place in [SCENARIOS]; it reads and prints as its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Id(usize);
+
+impl Id {
+    pub fn def(self) -> &'static Def {
+        &SCENARIOS[self.0]
+    }
+
+    pub fn name(self) -> &'static str {
+        self.def().name
+    }
+
+    pub fn by_name(name: &str) -> Option<Id> {
+        SCENARIOS.iter().position(|d| d.name == name).map(Id)
+    }
+
+    /// Every scenario that is not run alone: what bench runs by default.
+    pub fn default_set() -> Vec<Id> {
+        (0..SCENARIOS.len())
+            .map(Id)
+            .filter(|id| !id.runs_alone())
+            .collect()
+    }
+
+    pub fn is_cold(self) -> bool {
+        matches!(self.def().run, Run::Cold(_))
+    }
+
+    pub fn runs_alone(self) -> bool {
+        matches!(self.def().run, Run::Alone)
+    }
+
+    /// For clap: the names of the table, and clap's error for any other.
+    pub fn parser() -> impl clap::builder::TypedValueParser<Value = Id> {
+        use clap::builder::TypedValueParser;
+        clap::builder::PossibleValuesParser::new(SCENARIOS.iter().map(|d| d.name))
+            .map(|name: String| Id::by_name(&name).expect("clap accepted a scenario of the table"))
+    }
+}
+
+impl Serialize for Id {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// The scenarios' lines of `bench --help`, from the table.
+pub fn help_lines() -> String {
+    let width = SCENARIOS.iter().map(|d| d.name.len()).max().unwrap_or(0);
+    SCENARIOS
+        .iter()
+        .map(|d| {
+            format!(
+                "  {:<width$}  {}\n",
+                d.name,
+                d.help.split_whitespace().collect::<Vec<_>>().join(" ")
+            )
+        })
+        .collect()
+}
+
+#[derive(Debug, Serialize)]
+pub struct Ratio {
+    pub baseline: String,
+    /// The subject's median over the baseline's median.
+    pub ratio: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub what: String,
+    pub ok: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Scenario {
+    pub id: Id,
+    pub title: String,
+    pub subject: Option<Series>,
+    pub baselines: Vec<Series>,
+    pub ratios: Vec<Ratio>,
+    /// What else was measured: compiled units, peak memory, the crate edited.
+    pub facts: BTreeMap<String, serde_json::Value>,
+    pub checks: Vec<Check>,
+    pub skipped: Option<String>,
+    pub error: Option<Failure>,
+}
+
+impl Scenario {
+    fn new(id: Id) -> Scenario {
+        Scenario {
+            id,
+            title: id.def().title.to_owned(),
+            subject: None,
+            baselines: Vec::new(),
+            ratios: Vec::new(),
+            facts: BTreeMap::new(),
+            checks: Vec::new(),
+            skipped: None,
+            error: None,
+        }
+    }
+
+    /// Ratios of the subject to each baseline, from the recorded medians.
+    fn finish(mut self) -> Scenario {
+        if let Some(subject) = &self.subject {
+            self.ratios = self
+                .baselines
+                .iter()
+                .filter(|b| !b.seconds.is_empty() && b.median > 0.0)
+                .map(|b| Ratio {
+                    baseline: b.label.clone(),
+                    ratio: subject.median / b.median,
+                })
+                .collect();
+        }
+        self
+    }
+
+    fn failed(id: Id, err: &anyhow::Error) -> Scenario {
+        let mut s = Scenario::new(id);
+        s.error = Some(as_failure(id.name(), err));
+        s
+    }
+
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.checks.iter().all(|c| c.ok)
+    }
+}
+
+fn as_failure(step: &str, err: &anyhow::Error) -> Failure {
+    match err.downcast_ref::<Failure>() {
+        Some(f) => f.clone(),
+        None => Failure {
+            step: step.to_owned(),
+            command: String::new(),
+            output: format!("{err:#}"),
+        },
+    }
+}
+
+/// Runs the scenarios `ids` in an order that shares work: the cold builds first (they
+/// also warm the caches), the edits next, the release wheels last (their cold baseline
+/// empties the caches). A failed scenario keeps its output; the others still run.
+pub fn run(sb: &Sandbox, plan: &Plan, ids: &[Id]) -> Result<Vec<Scenario>> {
+    let ctx = Ctx { sb, plan };
+    let mut done: BTreeMap<Id, Scenario> = BTreeMap::new();
+
+    // Cold develops: the baseline of target-deleted and store-lost, the subject of
+    // cold-sccache and cold-cgroup. They also leave the caches warm for what follows.
+    if ids.iter().any(|id| id.is_cold()) {
+        let cold = match cold_develops(&ctx) {
+            Ok(cold) => cold,
+            Err(e) if is_interrupt(&e) => return Err(e),
+            // The build does not work: every scenario reports why.
+            Err(e) => return Ok(ids.iter().map(|id| Scenario::failed(*id, &e)).collect()),
+        };
+        for id in ids.iter().copied() {
+            if let Run::Cold(run) = id.def().run {
+                record(&mut done, id, run(&ctx, id, &cold))?;
+            }
+        }
+    } else {
+        sb.note("setting up: the first develop in the copy (cold, not timed)");
+        if let Err(e) = ctx.develop_until_importable("setup", plan.jobs) {
+            if is_interrupt(&e) {
+                return Err(e);
+            }
+            return Ok(ids.iter().map(|id| Scenario::failed(*id, &e)).collect());
+        }
+    }
+    for id in ids.iter().copied() {
+        if let Run::Warm(run) = id.def().run {
+            record(&mut done, id, run(&ctx, id))?;
+        }
+    }
+    Ok(done.into_values().collect())
+}
+
+/// Keeps a scenario's result, or its failure (the others still run); an interrupt stops
+/// the bench.
+fn record(done: &mut BTreeMap<Id, Scenario>, id: Id, result: Result<Scenario>) -> Result<()> {
+    match result {
+        Ok(s) => done.insert(id, s.finish()),
+        Err(e) if is_interrupt(&e) => return Err(e),
+        Err(e) => done.insert(id, Scenario::failed(id, &e)),
+    };
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! The scenarios that start warm: an edit (Rust or Python), then develop; a release
+//! wheel after an edit.
+
+use anyhow::Result;
+
+use super::super::{Cmd, Series};
+use super::{Check, Ctx, Id, Scenario};
+use crate::workspace::Crate;
+
+pub(super) fn rlib_edit(ctx: &Ctx, id: Id) -> Result<Scenario> {
+    match ctx.sb.ws.rlib_deps.first() {
+        Some(krate) => crate_edit(ctx, id, krate),
+        None => {
+            let mut s = Scenario::new(id);
+            s.skipped = Some(format!(
+                "{} depends on no rlib of the workspace",
+                ctx.sb.ws.cdylib.name
+            ));
+            Ok(s)
+        }
+    }
+}
+
+pub(super) fn cdylib_edit(ctx: &Ctx, id: Id) -> Result<Scenario> {
+    crate_edit(ctx, id, &ctx.sb.ws.cdylib)
+}
+
+/// An edit of `krate`, timed three ways, each after an edit of its own so that each
+/// rebuilds the same: develop until importable, bare cargo (the floor), maturin develop.
+pub(super) fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
+    let mut s = Scenario::new(id);
+    s.facts.insert("crate".into(), krate.name.clone().into());
+    s.facts.insert(
+        "edited".into(),
+        krate
+            .lib_src
+            .strip_prefix(&ctx.sb.root)
+            .unwrap_or(&krate.lib_src)
+            .display()
+            .to_string()
+            .into(),
+    );
+    let floor_cmd = ctx.bare_cargo(true);
+    let maturin_cmd = ctx.maturin_develop();
+    let mut subject = Series::new("develop until importable", ctx.develop_shown(ctx.plan.jobs));
+    let mut floor = Series::new("bare cargo build (the floor)", ctx.sb.shown(&floor_cmd));
+    let mut maturin = Series::new("maturin develop", ctx.sb.shown(&maturin_cmd));
+
+    ctx.sb.note(format!(
+        "{}: first maturin develop into its own target dir (not timed)",
+        id.name()
+    ));
+    ctx.sb.run("maturin develop (setup)", &maturin_cmd)?;
+    let mut compiled = Vec::new();
+    for run in 0..ctx.plan.runs {
+        ctx.progress(id.name(), &format!("edit {}, develop", krate.name), run);
+        ctx.sb.edit_crate(krate)?;
+        let (seconds, units) = ctx.develop_until_importable("develop", ctx.plan.jobs)?;
+        subject.push(seconds);
+        compiled = units;
+
+        ctx.progress(
+            id.name(),
+            &format!("edit {}, bare cargo build", krate.name),
+            run,
+        );
+        ctx.sb.edit_crate(krate)?;
+        floor.push(ctx.sb.run("bare cargo build", &floor_cmd)?.seconds);
+
+        ctx.progress(
+            id.name(),
+            &format!("edit {}, maturin develop", krate.name),
+            run,
+        );
+        ctx.sb.edit_crate(krate)?;
+        maturin.push(ctx.sb.run("maturin develop", &maturin_cmd)?.seconds);
+    }
+    s.facts.insert("units_compiled".into(), compiled.into());
+    s.subject = Some(subject);
+    s.baselines.push(floor);
+    s.baselines.push(maturin);
+    Ok(s)
+}
+
+pub(super) fn python_edit(ctx: &Ctx, id: Id) -> Result<Scenario> {
+    let mut s = Scenario::new(id);
+    let mut subject = Series::new(
+        "develop after a Python edit",
+        ctx.develop_shown(ctx.plan.jobs),
+    );
+    // Whatever ran before (maturin develop, a bare cargo build) may have left develop's
+    // build behind an edit: catch up first, so that only the Python edit is measured.
+    ctx.sb
+        .note("python-edit: develop once to catch up (not timed)");
+    ctx.develop_until_importable("develop (catch up)", ctx.plan.jobs)?;
+    let mut rustc = 0;
+    for run in 0..ctx.plan.runs {
+        ctx.progress(id.name(), "edit a .py file, develop", run);
+        let file = ctx.sb.edit_python()?;
+        s.facts.insert(
+            "edited".into(),
+            file.strip_prefix(&ctx.sb.root)
+                .unwrap_or(&file)
+                .display()
+                .to_string()
+                .into(),
+        );
+        let (seconds, units) = ctx.develop_until_importable("develop", ctx.plan.jobs)?;
+        rustc += units.len();
+        subject.push(seconds);
+    }
+    s.subject = Some(subject);
+    s.facts.insert("rustc_invocations".into(), rustc.into());
+    s.checks.push(Check {
+        what: "no rustc ran".into(),
+        ok: rustc == 0,
+    });
+    Ok(s)
+}
+
+/// The release wheel of one CPython after a cdylib edit, against the same wheel from
+/// scratch (empty sccache and target store).
+pub(super) fn release_edit(ctx: &Ctx, id: Id) -> Result<Scenario> {
+    let mut s = Scenario::new(id);
+    let out = ctx.sb.caches().join("dist");
+    let wheel = Cmd::new([
+        ctx.sb.exe(),
+        "wheel".into(),
+        "--python".into(),
+        ctx.plan.python.minor.to_string(),
+        "--out".into(),
+        out.display().to_string(),
+        "--jobs".into(),
+        ctx.plan.jobs.to_string(),
+    ]);
+    let shown = ctx.sb.shown(&wheel);
+    let mut subject = Series::new("release wheel after a cdylib edit", shown.clone());
+    let mut scratch = Series::new("release wheel from scratch", shown);
+    for run in 0..ctx.plan.runs {
+        ctx.progress(id.name(), "release wheel from scratch: many minutes", run);
+        ctx.sb.make_cold()?;
+        let r = ctx.sb.run("release wheel from scratch", &wheel)?;
+        ctx.sb.note(format!("  {:.1} s", r.seconds));
+        scratch.push(r.seconds);
+
+        ctx.progress(id.name(), "edit the cdylib, release wheel", run);
+        ctx.sb.edit_crate(&ctx.sb.ws.cdylib)?;
+        let r = ctx.sb.run("release wheel after a cdylib edit", &wheel)?;
+        ctx.sb.note(format!("  {:.1} s", r.seconds));
+        subject.push(r.seconds);
+    }
+    s.facts
+        .insert("python".into(), ctx.plan.python.minor.to_string().into());
+    s.subject = Some(subject);
+    s.baselines.push(scratch);
+    Ok(s)
+}
