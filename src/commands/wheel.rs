@@ -2,24 +2,16 @@
 //! profile) for each CPython, linked against the platform's glibc through zig, audited,
 //! and only then moved into `dist/`.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
-use anyhow::{Context, Result};
-use serde::Serialize;
+use anyhow::Result;
 
-use crate::audit::{self, Report as AuditReport};
-use crate::build_env::{self, BuildEnv, Cache, JobsArg};
+use crate::build_env::JobsArg;
 use crate::messages::{note, print_report};
-use crate::python::{self, Minor};
-use crate::resources::Jobs;
-use crate::sccache::Delta;
-use crate::target_dir::TargetDir;
-use crate::wheels::{self, Plan, Staged, Staging};
+use crate::python::Minor;
+use crate::wheels::run::{Options, Outcome, Report};
 use crate::workspace::{Features, Workspace};
-use crate::zig::{self, Zig};
 
 #[derive(clap::Args)]
 #[command(
@@ -55,146 +47,25 @@ pub struct Args {
     json: bool,
 }
 
-#[derive(Serialize)]
-struct Report {
-    out: PathBuf,
-    platform: String,
-    source_date_epoch: u64,
-    source_date_epoch_from: String,
-    zig: Zig,
-    jobs: Jobs,
-    target: TargetDir,
-    wheels: Vec<Built>,
-    /// Crates compiled by the first build (in build order) and reused by the later ones.
-    shared: Vec<String>,
-    /// The order the interpreters were built (or packaged) in.
-    build_order: Vec<Minor>,
-    /// The compiler cache's hits and misses; null when no sccache was found.
-    sccache: Option<Delta>,
-    total_seconds: f64,
-}
-
-#[derive(Serialize)]
-struct Built {
-    #[serde(flatten)]
-    staged: Staged,
-    sha256: String,
-    size: u64,
-    audit: AuditReport,
-}
-
 pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
-    let started = Instant::now();
     let ws = Workspace::discover(workspace)?;
-    let policy = crate::audit::platform_of(Some(&ws))?;
-    let interpreters = python::select(&ws.requires_python, &args.pythons)?;
-    crate::process::on_path("maturin")
-        .context("maturin is not on PATH: install it with `pip install maturin`")?;
-    let executables: Vec<PathBuf> = interpreters.iter().map(|i| i.executable.clone()).collect();
-    let zig = zig::find(&executables)?;
-    let (epoch, epoch_from) = wheels::source_date_epoch(&ws)?;
-    let remaps = ws.dependency_sources(&policy.rust_target)?;
-
-    let cache = build_env::find_cache(&ws, Cache::IfFound)?;
-    let build = BuildEnv::prepare(&ws, cache, &args.jobs)?;
-    let jobs = build.jobs.clone();
-
-    let out = args.out.clone().unwrap_or_else(|| ws.root.join("dist"));
-    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    let out = out
-        .canonicalize()
-        .with_context(|| format!("cannot resolve {}", out.display()))?;
-    let staging = Staging::create(&out)?;
-
-    note(format!(
-        "{} release wheels for {} ({}, zig {} via {}), jobs: {}, SOURCE_DATE_EPOCH={epoch} ({epoch_from})",
-        ws.package,
-        interpreters.iter().map(|i| format!("CPython {}", i.version)).collect::<Vec<_>>().join(" and "),
-        policy.name,
-        zig.version,
-        zig.found_via,
-        jobs.why
-    ));
-    let plan = Plan {
-        ws: &ws,
-        policy: &policy,
-        interpreters,
-        features: Features {
-            features: ws.wheel_features.clone(),
-            ..Features::default()
-        }
-        .and(&args.features),
-        jobs: jobs.jobs,
-        epoch,
-        zig: &zig,
-        remaps,
-        env: build.vars(),
-        target: &build.target.path,
+    let opts = Options {
+        pythons: args.pythons.clone(),
+        out: args.out.clone(),
+        jobs: args.jobs.clone(),
+        features: args.features.clone(),
     };
-    let staged = plan.build(&staging.0)?;
-
-    let mut failed = false;
-    let mut wheels = Vec::new();
-    for wheel in staged {
-        let audit = audit::audit_path(
-            &policy,
-            &wheel.file,
-            &audit::Options {
-                repair: false,
-                out: None,
-                module: Some(&ws.module_name),
-            },
-        )?;
-        if !audit.ok {
-            failed = true;
-            print!("{audit}");
+    match crate::wheels::run::run(&ws, &opts)? {
+        Outcome::Delivered(report) => {
+            print_report(args.json, &*report, |r| print_text(&ws, r))?;
+            Ok(ExitCode::SUCCESS)
         }
-        wheels.push(Built {
-            staged: wheel,
-            sha256: String::new(),
-            size: 0,
-            audit,
-        });
+        Outcome::AuditFailed(audits) => {
+            audits.iter().for_each(|a| print!("{a}"));
+            note("the audit failed (above); no wheel was placed in the output directory");
+            Ok(ExitCode::from(1))
+        }
     }
-    if failed {
-        note("the audit failed (above); no wheel was placed in the output directory");
-        return Ok(ExitCode::from(1));
-    }
-    for wheel in &mut wheels {
-        let file = &wheel.staged.file;
-        let bytes = fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-        wheel.sha256 = crate::wheel::sha256_hex(&bytes);
-        wheel.size = bytes.len() as u64;
-        let dest = out.join(file.file_name().unwrap_or_default());
-        fs::rename(file, &dest)
-            .with_context(|| format!("cannot move {} to {}", file.display(), dest.display()))?;
-        wheel.staged.file = dest.clone();
-        wheel.audit.path = dest;
-    }
-    drop(staging);
-
-    // Built in the order that was cheapest; reported in version order.
-    let staged: Vec<Staged> = wheels.iter().map(|w| w.staged.clone()).collect();
-    let shared = wheels::shared_crates(&ws, &staged);
-    let build_order = staged.iter().map(|w| w.python).collect();
-    wheels.sort_by_key(|w| w.staged.python);
-    let sccache = build.sccache_delta();
-    let report = Report {
-        out,
-        platform: policy.name.clone(),
-        source_date_epoch: epoch,
-        source_date_epoch_from: epoch_from,
-        zig,
-        jobs,
-        target: build.target,
-        shared,
-        build_order,
-        wheels,
-        sccache,
-        total_seconds: started.elapsed().as_secs_f64(),
-    };
-    print_report(args.json, &report, |r| print_text(&ws, r))?;
-    Ok(ExitCode::SUCCESS)
 }
 
 fn print_text(ws: &Workspace, r: &Report) {

@@ -22,12 +22,16 @@ use crate::wheel::{WheelContents, WheelName};
 use crate::workspace::{Features, Workspace};
 use crate::zig::Zig;
 
+mod reproducible;
+pub mod run;
+mod staging;
+
+use reproducible::sbom_without_checkout_path;
+pub use reproducible::source_date_epoch;
+pub use staging::Staging;
+
 /// In the target directory: the interpreter the PyO3 crates were last built for.
 const LAST_PYTHON_FILE: &str = "maou-build-last-wheel-python";
-const STAGING_PREFIX: &str = ".maou-build-staging-";
-/// What the checkout's root becomes in the SBOM, like the registry's `/cargo/registry` in
-/// the binary: the wheel's bytes must not depend on where the checkout is.
-const SBOM_ROOT: &str = "/workspace";
 
 /// One maturin build and the wheels made from it.
 pub struct Plan<'a> {
@@ -246,63 +250,6 @@ fn stable_abi_floor(name: &WheelName) -> Option<Minor> {
     name.pythons.iter().filter_map(|p| p.parse().ok()).min()
 }
 
-/// A directory in the output directory that is removed unless its wheels were moved out:
-/// whatever fails, nothing half-built is left in `dist/`.
-pub struct Staging(pub PathBuf);
-
-impl Staging {
-    /// A new staging directory in `out`, after removing those of runs that were killed.
-    pub fn create(out: &Path) -> Result<Staging> {
-        if let Ok(entries) = fs::read_dir(out) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let Some(pid) = name.strip_prefix(STAGING_PREFIX) else {
-                    continue;
-                };
-                if !Path::new("/proc").join(pid).exists() {
-                    let _ = fs::remove_dir_all(entry.path());
-                }
-            }
-        }
-        let dir = out.join(format!("{STAGING_PREFIX}{}", std::process::id()));
-        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(Staging(dir))
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// `SOURCE_DATE_EPOCH` if set, else the time of the last git commit, else 1980-01-01:
-/// the wheel's timestamps, and so its bytes. With where the value came from.
-pub fn source_date_epoch(ws: &Workspace) -> Result<(u64, String)> {
-    if let Ok(value) = std::env::var("SOURCE_DATE_EPOCH") {
-        let epoch = value.trim().parse().with_context(|| {
-            format!("SOURCE_DATE_EPOCH must be a number of seconds, not {value:?}")
-        })?;
-        return Ok((epoch, "SOURCE_DATE_EPOCH".to_owned()));
-    }
-    let root = ws.root.to_string_lossy().into_owned();
-    match crate::process::output(
-        "git",
-        ["-C", root.as_str(), "log", "-1", "--format=%ct"],
-        None,
-    ) {
-        Ok(out) if out.trim().parse::<u64>().is_ok() => Ok((
-            out.trim().parse().unwrap_or_default(),
-            "the last git commit".to_owned(),
-        )),
-        // Not a git checkout (an sdist, a Nix source): zip's earliest date.
-        _ => Ok((
-            315_532_800,
-            "the default (1980-01-01, no git commit)".to_owned(),
-        )),
-    }
-}
-
 /// What the later wheels did not compile again: the evidence that the part of the graph
 /// that does not depend on the interpreter is built once. Workspace rlibs first.
 pub fn shared_crates(ws: &Workspace, wheels: &[Staged]) -> Vec<String> {
@@ -328,38 +275,6 @@ pub fn shared_crates(ws: &Workspace, wheels: &[Staged]) -> Vec<String> {
         .collect();
     out.extend(rest);
     out
-}
-
-/// maturin's CycloneDX SBOM (`.dist-info/sboms/*.json`, PEP 770) names the workspace's own
-/// crates by `path+file://<checkout>/...`: the only bytes of the wheel that depend on where
-/// the checkout is. They are rewritten to `path+file:///workspace/...`, and RECORD with them.
-fn sbom_without_checkout_path(wheel: &Path, root: &Path) -> Result<()> {
-    let name = wheel_name(wheel)?;
-    let mut contents = WheelContents::read(wheel, &name)?;
-    let from = format!("path+file://{}", root.display());
-    let to = format!("path+file://{SBOM_ROOT}");
-    let mut changed = false;
-    for entry in &mut contents.entries {
-        if !(entry.name.contains(".dist-info/sboms/") && entry.name.ends_with(".json")) {
-            continue;
-        }
-        let text = String::from_utf8_lossy(&entry.bytes).into_owned();
-        // The root itself (`...#0.2.0`) or below it (`.../rust/x`), not a sibling
-        // directory that shares the prefix.
-        let rewritten = text
-            .replace(&format!("{from}/"), &format!("{to}/"))
-            .replace(&format!("{from}#"), &format!("{to}#"));
-        if rewritten != text {
-            entry.bytes = rewritten.into_bytes();
-            changed = true;
-        }
-    }
-    if changed {
-        contents
-            .write(wheel)
-            .with_context(|| format!("cannot rewrite the SBOM in {}", wheel.display()))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,178 @@
+//! One `maou-build wheel`: the platform, the interpreters, zig, the build environment,
+//! the build, the audit, and only then the wheels in the output directory.
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::{Plan, Staged, Staging};
+use crate::audit::{self, Report as AuditReport};
+use crate::build_env::{self, BuildEnv, Cache, JobsArg};
+use crate::messages::note;
+use crate::python::{self, Minor};
+use crate::resources::Jobs;
+use crate::sccache::Delta;
+use crate::target_dir::TargetDir;
+use crate::workspace::{Features, Workspace};
+use crate::zig::{self, Zig};
+
+/// What to build.
+pub struct Options {
+    /// The CPythons [default: every one allowed and installed].
+    pub pythons: Vec<Minor>,
+    /// The output directory [default: dist/ in the workspace].
+    pub out: Option<PathBuf>,
+    pub jobs: JobsArg,
+    /// On top of `[tool.maou-build] wheel-features`.
+    pub features: Features,
+}
+
+#[derive(Serialize)]
+pub struct Report {
+    pub out: PathBuf,
+    pub platform: String,
+    pub source_date_epoch: u64,
+    pub source_date_epoch_from: String,
+    pub zig: Zig,
+    pub jobs: Jobs,
+    pub target: TargetDir,
+    pub wheels: Vec<Built>,
+    /// Crates compiled by the first build (in build order) and reused by the later ones.
+    pub shared: Vec<String>,
+    /// The order the interpreters were built (or packaged) in.
+    pub build_order: Vec<Minor>,
+    /// The compiler cache's hits and misses; null when no sccache was found.
+    pub sccache: Option<Delta>,
+    pub total_seconds: f64,
+}
+
+#[derive(Serialize)]
+pub struct Built {
+    #[serde(flatten)]
+    pub staged: Staged,
+    pub sha256: String,
+    pub size: u64,
+    pub audit: AuditReport,
+}
+
+/// What a run gives: the wheels in the output directory, or the audits that kept them out.
+pub enum Outcome {
+    Delivered(Box<Report>),
+    /// Every wheel's audit; at least one failed, and no wheel was moved.
+    AuditFailed(Vec<AuditReport>),
+}
+
+/// Builds the wheels of `ws` into a staging directory, audits them, and only when every
+/// audit passes moves them into the output directory.
+pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
+    let started = Instant::now();
+    let policy = crate::audit::platform_of(Some(ws))?;
+    let interpreters = python::select(&ws.requires_python, &args.pythons)?;
+    crate::process::on_path("maturin")
+        .context("maturin is not on PATH: install it with `pip install maturin`")?;
+    let executables: Vec<PathBuf> = interpreters.iter().map(|i| i.executable.clone()).collect();
+    let zig = zig::find(&executables)?;
+    let (epoch, epoch_from) = super::source_date_epoch(ws)?;
+    let remaps = ws.dependency_sources(&policy.rust_target)?;
+
+    let cache = build_env::find_cache(ws, Cache::IfFound)?;
+    let build = BuildEnv::prepare(ws, cache, &args.jobs)?;
+    let jobs = build.jobs.clone();
+
+    let out = args.out.clone().unwrap_or_else(|| ws.root.join("dist"));
+    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let out = out
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", out.display()))?;
+    let staging = Staging::create(&out)?;
+
+    note(format!(
+        "{} release wheels for {} ({}, zig {} via {}), jobs: {}, SOURCE_DATE_EPOCH={epoch} ({epoch_from})",
+        ws.package,
+        interpreters.iter().map(|i| format!("CPython {}", i.version)).collect::<Vec<_>>().join(" and "),
+        policy.name,
+        zig.version,
+        zig.found_via,
+        jobs.why
+    ));
+    let plan = Plan {
+        ws,
+        policy: &policy,
+        interpreters,
+        features: Features {
+            features: ws.wheel_features.clone(),
+            ..Features::default()
+        }
+        .and(&args.features),
+        jobs: jobs.jobs,
+        epoch,
+        zig: &zig,
+        remaps,
+        env: build.vars(),
+        target: &build.target.path,
+    };
+    let staged = plan.build(&staging.0)?;
+
+    let mut failed = false;
+    let mut wheels = Vec::new();
+    for wheel in staged {
+        let audit = audit::audit_path(
+            &policy,
+            &wheel.file,
+            &audit::Options {
+                repair: false,
+                out: None,
+                module: Some(&ws.module_name),
+            },
+        )?;
+        failed |= !audit.ok;
+        wheels.push(Built {
+            staged: wheel,
+            sha256: String::new(),
+            size: 0,
+            audit,
+        });
+    }
+    if failed {
+        return Ok(Outcome::AuditFailed(
+            wheels.into_iter().map(|w| w.audit).collect(),
+        ));
+    }
+    for wheel in &mut wheels {
+        let file = &wheel.staged.file;
+        let bytes = fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        wheel.sha256 = crate::wheel::sha256_hex(&bytes);
+        wheel.size = bytes.len() as u64;
+        let dest = out.join(file.file_name().unwrap_or_default());
+        fs::rename(file, &dest)
+            .with_context(|| format!("cannot move {} to {}", file.display(), dest.display()))?;
+        wheel.staged.file = dest.clone();
+        wheel.audit.path = dest;
+    }
+    drop(staging);
+
+    // Built in the order that was cheapest; reported in version order.
+    let staged: Vec<Staged> = wheels.iter().map(|w| w.staged.clone()).collect();
+    let shared = super::shared_crates(ws, &staged);
+    let build_order = staged.iter().map(|w| w.python).collect();
+    wheels.sort_by_key(|w| w.staged.python);
+    let sccache = build.sccache_delta();
+    let report = Report {
+        out,
+        platform: policy.name.clone(),
+        source_date_epoch: epoch,
+        source_date_epoch_from: epoch_from,
+        zig,
+        jobs,
+        target: build.target,
+        shared,
+        build_order,
+        wheels,
+        sccache,
+        total_seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok(Outcome::Delivered(Box::new(report)))
+}
