@@ -230,8 +230,6 @@ pub struct Settings {
     pub repo: Repo,
     pub token: Option<Token>,
     pub verbose: bool,
-    /// Print write requests instead of sending them; reads are still sent.
-    pub dry_run: bool,
     pub retries: u32,
     pub max_wait: Duration,
 }
@@ -273,14 +271,6 @@ impl Client {
             Some(t) => t.redact(text),
             None => text.to_owned(),
         }
-    }
-
-    /// In a dry run, prints the write request that would be sent and returns true.
-    fn planned(&self, method: &str, url: &str, what: &str) -> bool {
-        if self.s.dry_run {
-            println!("  would {method} {url}\n        {what}");
-        }
-        self.s.dry_run
     }
 
     fn send_once(&self, method: &str, url: &str, payload: &Payload) -> Result<Reply> {
@@ -337,7 +327,7 @@ impl Client {
     }
 
     /// Sends a request, retrying transient failures. Returns the final answer whatever
-    /// its status: callers decide which statuses they expect, with [`Client::expect`].
+    /// its status: callers decide which statuses they expect, with [`Client::check_status`].
     fn call(&self, method: &str, url: &str, payload: Payload) -> Result<Reply> {
         let attempts = self.s.retries + 1;
         for attempt in 1..=attempts {
@@ -386,7 +376,7 @@ impl Client {
     }
 
     /// The reply if its status is one of `ok`, else an error that explains the status.
-    fn expect(&self, method: &str, url: &str, reply: Reply, ok: &[u16]) -> Result<Reply> {
+    fn check_status(&self, method: &str, url: &str, reply: Reply, ok: &[u16]) -> Result<Reply> {
         if ok.contains(&reply.status) {
             return Ok(reply);
         }
@@ -455,7 +445,7 @@ impl Client {
         if reply.status == 404 {
             return Ok(None);
         }
-        let reply = self.expect("GET", &url, reply, &[200])?;
+        let reply = self.check_status("GET", &url, reply, &[200])?;
         Self::json("GET", &url, &reply).map(Some)
     }
 
@@ -465,7 +455,7 @@ impl Client {
         let mut assets = Vec::new();
         loop {
             let reply = self.call("GET", &url, Payload::Empty)?;
-            let reply = self.expect("GET", &url, reply, &[200])?;
+            let reply = self.check_status("GET", &url, reply, &[200])?;
             let page: Vec<Asset> = Self::json("GET", &url, &reply)?;
             assets.extend(page);
             match reply.link.as_deref().and_then(next_link) {
@@ -482,52 +472,27 @@ impl Client {
         if reply.status == 404 {
             return Ok(None);
         }
-        let reply = self.expect("GET", &url, reply, &[200])?;
+        let reply = self.check_status("GET", &url, reply, &[200])?;
         let r: GitRef = Self::json("GET", &url, &reply)?;
         Ok(Some(r.object.sha))
     }
 
     pub fn create_tag(&self, tag: &str, commit: &str) -> Result<()> {
         let url = self.repo_url("/git/refs");
-        if self.planned("POST", &url, &format!("create tag {tag} at {commit}")) {
-            return Ok(());
-        }
         let body = json!({ "ref": format!("refs/tags/{tag}"), "sha": commit });
         let reply = self.call("POST", &url, Payload::Json(body))?;
-        self.expect("POST", &url, reply, &[201]).map(drop)
+        self.check_status("POST", &url, reply, &[201]).map(drop)
     }
 
     pub fn move_tag(&self, tag: &str, commit: &str) -> Result<()> {
         let url = self.repo_url(&format!("/git/refs/tags/{tag}"));
-        if self.planned("PATCH", &url, &format!("move tag {tag} to {commit}")) {
-            return Ok(());
-        }
         let body = json!({ "sha": commit, "force": true });
         let reply = self.call("PATCH", &url, Payload::Json(body))?;
-        self.expect("PATCH", &url, reply, &[200]).map(drop)
+        self.check_status("PATCH", &url, reply, &[200]).map(drop)
     }
 
     pub fn create_release(&self, fields: &ReleaseFields, commit: &str) -> Result<Release> {
         let url = self.repo_url("/releases");
-        if self.planned(
-            "POST",
-            &url,
-            &format!("create release {:?} for tag {}", fields.name, fields.tag),
-        ) {
-            return Ok(Release {
-                id: 0,
-                name: Some(fields.name.clone()),
-                body: Some(fields.body.clone()),
-                prerelease: fields.prerelease,
-                draft: false,
-                upload_url: format!(
-                    "{}/<new release>/assets{{?name,label}}",
-                    self.repo_url("/releases")
-                ),
-                html_url: String::new(),
-                assets: Vec::new(),
-            });
-        }
         let body = json!({
             "tag_name": fields.tag,
             "target_commitish": commit,
@@ -537,19 +502,12 @@ impl Client {
             "prerelease": fields.prerelease,
         });
         let reply = self.call("POST", &url, Payload::Json(body))?;
-        let reply = self.expect("POST", &url, reply, &[201])?;
+        let reply = self.check_status("POST", &url, reply, &[201])?;
         Self::json("POST", &url, &reply)
     }
 
     pub fn update_release(&self, release: &Release, fields: &ReleaseFields) -> Result<()> {
         let url = self.repo_url(&format!("/releases/{}", release.id));
-        if self.planned(
-            "PATCH",
-            &url,
-            &format!("set the title to {:?} and the body", fields.name),
-        ) {
-            return Ok(());
-        }
         let body = json!({
             "name": fields.name,
             "body": fields.body,
@@ -557,7 +515,7 @@ impl Client {
             "prerelease": fields.prerelease,
         });
         let reply = self.call("PATCH", &url, Payload::Json(body))?;
-        self.expect("PATCH", &url, reply, &[200]).map(drop)
+        self.check_status("PATCH", &url, reply, &[200]).map(drop)
     }
 
     /// Uploads `bytes` as asset `name`, to the release's `upload_url` template.
@@ -568,45 +526,22 @@ impl Client {
             .next()
             .unwrap_or(&release.upload_url);
         let url = format!("{base}?name={}", query_escape(name));
-        if self.planned(
-            "POST",
-            &url,
-            &format!("upload {name} ({:.1} MB)", bytes.len() as f64 / 1e6),
-        ) {
-            return Ok(Asset {
-                id: 0,
-                name: name.to_owned(),
-                size: bytes.len() as u64,
-                state: "uploaded".to_owned(),
-                digest: None,
-                browser_download_url: String::new(),
-            });
-        }
         let reply = self.call("POST", &url, Payload::Bytes(bytes, "application/zip"))?;
-        let reply = self.expect("POST", &url, reply, &[201])?;
+        let reply = self.check_status("POST", &url, reply, &[201])?;
         Self::json("POST", &url, &reply)
     }
 
     pub fn rename_asset(&self, asset: &Asset, name: &str) -> Result<Asset> {
         let url = self.repo_url(&format!("/releases/assets/{}", asset.id));
-        if self.planned("PATCH", &url, &format!("rename {} to {name}", asset.name)) {
-            return Ok(Asset {
-                name: name.to_owned(),
-                ..asset.clone()
-            });
-        }
         let reply = self.call("PATCH", &url, Payload::Json(json!({ "name": name })))?;
-        let reply = self.expect("PATCH", &url, reply, &[200])?;
+        let reply = self.check_status("PATCH", &url, reply, &[200])?;
         Self::json("PATCH", &url, &reply)
     }
 
     pub fn delete_asset(&self, asset: &Asset) -> Result<()> {
         let url = self.repo_url(&format!("/releases/assets/{}", asset.id));
-        if self.planned("DELETE", &url, &format!("delete {}", asset.name)) {
-            return Ok(());
-        }
         let reply = self.call("DELETE", &url, Payload::Empty)?;
-        self.expect("DELETE", &url, reply, &[204]).map(drop)
+        self.check_status("DELETE", &url, reply, &[204]).map(drop)
     }
 }
 

@@ -23,6 +23,7 @@ mod git;
 mod github;
 mod messages;
 mod process;
+mod publish;
 mod python;
 mod replay;
 mod resources;

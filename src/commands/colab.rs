@@ -59,7 +59,6 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
             repo: repo.clone(),
             token: Token::from_env(),
             verbose: false,
-            dry_run: false,
             retries: 1,
             max_wait: Duration::from_secs(5),
         });
