@@ -7,158 +7,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::process;
 use crate::python::Specifier;
 
-#[derive(Deserialize, Default)]
-struct PyProject {
-    #[serde(rename = "build-system")]
-    build_system: Option<BuildSystem>,
-    project: Option<Project>,
-    #[serde(default)]
-    tool: Tool,
-}
+mod features;
+mod files;
 
-#[derive(Deserialize)]
-struct BuildSystem {
-    #[serde(rename = "build-backend")]
-    build_backend: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "kebab-case")]
-struct Project {
-    name: String,
-    version: Option<String>,
-    requires_python: Option<String>,
-    description: Option<String>,
-    #[serde(default)]
-    dependencies: Vec<String>,
-    #[serde(default)]
-    optional_dependencies: BTreeMap<String, Vec<String>>,
-    #[serde(default)]
-    scripts: BTreeMap<String, String>,
-}
-
-#[derive(Deserialize, Default)]
-struct Tool {
-    maturin: Option<MaturinConfig>,
-    #[serde(rename = "maou-build", default)]
-    maou_build: MaouBuildConfig,
-}
-
-/// `[tool.maou-build]`: what maou-build needs beyond maturin's settings. Never a secret.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-struct MaouBuildConfig {
-    /// Cargo features of the distributed wheels, on top of `[tool.maturin] features`
-    /// (which every build gets): `maou-build wheel` and the flake's CI chain read them here.
-    #[serde(default)]
-    wheel_features: Vec<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-struct MaturinConfig {
-    python_source: Option<PathBuf>,
-    module_name: Option<String>,
-    manifest_path: Option<PathBuf>,
-    #[serde(default)]
-    features: Vec<String>,
-    #[serde(default)]
-    no_default_features: bool,
-    #[serde(default)]
-    all_features: bool,
-    profile: Option<String>,
-    /// The platform the wheels are for: maturin's `compatibility` (alias `manylinux`).
-    #[serde(alias = "manylinux")]
-    compatibility: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Metadata {
-    packages: Vec<MetaPackage>,
-    workspace_members: Vec<String>,
-    workspace_root: PathBuf,
-    target_directory: PathBuf,
-}
-
-#[derive(Deserialize)]
-struct MetaPackage {
-    id: String,
-    /// `registry+https://...`, `git+...`; None for a path (workspace) package.
-    #[serde(default)]
-    source: Option<String>,
-    name: String,
-    version: String,
-    manifest_path: PathBuf,
-    targets: Vec<MetaTarget>,
-    dependencies: Vec<MetaDependency>,
-}
-
-#[derive(Deserialize)]
-struct MetaTarget {
-    name: String,
-    crate_types: Vec<String>,
-    src_path: PathBuf,
-}
-
-#[derive(Deserialize)]
-struct MetaDependency {
-    name: String,
-    kind: Option<String>,
-    path: Option<PathBuf>,
-}
-
-/// Cargo's feature switches for one build: `--features`, `--no-default-features`,
-/// `--all-features`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, clap::Args)]
-pub struct Features {
-    /// Cargo features to activate, comma- or space-separated, on top of [tool.maturin] features
-    #[arg(long, short = 'F', value_name = "FEATURES", value_delimiter = ',')]
-    pub features: Vec<String>,
-    /// Do not activate the `default` feature
-    #[arg(long)]
-    pub no_default_features: bool,
-    /// Activate all available features
-    #[arg(long)]
-    pub all_features: bool,
-}
-
-impl Features {
-    /// These switches and `more` together (the features of both, either's flags).
-    pub fn and(&self, more: &Features) -> Features {
-        let mut features = self.features.clone();
-        for f in more.features.iter().flat_map(|f| f.split_whitespace()) {
-            if !f.is_empty() && !features.iter().any(|g| g == f) {
-                features.push(f.to_owned());
-            }
-        }
-        Features {
-            features,
-            no_default_features: self.no_default_features || more.no_default_features,
-            all_features: self.all_features || more.all_features,
-        }
-    }
-
-    /// As cargo's (and maturin's) command-line arguments.
-    pub fn args(&self) -> Vec<String> {
-        let mut args = Vec::new();
-        if !self.features.is_empty() {
-            args.push("--features".to_owned());
-            args.push(self.features.join(","));
-        }
-        if self.no_default_features {
-            args.push("--no-default-features".to_owned());
-        }
-        if self.all_features {
-            args.push("--all-features".to_owned());
-        }
-        args
-    }
-}
+pub use features::Features;
+use files::{cargo_metadata, MetaPackage, MetaTarget, Metadata, PyProject};
 
 /// A crate of the workspace.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -443,22 +301,6 @@ impl Workspace {
         }
         Ok(dirs.into_iter().collect())
     }
-}
-
-fn cargo_metadata(manifest: &Path) -> Result<Metadata> {
-    let out = process::output(
-        "cargo",
-        [
-            "metadata".as_ref(),
-            "--format-version".as_ref(),
-            "1".as_ref(),
-            "--no-deps".as_ref(),
-            "--manifest-path".as_ref(),
-            manifest.as_os_str(),
-        ],
-        None,
-    )?;
-    serde_json::from_str(&out).context("cannot parse the output of `cargo metadata`")
 }
 
 fn to_crate(pkg: &MetaPackage, lib: &MetaTarget) -> Crate {

@@ -1,0 +1,126 @@
+//! The files maou-build reads, as serde reads them: `pyproject.toml` and
+//! `cargo metadata`'s JSON.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use crate::process;
+
+#[derive(Deserialize, Default)]
+pub(super) struct PyProject {
+    #[serde(rename = "build-system")]
+    pub(super) build_system: Option<BuildSystem>,
+    pub(super) project: Option<Project>,
+    #[serde(default)]
+    pub(super) tool: Tool,
+}
+
+#[derive(Deserialize)]
+pub(super) struct BuildSystem {
+    #[serde(rename = "build-backend")]
+    pub(super) build_backend: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) struct Project {
+    pub(super) name: String,
+    pub(super) version: Option<String>,
+    pub(super) requires_python: Option<String>,
+    pub(super) description: Option<String>,
+    #[serde(default)]
+    pub(super) dependencies: Vec<String>,
+    #[serde(default)]
+    pub(super) optional_dependencies: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub(super) scripts: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct Tool {
+    pub(super) maturin: Option<MaturinConfig>,
+    #[serde(rename = "maou-build", default)]
+    pub(super) maou_build: MaouBuildConfig,
+}
+
+/// `[tool.maou-build]`: what maou-build needs beyond maturin's settings. Never a secret.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(super) struct MaouBuildConfig {
+    /// Cargo features of the distributed wheels, on top of `[tool.maturin] features`
+    /// (which every build gets): `maou-build wheel` and the flake's CI chain read them here.
+    #[serde(default)]
+    pub(super) wheel_features: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub(super) struct MaturinConfig {
+    pub(super) python_source: Option<PathBuf>,
+    pub(super) module_name: Option<String>,
+    pub(super) manifest_path: Option<PathBuf>,
+    #[serde(default)]
+    pub(super) features: Vec<String>,
+    #[serde(default)]
+    pub(super) no_default_features: bool,
+    #[serde(default)]
+    pub(super) all_features: bool,
+    pub(super) profile: Option<String>,
+    /// The platform the wheels are for: maturin's `compatibility` (alias `manylinux`).
+    #[serde(alias = "manylinux")]
+    pub(super) compatibility: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Metadata {
+    pub(super) packages: Vec<MetaPackage>,
+    pub(super) workspace_members: Vec<String>,
+    pub(super) workspace_root: PathBuf,
+    pub(super) target_directory: PathBuf,
+}
+
+#[derive(Deserialize)]
+pub(super) struct MetaPackage {
+    pub(super) id: String,
+    /// `registry+https://...`, `git+...`; None for a path (workspace) package.
+    #[serde(default)]
+    pub(super) source: Option<String>,
+    pub(super) name: String,
+    pub(super) version: String,
+    pub(super) manifest_path: PathBuf,
+    pub(super) targets: Vec<MetaTarget>,
+    pub(super) dependencies: Vec<MetaDependency>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct MetaTarget {
+    pub(super) name: String,
+    pub(super) crate_types: Vec<String>,
+    pub(super) src_path: PathBuf,
+}
+
+#[derive(Deserialize)]
+pub(super) struct MetaDependency {
+    pub(super) name: String,
+    pub(super) kind: Option<String>,
+    pub(super) path: Option<PathBuf>,
+}
+
+pub(super) fn cargo_metadata(manifest: &Path) -> Result<Metadata> {
+    let out = process::output(
+        "cargo",
+        [
+            "metadata".as_ref(),
+            "--format-version".as_ref(),
+            "1".as_ref(),
+            "--no-deps".as_ref(),
+            "--manifest-path".as_ref(),
+            manifest.as_os_str(),
+        ],
+        None,
+    )?;
+    serde_json::from_str(&out).context("cannot parse the output of `cargo metadata`")
+}
