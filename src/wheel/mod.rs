@@ -3,13 +3,19 @@
 
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use base64::Engine;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+
+mod name;
+mod writer;
+
+pub use name::WheelName;
+pub use writer::WheelWriter;
 
 /// The `.whl` files in `dir`, sorted.
 pub fn files_in(dir: &Path) -> Result<BTreeSet<PathBuf>> {
@@ -53,165 +59,6 @@ pub fn escape_name(name: &str) -> String {
         }
     }
     out
-}
-
-/// Writes a wheel: files in the order given, then RECORD. Entries get a fixed timestamp
-/// so that the same content gives the same bytes.
-pub struct WheelWriter {
-    zip: zip::ZipWriter<BufWriter<File>>,
-    record: Vec<String>,
-    dist_info: String,
-}
-
-impl WheelWriter {
-    pub fn create(path: &Path, dist_info: &str) -> Result<WheelWriter> {
-        let file =
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        Ok(WheelWriter {
-            zip: zip::ZipWriter::new(BufWriter::new(file)),
-            record: Vec::new(),
-            dist_info: dist_info.to_owned(),
-        })
-    }
-
-    fn options() -> zip::write::SimpleFileOptions {
-        zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .last_modified_time(zip::DateTime::default())
-            .unix_permissions(0o644)
-    }
-
-    pub fn add(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
-        self.add_with(name, bytes, Self::options())
-    }
-
-    /// Adds an entry keeping another wheel's timestamp and permissions.
-    pub fn add_like(&mut self, entry: &Entry) -> Result<()> {
-        let options = Self::options()
-            .last_modified_time(entry.modified)
-            .unix_permissions(entry.mode.unwrap_or(0o644));
-        self.add_with(&entry.name, &entry.bytes, options)
-    }
-
-    fn add_with(
-        &mut self,
-        name: &str,
-        bytes: &[u8],
-        options: zip::write::SimpleFileOptions,
-    ) -> Result<()> {
-        self.zip
-            .start_file(name, options)
-            .with_context(|| format!("cannot add {name} to the wheel"))?;
-        self.zip.write_all(bytes)?;
-        self.record
-            .push(format!("{name},{},{}", record_hash(bytes), bytes.len()));
-        Ok(())
-    }
-
-    /// Writes RECORD (with `like`'s timestamp when given) and closes the file.
-    pub fn finish(self) -> Result<()> {
-        self.finish_with(None)
-    }
-
-    pub fn finish_with(mut self, like: Option<&Entry>) -> Result<()> {
-        let record_name = format!("{}/RECORD", self.dist_info);
-        let mut record = self.record.join("\n");
-        record.push_str(&format!("\n{record_name},,\n"));
-        let mut options = Self::options();
-        if let Some(like) = like {
-            options = options
-                .last_modified_time(like.modified)
-                .unix_permissions(like.mode.unwrap_or(0o644));
-        }
-        self.zip.start_file(record_name, options)?;
-        self.zip.write_all(record.as_bytes())?;
-        let mut out = self.zip.finish().context("cannot finish the wheel")?;
-        out.flush()?;
-        Ok(())
-    }
-}
-
-/// A wheel's file name, split into its parts (PEP 427): compressed tag sets such as
-/// `cp311.cp312` are kept as lists.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WheelName {
-    pub file_name: String,
-    pub distribution: String,
-    pub version: String,
-    pub build: Option<String>,
-    pub pythons: Vec<String>,
-    pub abis: Vec<String>,
-    pub platforms: Vec<String>,
-}
-
-impl WheelName {
-    pub fn parse(file_name: &str) -> Result<WheelName> {
-        let stem = file_name.strip_suffix(".whl").with_context(|| {
-            format!("{file_name} is not a wheel: the name does not end in .whl")
-        })?;
-        let parts: Vec<&str> = stem.split('-').collect();
-        let (distribution, version, build, tags) = match parts.as_slice() {
-            [d, v, py, abi, plat] => (*d, *v, None, [*py, *abi, *plat]),
-            [d, v, b, py, abi, plat] => (*d, *v, Some((*b).to_owned()), [*py, *abi, *plat]),
-            _ => bail!(
-                "{file_name} is not a wheel name: expected NAME-VERSION[-BUILD]-PYTHON-ABI-PLATFORM.whl"
-            ),
-        };
-        let list = |t: &str| t.split('.').map(str::to_owned).collect::<Vec<_>>();
-        Ok(WheelName {
-            file_name: file_name.to_owned(),
-            distribution: distribution.to_owned(),
-            version: version.to_owned(),
-            build,
-            pythons: list(tags[0]),
-            abis: list(tags[1]),
-            platforms: list(tags[2]),
-        })
-    }
-
-    /// Every `python-abi-platform` tag the name stands for.
-    pub fn tags(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for py in &self.pythons {
-            for abi in &self.abis {
-                for plat in &self.platforms {
-                    out.push(format!("{py}-{abi}-{plat}"));
-                }
-            }
-        }
-        out
-    }
-
-    /// The same wheel with other platform tags.
-    pub fn with_platform(&self, platform: &str) -> WheelName {
-        let mut name = self.clone();
-        name.platforms = vec![platform.to_owned()];
-        let build = name
-            .build
-            .as_deref()
-            .map(|b| format!("-{b}"))
-            .unwrap_or_default();
-        name.file_name = format!(
-            "{}-{}{build}-{}-{}-{platform}.whl",
-            name.distribution,
-            name.version,
-            name.pythons.join("."),
-            name.abis.join(".")
-        );
-        name
-    }
-
-    /// The same wheel under one `python-abi-platform` tag.
-    pub fn retagged(&self, python: &str, abi: &str, platform: &str) -> WheelName {
-        let mut name = self.clone();
-        name.pythons = vec![python.to_owned()];
-        name.abis = vec![abi.to_owned()];
-        name.with_platform(platform)
-    }
-
-    pub fn dist_info(&self) -> String {
-        format!("{}-{}.dist-info", self.distribution, self.version)
-    }
 }
 
 /// One member of a wheel, as read.
