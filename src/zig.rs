@@ -19,6 +19,18 @@ pub struct Zig {
     pub env: (String, String),
 }
 
+impl Zig {
+    /// A zig found `found_via`, which maturin gets as `var`=`path`.
+    fn new(version: String, found_via: String, var: &str, path: &Path) -> Zig {
+        let env = (var.to_owned(), path.to_string_lossy().into_owned());
+        Zig {
+            version,
+            found_via,
+            env,
+        }
+    }
+}
+
 fn version_of(program: &Path, args: &[&str]) -> Option<String> {
     process::output(program.to_str()?, args.iter().copied(), None)
         .ok()
@@ -32,14 +44,10 @@ pub fn find(pythons: &[PathBuf]) -> Result<Zig> {
     if let Some(path) = std::env::var_os("CARGO_ZIGBUILD_ZIG_PATH").filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
         return match version_of(&path, &["version"]) {
-            Some(version) => Ok(Zig {
-                version,
-                found_via: format!("CARGO_ZIGBUILD_ZIG_PATH={}", path.display()),
-                env: (
-                    "CARGO_ZIGBUILD_ZIG_PATH".into(),
-                    path.to_string_lossy().into(),
-                ),
-            }),
+            Some(version) => {
+                let via = format!("CARGO_ZIGBUILD_ZIG_PATH={}", path.display());
+                Ok(Zig::new(version, via, "CARGO_ZIGBUILD_ZIG_PATH", &path))
+            }
             None => bail!(
                 "CARGO_ZIGBUILD_ZIG_PATH is {}, but `{} version` does not run; \
                  unset it or point it at a zig binary",
@@ -50,28 +58,21 @@ pub fn find(pythons: &[PathBuf]) -> Result<Zig> {
     }
     if let Some(zig) = process::on_path("zig") {
         if let Some(version) = version_of(&zig, &["version"]) {
-            return Ok(Zig {
-                version,
-                found_via: format!("PATH ({})", zig.display()),
-                env: (
-                    "CARGO_ZIGBUILD_ZIG_PATH".into(),
-                    zig.to_string_lossy().into(),
-                ),
-            });
+            let via = format!("PATH ({})", zig.display());
+            return Ok(Zig::new(version, via, "CARGO_ZIGBUILD_ZIG_PATH", &zig));
         }
     }
     let mut candidates: Vec<PathBuf> = process::on_path("python3").into_iter().collect();
     candidates.extend(pythons.iter().cloned());
     for python in candidates {
         if let Some(version) = version_of(&python, &["-m", "ziglang", "version"]) {
-            return Ok(Zig {
+            let via = format!("{} -m ziglang", python.display());
+            return Ok(Zig::new(
                 version,
-                found_via: format!("{} -m ziglang", python.display()),
-                env: (
-                    "CARGO_ZIGBUILD_PYTHON_PATH".into(),
-                    python.to_string_lossy().into(),
-                ),
-            });
+                via,
+                "CARGO_ZIGBUILD_PYTHON_PATH",
+                &python,
+            ));
         }
     }
     bail!(

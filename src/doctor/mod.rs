@@ -38,19 +38,16 @@ fn pass(name: &'static str, detail: impl Into<String>) -> Check {
 
 fn warn(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
     Check {
-        name,
-        level: Level::Warn,
-        detail: detail.into(),
         fix: Some(fix.into()),
+        level: Level::Warn,
+        ..pass(name, detail)
     }
 }
 
 fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
     Check {
-        name,
         level: Level::Fail,
-        detail: detail.into(),
-        fix: Some(fix.into()),
+        ..warn(name, detail, fix)
     }
 }
 

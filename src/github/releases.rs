@@ -54,13 +54,17 @@ struct GitObject {
 impl Client {
     /// The release with tag `tag`, or None if there is none.
     pub fn release_by_tag(&self, tag: &str) -> Result<Option<Release>> {
-        let url = self.repo_url(&format!("/releases/tags/{tag}"));
-        let reply = self.call("GET", &url, Payload::Empty)?;
+        self.get_if_found(&self.repo_url(&format!("/releases/tags/{tag}")))
+    }
+
+    /// GET `url` as JSON; None when GitHub answers 404.
+    fn get_if_found<T: for<'de> Deserialize<'de>>(&self, url: &str) -> Result<Option<T>> {
+        let reply = self.call("GET", url, Payload::Empty)?;
         if reply.status == 404 {
             return Ok(None);
         }
-        let reply = self.check_status("GET", &url, reply, &[200])?;
-        Self::json("GET", &url, &reply).map(Some)
+        let reply = self.check_status("GET", url, reply, &[200])?;
+        Self::json("GET", url, &reply).map(Some)
     }
 
     /// Every asset of a release, following GitHub's pagination.
@@ -81,14 +85,9 @@ impl Client {
 
     /// The commit a tag points at, or None if the tag does not exist.
     pub fn tag_commit(&self, tag: &str) -> Result<Option<String>> {
-        let url = self.repo_url(&format!("/git/ref/tags/{tag}"));
-        let reply = self.call("GET", &url, Payload::Empty)?;
-        if reply.status == 404 {
-            return Ok(None);
-        }
-        let reply = self.check_status("GET", &url, reply, &[200])?;
-        let r: GitRef = Self::json("GET", &url, &reply)?;
-        Ok(Some(r.object.sha))
+        let r: Option<GitRef> =
+            self.get_if_found(&self.repo_url(&format!("/git/ref/tags/{tag}")))?;
+        Ok(r.map(|r| r.object.sha))
     }
 
     pub fn create_tag(&self, tag: &str, commit: &str) -> Result<()> {

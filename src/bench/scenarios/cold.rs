@@ -60,18 +60,11 @@ pub(super) fn cold_cgroup(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
                 .insert("cgroup".into(), format!("not used: {why}").into());
         }
         None => {
-            let peak = usages
-                .iter()
-                .flatten()
-                .map(|u| u.peak_rss_bytes)
-                .max()
-                .unwrap_or(0);
-            let with_cache = usages
-                .iter()
-                .flatten()
-                .map(|u| u.peak_with_cache_bytes)
-                .max()
-                .unwrap_or(0);
+            let most = |of: fn(&Usage) -> u64| usages.iter().flatten().map(of).max().unwrap_or(0);
+            let (peak, with_cache) = (
+                most(|u| u.peak_rss_bytes),
+                most(|u| u.peak_with_cache_bytes),
+            );
             let kills: u64 = usages.iter().flatten().map(|u| u.oom_kills).sum();
             s.facts
                 .insert("mem_limit_bytes".into(), ctx.plan.mem_limit.into());
@@ -125,53 +118,49 @@ pub(super) fn cold_sccache(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
 }
 
 pub(super) fn target_deleted(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
-    let cold = &cold.series;
-    let mut s = Scenario::new(id);
-    let mut subject = Series::new(
-        "develop after rm -rf target",
-        format!("rm -rf target && {}", ctx.develop_shown(ctx.plan.jobs)),
-    );
-    for run in 0..ctx.plan.runs {
-        ctx.progress(id.name(), "rm -rf target, develop", run);
-        ctx.sb.remove_target_link()?;
-        let (seconds, _) =
-            ctx.develop_until_importable("develop after rm -rf target", ctx.plan.jobs)?;
-        subject.push(seconds);
-    }
-    s.subject = Some(subject);
-    s.baselines.push(cold.clone());
-    Ok(s)
+    let shown = format!("rm -rf target && {}", ctx.develop_shown(ctx.plan.jobs));
+    after_loss(ctx, id, cold, ("develop after rm -rf target", shown), false)
 }
 
 pub(super) fn store_lost(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
-    let cold = &cold.series;
-    let mut s = Scenario::new(id);
-    let mut subject = Series::new(
-        "develop after losing target/ and its store",
-        format!(
-            "rm -rf \"$(readlink target)\" target && {}",
-            ctx.develop_shown(ctx.plan.jobs)
-        ),
+    let shown = format!(
+        "rm -rf \"$(readlink target)\" target && {}",
+        ctx.develop_shown(ctx.plan.jobs)
     );
+    after_loss(
+        ctx,
+        id,
+        cold,
+        ("develop after losing target/ and its store", shown),
+        true,
+    )
+}
+
+/// develop after `target/` is deleted (and with `store`, the store it links to), caches
+/// otherwise warm; against the cold develops.
+fn after_loss(
+    ctx: &Ctx,
+    id: Id,
+    cold: &Cold,
+    (label, shown): (&str, String),
+    store: bool,
+) -> Result<Scenario> {
+    let mut s = Scenario::new(id);
+    let mut subject = Series::new(label, shown);
     let mut compiled = 0;
     for run in 0..ctx.plan.runs {
-        ctx.progress(
-            id.name(),
-            "rm -rf the target store, develop (sccache warm)",
-            run,
-        );
-        if let Some(store) = ctx.sb.target_store() {
-            std::fs::remove_dir_all(&store)
-                .with_context(|| format!("cannot remove {}", store.display()))?;
+        ctx.progress(id.name(), &format!("{label}: remove, develop"), run);
+        if let Some(dir) = ctx.sb.target_store().filter(|_| store) {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot remove {}", dir.display()))?;
         }
         ctx.sb.remove_target_link()?;
-        let (seconds, units) =
-            ctx.develop_until_importable("develop after losing the store", ctx.plan.jobs)?;
+        let (seconds, units) = ctx.develop_until_importable(label, ctx.plan.jobs)?;
         compiled = units.len();
         subject.push(seconds);
     }
     s.subject = Some(subject);
-    s.baselines.push(cold.clone());
+    s.baselines.push(cold.series.clone());
     s.facts.insert("units_compiled".into(), compiled.into());
     Ok(s)
 }
