@@ -15,6 +15,7 @@ mod cargo_build;
 mod cgroup;
 mod colab;
 mod commands;
+mod develop;
 mod doctor;
 mod editable;
 mod elf;

@@ -1,0 +1,142 @@
+//! The edit-to-import loop: the venv with the package installed editable, the build
+//! environment, the dev build through sccache, and the extension placed atomically.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::build_env::{self, BuildEnv, Cache, JobsArg};
+use crate::cargo_build::Request;
+use crate::editable::{self, Venv};
+use crate::messages::note;
+use crate::python::Minor;
+use crate::resources::Jobs;
+use crate::sccache::Delta;
+use crate::target_dir::TargetDir;
+use crate::workspace::{Features, Workspace};
+
+/// What to build, and where.
+pub struct Options {
+    pub python: Option<Minor>,
+    /// The venv [default: .venv in the workspace].
+    pub venv: Option<PathBuf>,
+    pub jobs: JobsArg,
+    /// On top of `[tool.maturin] features`.
+    pub features: Features,
+    pub release: bool,
+    /// Report the cache's hits and misses.
+    pub stats: bool,
+}
+
+pub enum Outcome {
+    Built(Box<Report>),
+    /// cargo failed and has shown why; the previous extension is still in place.
+    BuildFailed,
+}
+
+#[derive(Serialize)]
+pub struct Report {
+    pub module: String,
+    pub profile: &'static str,
+    pub venv: Venv,
+    pub jobs: Jobs,
+    pub target: TargetDir,
+    pub sccache_server: Option<String>,
+    pub command: String,
+    /// Units rustc compiled: empty when nothing in Rust changed.
+    pub compiled: Vec<String>,
+    pub library: PathBuf,
+    pub installed: PathBuf,
+    /// Whether the installed extension was replaced.
+    pub replaced: bool,
+    pub sccache: Option<Delta>,
+    pub build_seconds: f64,
+    pub total_seconds: f64,
+}
+
+/// Same file, or a copy that is at least as new as the library.
+fn up_to_date(installed: &Path, library: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(a), Ok(b)) = (fs::metadata(installed), fs::metadata(library)) else {
+        return false;
+    };
+    (a.dev() == b.dev() && a.ino() == b.ino()) || (a.len() == b.len() && a.mtime() >= b.mtime())
+}
+
+/// Builds the extension of `ws` into its editable package.
+pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
+    let started = Instant::now();
+    let cache = build_env::find_cache(ws, Cache::Required)?;
+    let venv_dir = args.venv.clone().unwrap_or_else(|| ws.root.join(".venv"));
+    let venv = editable::ensure(ws, &venv_dir, args.python)?;
+    for action in &venv.actions {
+        note(action);
+    }
+
+    let build = BuildEnv::prepare(ws, cache, &args.jobs)?;
+    let jobs = build.jobs.clone();
+    let sccache_server = build.server_restarted.clone();
+
+    let request = Request {
+        ws,
+        release: args.release,
+        jobs: jobs.jobs,
+        python: &venv.python,
+        features: ws.features.and(&args.features),
+        env: build.vars(),
+    };
+    let profile = if args.release { "release" } else { "dev" };
+    let leaf = ws.module_name.rsplit('.').next().unwrap_or(&ws.module_name);
+    let installed = ws
+        .package_dir()
+        .join(format!("{leaf}{}", venv.interpreter.ext_suffix));
+    note(format!(
+        "{} ({profile}) for CPython {}, jobs: {}",
+        ws.module_name, venv.interpreter.version, jobs.why
+    ));
+
+    let outcome = match request.run() {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            note(format!("error: {err:#}"));
+            if installed.exists() {
+                note(format!(
+                    "the previous extension is still in place: {}",
+                    installed.display()
+                ));
+            }
+            return Ok(Outcome::BuildFailed);
+        }
+    };
+    let sccache_delta = build.sccache_delta().filter(|_| args.stats);
+
+    let replaced = !up_to_date(&installed, &outcome.library);
+    if replaced {
+        fs::create_dir_all(ws.package_dir())
+            .with_context(|| format!("cannot create {}", ws.package_dir().display()))?;
+        crate::fsutil::place_atomic(&outcome.library, &installed)?;
+    }
+
+    let command = request.shown();
+    drop(request);
+    let report = Report {
+        module: ws.module_name.clone(),
+        profile,
+        venv,
+        jobs,
+        target: build.target,
+        sccache_server,
+        command,
+        compiled: outcome.compiled,
+        library: outcome.library,
+        installed,
+        replaced,
+        sccache: sccache_delta,
+        build_seconds: outcome.elapsed.as_secs_f64(),
+        total_seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok(Outcome::Built(Box::new(report)))
+}
