@@ -42,7 +42,7 @@ in {
   # The README test reads README.md, which the sources leave out on purpose.
   tests = craneLib.cargoTest (withToolDeps
     // {
-      nativeBuildInputs = tool.common.nativeBuildInputs ++ [pkgs.python311 pkgs.python312];
+      nativeBuildInputs = tool.common.nativeBuildInputs ++ chain.pythons;
       cargoTestExtraArgs = "--lib --bins --test audit --test publish -- --skip the_readme_shows_the_cell_colab_prints";
     });
   product-clippy = craneLib.cargoClippy (withProductDeps

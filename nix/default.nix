@@ -28,6 +28,7 @@ in {
     // wheels;
   devShells.default = import ./devshell.nix {
     inherit pkgs craneLib;
+    inherit (chain) pythons;
     maou-build = tool.package;
   };
   apps = import ./apps.nix {

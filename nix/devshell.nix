@@ -1,22 +1,25 @@
-# `nix develop`: the pinned toolchain and every tool of the edit loop, with the seed's dev
-# environment (sccache, non-incremental, 16 codegen units), and two lines on entry.
+# `nix develop`: the pinned toolchain and every tool of the edit loop, with the dev
+# environment that keeps rebuilds cached and a cold build within 4 GB (sccache,
+# non-incremental, 16 codegen units), the CPythons requires-python allows, and two lines
+# on entry.
 {
   pkgs,
   craneLib,
+  pythons,
   maou-build,
 }:
 craneLib.devShell {
-  packages = [
-    pkgs.lld
-    pkgs.sccache
-    pkgs.maturin
-    pkgs.uv
-    pkgs.python311
-    pkgs.python312
-    pkgs.zig
-    pkgs.gh
-    maou-build
-  ];
+  packages =
+    [
+      pkgs.lld
+      pkgs.sccache
+      pkgs.maturin
+      pkgs.uv
+      pkgs.zig
+      pkgs.gh
+      maou-build
+    ]
+    ++ pythons;
   env = {
     RUSTC_WRAPPER = "sccache";
     SCCACHE_CACHE_SIZE = "1G";
