@@ -12,7 +12,6 @@ mod audit;
 mod bench;
 mod build_env;
 mod cargo_build;
-mod cgroup;
 mod colab;
 mod commands;
 mod develop;

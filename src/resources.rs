@@ -151,6 +151,12 @@ pub struct Jobs {
     pub why: String,
 }
 
+/// Whether `available` bytes hold even one job after the reserve: below it, a build may
+/// run out of memory whatever the job count.
+pub fn holds_one_job(available: u64) -> bool {
+    available >= MEMORY_RESERVE + MEMORY_PER_JOB
+}
+
 /// The cargo job count: one per core, but no more than the memory can hold at
 /// `MEMORY_PER_JOB` each after `MEMORY_RESERVE`, and never less than one.
 pub fn choose_jobs(requested: Option<usize>) -> Jobs {

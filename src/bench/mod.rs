@@ -1,6 +1,7 @@
 //! The pieces of `maou-build bench`: a sandbox (a copy of the workspace with caches of
 //! its own), timed series of runs, the scenarios, and the reports.
 
+pub mod cgroup;
 pub mod chart;
 pub mod report;
 pub mod run;

@@ -45,7 +45,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<Report> {
         .ids
         .iter()
         .any(|id| id.is_cold())
-        .then(crate::cgroup::unavailable)
+        .then(super::cgroup::unavailable)
         .flatten();
     if let Some(why) = &no_cgroup {
         note(format!("bench: no memory cap for the cold builds: {why}"));

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::{env, fail, pass, warn, Check};
 use crate::process;
 use crate::python;
-use crate::resources::{self, gib, MEMORY_PER_JOB, MEMORY_RESERVE};
+use crate::resources::{self, gib};
 use crate::sccache::{self, Sccache};
 use crate::target_dir;
 use crate::workspace::Workspace;
@@ -66,7 +66,7 @@ pub(super) fn jobs(checks: &mut Vec<Check>) {
     let mem = resources::memory();
     let chosen = resources::choose_jobs(None);
     let cores = resources::cores();
-    if mem.available < MEMORY_RESERVE + MEMORY_PER_JOB {
+    if !resources::holds_one_job(mem.available) {
         checks.push(warn(
             "jobs",
             format!(

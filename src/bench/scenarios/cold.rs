@@ -2,9 +2,9 @@
 
 use anyhow::{Context, Result};
 
+use super::super::cgroup::{self, Usage};
 use super::super::{Cmd, Series};
 use super::{Check, Ctx, Id, Scenario};
-use crate::cgroup::{self, Usage};
 
 /// The cold develops, and what the cgroup saw in each.
 pub(super) struct Cold {
