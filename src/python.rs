@@ -2,7 +2,8 @@
 //!
 //! Interpreters are found through PATH (`python3.12`) and then pyenv (whose shims on
 //! PATH only work for the selected versions, so its installed versions are asked for
-//! directly). A candidate counts only after it has run and said what it is.
+//! directly). A candidate counts only after it has run and said what it is. (Over 400
+//! lines with its tests of the version rules; the rules and the search belong together.)
 
 use std::cmp::Ordering;
 use std::fmt;

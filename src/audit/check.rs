@@ -1,5 +1,6 @@
 //! The checks that apply a policy to one ELF file or to a whole wheel: facts in, findings
-//! out; nothing here reads or writes a file.
+//! out; nothing here reads or writes a file. (Its size is the checks' and their tests':
+//! splitting ELF from wheel checks would part the rules of one policy.)
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
