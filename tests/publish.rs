@@ -626,3 +626,281 @@ fn the_readme_shows_the_cell_colab_prints() {
         "README.md's UC2 cell differs from `maou-build colab --offline --repo OWNER/maou`:\n{cell}"
     );
 }
+
+// What GitHub's network really does: answers lost after the write took effect, uploads
+// answered 502 that leave a `starter` asset, connections that never answer.
+
+/// The release as a finished publish leaves it: exactly the local wheels under their final
+/// names (every asset complete, none temporary), the tag at the commit, the body naming it.
+fn assert_consistent(gh: &FakeGitHub, wheels: &[(String, Vec<u8>)], commit: &str) {
+    let release = gh.release("latest").expect("a release `latest`");
+    for a in &release.assets {
+        assert_eq!(a.state, "uploaded", "{} is left incomplete", a.name);
+    }
+    assert_eq!(published(gh), local(wheels), "the release's assets");
+    assert_eq!(gh.tag_commit("latest").as_deref(), Some(commit));
+    assert!(release.body.contains(commit), "{}", release.body);
+}
+
+/// A stray asset on the release, as another version of the package would leave: the next
+/// publish deletes it. Its id.
+fn upload_stray(gh: &FakeGitHub, name: &str) -> u64 {
+    let id = gh.release("latest").unwrap().id;
+    let url = format!(
+        "{}/uploads/repos/{REPO}/releases/{id}/assets?name={name}",
+        gh.url
+    );
+    let mut body = ureq::post(&url)
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .header("Content-Type", "application/zip")
+        .send(b"stray".as_slice())
+        .unwrap()
+        .into_body();
+    let asset: serde_json::Value = serde_json::from_slice(&body.read_to_vec().unwrap()).unwrap();
+    asset["id"].as_u64().unwrap()
+}
+
+#[test]
+fn every_write_step_survives_its_answer_being_lost() {
+    let api = |rest: &str| format!("/repos/{REPO}{rest}");
+    // (what, first publish?, fault): each write of a first publish and of a later one.
+    let steps: Vec<(&str, bool, Fault)> = vec![
+        (
+            "create the tag",
+            true,
+            Fault::lost("POST", &api("/git/refs"), 1).exact(),
+        ),
+        (
+            "create the release",
+            true,
+            Fault::lost("POST", &api("/releases"), 1).exact(),
+        ),
+        (
+            "upload a new wheel",
+            true,
+            Fault::lost("POST", "/uploads/", 1),
+        ),
+        (
+            "upload beside the old wheel",
+            false,
+            Fault::lost("POST", "/uploads/", 1),
+        ),
+        (
+            "delete the old wheel",
+            false,
+            Fault::lost("DELETE", "/releases/assets/", 1),
+        ),
+        (
+            "rename the new wheel",
+            false,
+            Fault::lost("PATCH", "/releases/assets/", 1),
+        ),
+        (
+            "move the tag",
+            false,
+            Fault::lost("PATCH", &api("/git/refs/tags/latest"), 1),
+        ),
+        (
+            "set the title and body",
+            false,
+            Fault::lost("PATCH", &api("/releases/1"), 1).exact(),
+        ),
+        (
+            "delete an asset no longer built",
+            false,
+            Fault::lost("DELETE", "STRAY", 1),
+        ),
+    ];
+    for (what, first, fault) in steps {
+        let dir = tempfile::tempdir().unwrap();
+        let dist = dir.path().join("dist");
+        let gh = FakeGitHub::start(REPO, TOKEN);
+        let mut wheels = build_wheels(dir.path(), &dist, "one");
+        let mut commit = C1;
+        let mut fault = fault;
+        if !first {
+            assert_ok(&publish(&gh, &dist, C1, &[]));
+            let stray = upload_stray(&gh, "foo-1.2.2-cp311-cp311-manylinux_2_28_x86_64.whl");
+            if fault.path_contains == "STRAY" {
+                fault =
+                    Fault::lost("DELETE", &api(&format!("/releases/assets/{stray}")), 1).exact();
+            }
+            wheels = build_wheels(dir.path(), &dist, "two");
+            commit = C2;
+        }
+        let before = gh.requests().len();
+        gh.inject(fault);
+        let out = publish(&gh, &dist, commit, &[]);
+        assert!(out.status.success(), "{what}, answer lost:\n{}", text(&out));
+        let lost: Vec<_> = gh.requests()[before..]
+            .iter()
+            .filter(|r| r.status == 0)
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        assert_eq!(
+            lost.len(),
+            1,
+            "{what}: the fault did not fire: {:?}",
+            gh.requests()
+        );
+        assert_consistent(&gh, &wheels, commit);
+        assert_no_gap(&gh);
+    }
+}
+
+#[test]
+fn an_upload_answered_502_that_leaves_a_starter_asset_still_lands() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = dir.path().join("dist");
+    let gh = FakeGitHub::start(REPO, TOKEN);
+    let wheels = build_wheels(dir.path(), &dist, "one");
+    gh.inject(Fault::starter(1));
+    let out = publish(&gh, &dist, C1, &[]);
+    assert_ok(&out);
+    assert!(text(&out).contains("starter"), "{}", text(&out));
+    assert_consistent(&gh, &wheels, C1);
+
+    let wheels = build_wheels(dir.path(), &dist, "two");
+    gh.inject(Fault::starter(1));
+    let before = gh.requests().len();
+    assert_ok(&publish(&gh, &dist, C2, &[]));
+    assert_consistent(&gh, &wheels, C2);
+    assert_no_gap(&gh);
+    let deletes = gh.requests()[before..]
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .count();
+    assert_eq!(deletes, 3, "the starter and the two old wheels deleted");
+}
+
+/// Between each DELETE of a wheel that is being replaced and the rename that puts the new
+/// one in its place, the fake server's log shows nothing but their own immediate retries,
+/// and less time than any wait asked for.
+fn assert_tight_windows(gh: &FakeGitHub, from: usize, limit: std::time::Duration) -> usize {
+    let log = gh.requests();
+    let mut windows = 0;
+    let mut i = from;
+    while i < log.len() {
+        let is_swap_delete = log[i].method == "DELETE"
+            && log[i + 1..]
+                .iter()
+                .find(|r| r.path != log[i].path)
+                .is_some_and(|r| r.method == "PATCH" && r.path.contains("/releases/assets/"));
+        if !is_swap_delete {
+            i += 1;
+            continue;
+        }
+        let done = log[i..]
+            .iter()
+            .position(|r| r.method == "PATCH" && r.status == 200)
+            .map(|k| i + k)
+            .expect("the rename succeeded");
+        let rename_path = &log[done].path;
+        for r in &log[i..=done] {
+            assert!(
+                r.path == log[i].path || &r.path == rename_path,
+                "{} {} inside the window of {}",
+                r.method,
+                r.path,
+                log[i].path
+            );
+        }
+        let open = log[done].at - log[i].at;
+        assert!(
+            open < limit,
+            "the window of {} lasted {open:?}",
+            log[i].path
+        );
+        windows += 1;
+        i = done + 1;
+    }
+    windows
+}
+
+#[test]
+fn nothing_but_the_rename_happens_while_a_wheel_is_missing() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let dist = dir.path().join("dist");
+    let gh = FakeGitHub::start(REPO, TOKEN);
+    build_wheels(dir.path(), &dist, "one");
+    assert_ok(&publish(&gh, &dist, C1, &[]));
+
+    // The delete's answer lost, the rename rate limited (GitHub asks for 2 s): both are
+    // retried at once, and the window stays far below the 2 s asked for.
+    let wheels = build_wheels(dir.path(), &dist, "two");
+    gh.inject(Fault::lost("DELETE", "/releases/assets/", 1));
+    gh.inject(Fault::new("PATCH", "/releases/assets/", 429, 1).header("Retry-After", "2"));
+    let before = gh.requests().len();
+    assert_ok(&publish(&gh, &dist, C2, &[]));
+    assert_consistent(&gh, &wheels, C2);
+    assert_eq!(
+        assert_tight_windows(&gh, before, Duration::from_millis(1500)),
+        2
+    );
+
+    // A delete that took effect and whose connection then stays silent costs one read
+    // timeout (1 s here), not a backoff.
+    let wheels = build_wheels(dir.path(), &dist, "three");
+    gh.inject(Fault::silent("DELETE", "/releases/assets/", true, 30.0, 1));
+    let before = gh.requests().len();
+    assert_ok(&publish(&gh, &dist, C1, &["--read-timeout", "1"]));
+    assert_consistent(&gh, &wheels, C1);
+    assert_eq!(
+        assert_tight_windows(&gh, before, Duration::from_millis(2500)),
+        2
+    );
+
+    // A rename that keeps failing: the new bytes go up under the final name instead.
+    let wheels = build_wheels(dir.path(), &dist, "four");
+    gh.inject(Fault::new("PATCH", "/releases/assets/", 500, 1000));
+    let out = publish(&gh, &dist, C2, &["--retries", "1"]);
+    assert_ok(&out);
+    assert!(
+        text(&out).contains("uploading the new wheel under"),
+        "{}",
+        text(&out)
+    );
+    gh.clear_faults();
+    assert_consistent(&gh, &wheels, C2);
+    assert_no_gap(&gh);
+}
+
+#[test]
+fn a_dead_connection_is_given_up_on_and_waits_are_told_as_whose_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = dir.path().join("dist");
+    let gh = FakeGitHub::start(REPO, TOKEN);
+    build_wheels(dir.path(), &dist, "one");
+    gh.inject(Fault::silent(
+        "GET",
+        "/releases/tags/latest",
+        false,
+        60.0,
+        10,
+    ));
+    let started = std::time::Instant::now();
+    let out = publish(&gh, &dist, C1, &["--read-timeout", "1", "--retries", "1"]);
+    let took = started.elapsed();
+    assert!(!out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("no answer in time") && said.contains("--read-timeout 1 s"),
+        "{said}"
+    );
+    // Two attempts of 1 s each and a 1 s backoff, with room for a slow machine.
+    assert!(
+        took < std::time::Duration::from_secs(20),
+        "gave up after {took:?}"
+    );
+    assert!(gh.release("latest").is_none());
+
+    // Our own backoff is not GitHub's request.
+    gh.clear_faults();
+    gh.inject(Fault::new("GET", "/releases/tags/latest", 502, 10));
+    let out = publish(&gh, &dist, C1, &["--max-wait", "1", "--retries", "3"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("the backoff would wait 2 s"), "{said}");
+    assert!(!said.contains("GitHub asks"), "{said}");
+}

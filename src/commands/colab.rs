@@ -61,6 +61,8 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
             verbose: false,
             retries: 1,
             max_wait: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(github::DEFAULT_CONNECT_TIMEOUT),
+            read_timeout: Duration::from_secs(github::DEFAULT_READ_TIMEOUT),
         });
         match client.release_by_tag(&args.tag) {
             Ok(Some(release)) => {

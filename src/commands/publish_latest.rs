@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::github;
 use crate::messages::note;
 use crate::publish::{self, Ended, Options};
 
@@ -53,6 +54,16 @@ pub struct Args {
     /// Longest single wait before a retry (a rate limit may ask for more; then it stops)
     #[arg(long, default_value_t = 900, value_name = "SECONDS")]
     max_wait: u64,
+    /// Longest wait for a connection to GitHub
+    #[arg(long, default_value_t = github::DEFAULT_CONNECT_TIMEOUT, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    connect_timeout: u64,
+    /// Longest wait for an answer once a request is sent (an upload's body gets this plus
+    /// 1 s per 100 kB); a connection that stays silent longer counts as dead and the
+    /// request is retried
+    #[arg(long, default_value_t = github::DEFAULT_READ_TIMEOUT, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    read_timeout: u64,
 }
 
 pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
@@ -65,6 +76,8 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         verbose: args.verbose,
         retries: args.retries,
         max_wait: Duration::from_secs(args.max_wait),
+        connect_timeout: Duration::from_secs(args.connect_timeout),
+        read_timeout: Duration::from_secs(args.read_timeout),
     };
     match publish::run(workspace, &opts)? {
         Ended::AuditFailed(audits) => {

@@ -11,6 +11,8 @@ mod releases;
 mod repo;
 mod retry;
 
+use std::cell::RefCell;
+use std::fmt;
 use std::io::Read;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -22,7 +24,7 @@ use crate::messages::note;
 
 pub use releases::{Asset, Release, ReleaseFields};
 pub use repo::{api_url, env_nonempty, resolve_repo, server_url, Repo, Token};
-use retry::{backoff, retry_wait, RetryHints};
+use retry::{retry_wait, until_reset, RetryHints, Wait};
 
 #[derive(Deserialize, Default)]
 struct ErrorBody {
@@ -53,11 +55,60 @@ pub struct Settings {
     pub verbose: bool,
     pub retries: u32,
     pub max_wait: Duration,
+    /// Longest wait for a connection.
+    pub connect_timeout: Duration,
+    /// Longest wait for an answer once the request is sent (and for its body): what tells
+    /// a dead connection from a slow one. An upload's body gets this plus its size at
+    /// [MIN_UPLOAD_RATE].
+    pub read_timeout: Duration,
+}
+
+/// The defaults of `--connect-timeout` and `--read-timeout`: a dead connection is given up
+/// on within a minute, and a 20 MB upload has 30 s plus 200 s for its body.
+pub const DEFAULT_CONNECT_TIMEOUT: u64 = 10;
+pub const DEFAULT_READ_TIMEOUT: u64 = 30;
+
+/// The slowest upload rate allowed before an upload counts as stalled: 20 MB in 200 s.
+pub const MIN_UPLOAD_RATE: u64 = 100_000;
+
+/// How a request's retries wait.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// As GitHub asks (Retry-After, the rate limit's reset), else exponential backoff.
+    Patient,
+    /// At once, never sleeping: inside the window in which a wheel is missing.
+    Urgent,
+}
+
+/// A status GitHub answered that the caller did not expect, kept typed so that a caller
+/// can tell `422 already_exists` or `404` from other failures.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: u16,
+    /// `422` with an `already_exists` error: the object was created, perhaps by an
+    /// attempt whose answer was lost.
+    pub already_exists: bool,
+    message: String,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// The API status behind `err`, if GitHub answered one.
+pub fn api_error(err: &anyhow::Error) -> Option<&ApiError> {
+    err.downcast_ref::<ApiError>()
 }
 
 pub struct Client {
     agent: ureq::Agent,
     s: Settings,
+    /// The rate-limit headers of the last answer: how many requests are left.
+    last_hints: RefCell<RetryHints>,
 }
 
 impl Client {
@@ -65,9 +116,11 @@ impl Client {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .user_agent(concat!("maou-build/", env!("CARGO_PKG_VERSION")))
-            .timeout_connect(Some(Duration::from_secs(30)))
-            // A 20 MB wheel on a slow runner link still fits.
-            .timeout_global(Some(Duration::from_secs(600)))
+            .timeout_connect(Some(settings.connect_timeout))
+            .timeout_send_request(Some(settings.read_timeout))
+            .timeout_send_body(Some(settings.read_timeout))
+            .timeout_recv_response(Some(settings.read_timeout))
+            .timeout_recv_body(Some(settings.read_timeout))
             .build()
             .into();
         Client {
@@ -76,6 +129,7 @@ impl Client {
                 api_url: settings.api_url.trim_end_matches('/').to_owned(),
                 ..settings
             },
+            last_hints: RefCell::new(RetryHints::default()),
         }
     }
 
@@ -110,13 +164,30 @@ impl Client {
                     .body(serde_json::to_vec(value).context("a JSON body")?)
                     .context("a request to build")?,
             ),
-            Payload::Bytes(bytes, content_type) => self.agent.run(
-                req.header("Content-Type", *content_type)
+            Payload::Bytes(bytes, content_type) => {
+                let req = req
+                    .header("Content-Type", *content_type)
                     .body(*bytes)
-                    .context("a request to build")?,
-            ),
+                    .context("a request to build")?;
+                let body_time =
+                    self.s.read_timeout + Duration::from_secs(bytes.len() as u64 / MIN_UPLOAD_RATE);
+                let req = self
+                    .agent
+                    .configure_request(req)
+                    .timeout_send_body(Some(body_time))
+                    .build();
+                self.agent.run(req)
+            }
         };
-        let mut response = result.map_err(|e| anyhow::anyhow!(self.redact(&e.to_string())))?;
+        let mut response = result.map_err(|e| match e {
+            ureq::Error::Timeout(what) => anyhow::anyhow!(
+                "no answer in time ({what:?}; --connect-timeout {} s, --read-timeout {} s): \
+                 a dead or stalled connection",
+                self.s.connect_timeout.as_secs(),
+                self.s.read_timeout.as_secs()
+            ),
+            e => anyhow::anyhow!(self.redact(&e.to_string())),
+        })?;
         let status = response.status().as_u16();
         let header = |name: &str| {
             response
@@ -135,21 +206,28 @@ impl Client {
             .as_reader()
             .read_to_string(&mut body)
             .with_context(|| format!("reading the answer of {method} {url}"))?;
+        let hints = RetryHints {
+            retry_after,
+            remaining,
+            reset,
+        };
+        *self.last_hints.borrow_mut() = hints.clone();
         Ok(Reply {
             status,
             body: self.redact(&body),
             link,
-            hints: RetryHints {
-                retry_after,
-                remaining,
-                reset,
-            },
+            hints,
         })
     }
 
     /// Sends a request, retrying transient failures. Returns the final answer whatever
     /// its status: callers decide which statuses they expect, with [`Client::check_status`].
     fn call(&self, method: &str, url: &str, payload: Payload) -> Result<Reply> {
+        self.call_paced(method, url, payload, Pace::Patient)
+    }
+
+    /// [Client::call], with retries that wait as `pace` says.
+    fn call_paced(&self, method: &str, url: &str, payload: Payload, pace: Pace) -> Result<Reply> {
         let attempts = self.s.retries + 1;
         for attempt in 1..=attempts {
             let started = Instant::now();
@@ -168,7 +246,7 @@ impl Client {
                         None => return result,
                     }
                 }
-                Err(e) => (backoff(attempt), format!("failed ({e})")),
+                Err(e) => (Wait::backoff(attempt), format!("failed ({e:#})")),
             };
             if attempt == attempts {
                 return match result {
@@ -178,20 +256,32 @@ impl Client {
                     }),
                 };
             }
-            if wait > self.s.max_wait {
+            if pace == Pace::Urgent {
+                note(format!(
+                    "{method} {url} {why}; retrying at once (attempt {} of {attempts})",
+                    attempt + 1
+                ));
+                continue;
+            }
+            let whose = if wait.asked {
+                "GitHub asks to wait"
+            } else {
+                "the backoff would wait"
+            };
+            if wait.duration > self.s.max_wait {
                 bail!(
-                    "{method} {url} {why}; GitHub asks to wait {} s before retrying, longer \
-                     than --max-wait ({} s). Nothing more was sent; run again later.",
-                    wait.as_secs(),
+                    "{method} {url} {why}; {whose} {} s before retrying, longer than \
+                     --max-wait ({} s). Nothing more was sent; run again later.",
+                    wait.duration.as_secs(),
                     self.s.max_wait.as_secs()
                 );
             }
             note(format!(
                 "{method} {url} {why}; retrying in {:.0} s (attempt {} of {attempts})",
-                wait.as_secs_f64().ceil(),
+                wait.duration.as_secs_f64().ceil(),
                 attempt + 1
             ));
-            thread::sleep(wait);
+            thread::sleep(wait.duration);
         }
         unreachable!("the loop returns on its last attempt")
     }
@@ -210,12 +300,46 @@ impl Client {
         for e in &parsed.errors {
             message.push_str(&format!("; {e}"));
         }
-        bail!(
-            "{method} {url} answered {}: {}{}",
-            reply.status,
-            message.trim(),
-            self.explain(reply.status, &reply.hints)
-        )
+        let already_exists = reply.status == 422
+            && parsed
+                .errors
+                .iter()
+                .any(|e| e.get("code").and_then(|c| c.as_str()) == Some("already_exists"));
+        Err(ApiError {
+            status: reply.status,
+            already_exists,
+            message: format!(
+                "{method} {url} answered {}: {}{}",
+                reply.status,
+                message.trim(),
+                self.explain(reply.status, &reply.hints)
+            ),
+        }
+        .into())
+    }
+
+    /// Sleeps until the rate limit's reset when fewer than `needed` requests are left, by
+    /// the last answer's headers: called before a delete, so that the delete and the
+    /// rename after it are not the ones that wait.
+    pub fn keep_budget_for(&self, needed: u64) -> Result<()> {
+        let Some(wait) = until_reset(&self.last_hints.borrow(), needed) else {
+            return Ok(());
+        };
+        if wait > self.s.max_wait {
+            bail!(
+                "fewer than {needed} requests are left until GitHub's rate limit resets in {} \
+                 s, longer than --max-wait ({} s); nothing more was sent, run again later",
+                wait.as_secs(),
+                self.s.max_wait.as_secs()
+            );
+        }
+        note(format!(
+            "{needed} requests are needed in a row and the rate limit is nearly spent: \
+             waiting {} s for its reset, before anything is deleted",
+            wait.as_secs()
+        ));
+        thread::sleep(wait);
+        Ok(())
     }
 
     fn explain(&self, status: u16, hints: &RetryHints) -> String {

@@ -5,7 +5,7 @@ use anyhow::Result;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Client, Payload};
+use super::{Client, Pace, Payload};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Release {
@@ -144,17 +144,22 @@ impl Client {
         Self::json("POST", &url, &reply)
     }
 
-    pub fn rename_asset(&self, asset: &Asset, name: &str) -> Result<Asset> {
+    /// Renames `asset`; a repeat after a lost answer finds it renamed already (200).
+    pub fn rename_asset(&self, asset: &Asset, name: &str, pace: Pace) -> Result<Asset> {
         let url = self.repo_url(&format!("/releases/assets/{}", asset.id));
-        let reply = self.call("PATCH", &url, Payload::Json(json!({ "name": name })))?;
+        let payload = Payload::Json(json!({ "name": name }));
+        let reply = self.call_paced("PATCH", &url, payload, pace)?;
         let reply = self.check_status("PATCH", &url, reply, &[200])?;
         Self::json("PATCH", &url, &reply)
     }
 
-    pub fn delete_asset(&self, asset: &Asset) -> Result<()> {
+    /// Deletes `asset`. An asset already gone (404: a repeat after a lost answer, or
+    /// someone else) is what was asked for.
+    pub fn delete_asset(&self, asset: &Asset, pace: Pace) -> Result<()> {
         let url = self.repo_url(&format!("/releases/assets/{}", asset.id));
-        let reply = self.call("DELETE", &url, Payload::Empty)?;
-        self.check_status("DELETE", &url, reply, &[204]).map(drop)
+        let reply = self.call_paced("DELETE", &url, Payload::Empty, pace)?;
+        self.check_status("DELETE", &url, reply, &[204, 404])
+            .map(drop)
     }
 }
 

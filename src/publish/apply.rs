@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 
 use super::plan::{Plan, State, Step};
 use super::{short, Local, Publish};
-use crate::github::{Asset, Release};
+use crate::github::{api_error, Asset, Pace, Release};
 use crate::messages::note;
 
 #[derive(Default)]
@@ -56,7 +56,7 @@ pub fn apply(p: &Publish, state: State, plan: &Plan) -> Result<Outcome> {
     for step in &plan.steps {
         match step {
             Step::CreateTag => {
-                c.create_tag(p.tag, p.commit)?;
+                create_tag(p)?;
                 out.tag_moved = Some(None);
             }
             Step::MoveTag { from } => {
@@ -64,9 +64,7 @@ pub fn apply(p: &Publish, state: State, plan: &Plan) -> Result<Outcome> {
                 out.tag_moved = Some(Some(from.clone()));
             }
             Step::CreateRelease => {
-                let fields = p.fields(&BTreeMap::new());
-                release = Some(c.create_release(&fields, p.commit)?);
-                note(format!("created release {} of {}", p.tag, c.repo()));
+                release = Some(create_release(p)?);
                 out.created_release = true;
             }
             Step::DeleteLeftover(a) => {
@@ -74,7 +72,7 @@ pub fn apply(p: &Publish, state: State, plan: &Plan) -> Result<Outcome> {
                     "deleting {} left by an interrupted publish",
                     a.name
                 ));
-                c.delete_asset(a)?;
+                c.delete_asset(a, Pace::Patient)?;
             }
             Step::Upload(i) => {
                 let w = &p.wheels[*i];
@@ -91,27 +89,13 @@ pub fn apply(p: &Publish, state: State, plan: &Plan) -> Result<Outcome> {
                 let new = temps
                     .get(wheel)
                     .context("a swap before its upload: the plan is out of order")?;
-                c.delete_asset(old).with_context(|| {
-                    format!(
-                        "replacing {}: the new wheel is on the release as {}; run \
-                         publish-latest again to finish",
-                        old.name, new.name
-                    )
-                })?;
-                let renamed = c.rename_asset(new, w.file_name()).with_context(|| {
-                    format!(
-                        "the old {} is deleted and the new one is on the release as {}; run \
-                         publish-latest again to finish",
-                        w.file_name(),
-                        new.name
-                    )
-                })?;
+                let renamed = swap(p, the(&release)?, old, new, w)?;
                 note(format!("replaced {}", w.file_name()));
                 out.replaced.push(w.file_name().to_owned());
                 placed.insert(w.file_name().to_owned(), renamed);
             }
             Step::Delete(a) => {
-                c.delete_asset(a)?;
+                c.delete_asset(a, Pace::Patient)?;
                 note(format!(
                     "deleted {}, which this build does not have",
                     a.name
@@ -139,8 +123,93 @@ fn the(release: &Option<Release>) -> Result<&Release> {
         .context("an upload before the release exists: the plan is out of order")
 }
 
-/// Uploads `w` as `name`. If the upload fails for good, a partial asset it may have left
-/// is removed, and the error says what the release still has.
+/// Creates the tag at the commit. A 422 means it exists: made by an attempt whose answer
+/// was lost (then it is at the commit), or by someone else (then it is moved).
+fn create_tag(p: &Publish) -> Result<()> {
+    let c = p.client;
+    let Err(e) = c.create_tag(p.tag, p.commit) else {
+        return Ok(());
+    };
+    if api_error(&e).is_none_or(|a| a.status != 422) {
+        return Err(e);
+    }
+    match c.tag_commit(p.tag)? {
+        Some(sha) if sha == p.commit => Ok(()),
+        Some(_) => c.move_tag(p.tag, p.commit),
+        None => Err(e),
+    }
+}
+
+/// Creates the release. A 422 means a release with the tag exists: made by an attempt
+/// whose answer was lost; it is read and used (its title and body are set last).
+fn create_release(p: &Publish) -> Result<Release> {
+    let c = p.client;
+    let fields = p.fields(&BTreeMap::new());
+    match c.create_release(&fields, p.commit) {
+        Ok(r) => {
+            note(format!("created release {} of {}", p.tag, c.repo()));
+            Ok(r)
+        }
+        Err(e) if api_error(&e).is_some_and(|a| a.status == 422) => {
+            let r = c.release_by_tag(p.tag)?.ok_or(e)?;
+            note(format!(
+                "release {} of {} exists already (an earlier attempt made it): using it",
+                p.tag,
+                c.repo()
+            ));
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes the old asset and renames the new one into its place. Between the two the
+/// wheel's URL is empty, so nothing else happens there: the rate limit is made to allow
+/// both first, and their retries do not wait. If the rename still fails, the new bytes
+/// are uploaded under the final name instead.
+fn swap(p: &Publish, release: &Release, old: &Asset, new: &Asset, w: &Local) -> Result<Asset> {
+    let c = p.client;
+    c.keep_budget_for(3)?;
+    c.delete_asset(old, Pace::Urgent).with_context(|| {
+        format!(
+            "replacing {}: the new wheel is on the release as {}; run publish-latest again \
+             to finish",
+            old.name, new.name
+        )
+    })?;
+    let err = match c.rename_asset(new, w.file_name(), Pace::Urgent) {
+        Ok(renamed) => return Ok(renamed),
+        Err(e) => e,
+    };
+    note(format!(
+        "renaming {} to {} failed ({err:#}); uploading the new wheel under {} instead, so \
+         that its URL does not stay empty",
+        new.name,
+        w.file_name(),
+        w.file_name()
+    ));
+    let placed = upload(p, release, w.file_name(), w, false).with_context(|| {
+        format!(
+            "the old {} is deleted and the new one is on the release as {}; run \
+             publish-latest again to finish",
+            w.file_name(),
+            new.name
+        )
+    })?;
+    if let Err(e) = c.delete_asset(new, Pace::Patient) {
+        note(format!(
+            "{} stays on the release ({e:#}); the next publish removes it",
+            new.name
+        ));
+    }
+    Ok(placed)
+}
+
+/// Uploads `w` as `name`, safe to repeat: when an attempt failed, what it left under the
+/// name is looked at. A complete asset with the wheel's size and digest (an upload whose
+/// answer was lost) is adopted; anything else (`starter`, `open`, other bytes) is removed
+/// and, when GitHub said the name was taken, the upload tried once more. If the upload
+/// fails for good, the error says what the release still has.
 fn upload(
     p: &Publish,
     release: &Release,
@@ -152,26 +221,54 @@ fn upload(
         "uploading {name} ({:.1} MB)",
         w.bytes.len() as f64 / 1e6
     ));
-    match p.client.upload_asset(release, name, &w.bytes) {
-        Ok(asset) => Ok(asset),
-        Err(e) => {
-            if let Ok(assets) = p.client.list_assets(release) {
-                for a in assets.iter().filter(|a| a.name == name) {
-                    let _ = p.client.delete_asset(a);
-                }
+    let c = p.client;
+    let mut again = true;
+    let err = loop {
+        let e = match c.upload_asset(release, name, &w.bytes) {
+            Ok(asset) => return Ok(asset),
+            Err(e) => e,
+        };
+        let taken = api_error(&e).is_some_and(|a| a.already_exists);
+        let left = c
+            .list_assets(release)
+            .map(|assets| assets.into_iter().find(|a| a.name == name));
+        match left {
+            Ok(Some(a)) if a.digest.is_some() && w.is_on(&a, "") => {
+                note(format!(
+                    "{name} is on the release with the wheel's size and digest (an attempt \
+                     whose answer was lost): keeping it"
+                ));
+                return Ok(a);
             }
-            Err(e).with_context(|| match had_wheels {
-                true => format!(
-                    "uploading {name} failed; nothing was deleted, so the release still \
-                     has its previous wheels"
-                ),
-                false => format!(
-                    "uploading {name} failed; the release had no wheels before this run, \
-                     and this wheel is not on it"
-                ),
-            })
+            Ok(Some(a)) => {
+                note(format!(
+                    "removing the {} asset {name} a failed upload left ({} bytes)",
+                    if a.state.is_empty() {
+                        "partial"
+                    } else {
+                        &a.state
+                    },
+                    a.size
+                ));
+                c.delete_asset(&a, Pace::Patient)?;
+            }
+            Ok(None) | Err(_) => {}
         }
-    }
+        if !(taken && again) {
+            break e;
+        }
+        again = false;
+    };
+    Err(err).with_context(|| match had_wheels {
+        true => format!(
+            "uploading {name} failed; nothing was deleted, so the release still has its \
+             previous wheels"
+        ),
+        false => format!(
+            "uploading {name} failed; the release had no wheels before this run, and this \
+             wheel is not on it"
+        ),
+    })
 }
 
 /// What was done, as `publish-latest` prints it.

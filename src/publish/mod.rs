@@ -61,6 +61,8 @@ pub struct Options {
     pub verbose: bool,
     pub retries: u32,
     pub max_wait: Duration,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
 }
 
 /// How a publish ended; the text is the report for stdout.
@@ -148,6 +150,8 @@ pub fn run(workspace: Option<&Path>, opts: &Options) -> Result<Ended> {
         verbose: opts.verbose,
         retries: opts.retries,
         max_wait: opts.max_wait,
+        connect_timeout: opts.connect_timeout,
+        read_timeout: opts.read_timeout,
     });
     let publish = Publish {
         client: &client,

@@ -12,12 +12,18 @@
 //!   without one, 403 for a token without `contents: write`;
 //! - `browser_download_url`s that serve the asset's bytes.
 //!
-//! It records every request and, after each one, the release's assets, so a test can
-//! check what a user could have downloaded at every moment. Faults can be injected.
+//! It records every request (with when it arrived) and, after each one, the release's
+//! assets, so a test can check what a user could have downloaded at every moment. Faults
+//! can be injected, as GitHub's network shows them: an error status instead of the work;
+//! the work done and its answer lost; a connection that accepts and never answers; an
+//! upload answered 502 that leaves an incomplete asset in state `starter` (documented
+//! for release assets).
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -41,12 +47,30 @@ pub struct FakeRelease {
     pub assets: Vec<FakeAsset>,
 }
 
+/// What an injected fault does to a request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Not handled; answered with the fault's status.
+    Answer,
+    /// Handled (the write takes effect), then the answer is lost: the client reads bytes
+    /// that are no HTTP answer, as after a connection reset.
+    Lost,
+    /// The connection stays open and silent this long; the request is handled first when
+    /// `handled` (the write takes effect, the answer never comes).
+    Silent { handled: bool, lasts: Duration },
+    /// An upload: an incomplete asset is left under the name in state `starter`, and the
+    /// answer is 502.
+    Starter,
+}
+
 /// An injected failure: the next `times` requests whose method is `method` and whose path
-/// contains `path_contains` get this answer instead of being handled.
+/// contains `path_contains` (or, when `exact`, is it) meet `effect`.
 #[derive(Clone, Debug)]
 pub struct Fault {
     pub method: &'static str,
     pub path_contains: String,
+    pub exact: bool,
+    pub effect: Effect,
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
@@ -58,11 +82,61 @@ impl Fault {
         Fault {
             method,
             path_contains: path_contains.to_owned(),
+            exact: false,
+            effect: Effect::Answer,
             status,
             headers: Vec::new(),
             body: json!({"message": "Server Error"}).to_string(),
             times,
         }
+    }
+
+    /// The request is handled, and its answer lost, `times` times.
+    pub fn lost(method: &'static str, path: &str, times: usize) -> Fault {
+        Fault {
+            effect: Effect::Lost,
+            ..Fault::new(method, path, 0, times)
+        }
+    }
+
+    /// The connection accepts the request and says nothing for `seconds`; with `handled`
+    /// the request takes effect first.
+    pub fn silent(
+        method: &'static str,
+        path: &str,
+        handled: bool,
+        seconds: f64,
+        times: usize,
+    ) -> Fault {
+        let lasts = Duration::from_secs_f64(seconds);
+        Fault {
+            effect: Effect::Silent { handled, lasts },
+            ..Fault::new(method, path, 0, times)
+        }
+    }
+
+    /// The next `times` uploads leave a `starter` asset and are answered 502.
+    pub fn starter(times: usize) -> Fault {
+        Fault {
+            effect: Effect::Starter,
+            ..Fault::new("POST", "/uploads/", 502, times)
+        }
+    }
+
+    /// Matches a path equal to the one given, not one that merely contains it.
+    pub fn exact(mut self) -> Fault {
+        self.exact = true;
+        self
+    }
+
+    fn matches(&self, method: &str, path: &str) -> bool {
+        self.times > 0
+            && self.method == method
+            && if self.exact {
+                path == self.path_contains
+            } else {
+                path.contains(&self.path_contains)
+            }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Fault {
@@ -80,7 +154,10 @@ impl Fault {
 pub struct Logged {
     pub method: String,
     pub path: String,
+    /// The status of the answer, or 0 when none was given (lost, or silent).
     pub status: u16,
+    /// When the request arrived.
+    pub at: Instant,
 }
 
 struct State {
@@ -145,12 +222,29 @@ impl FakeGitHub {
                             )
                         })
                         .collect();
-                    let answer = state.lock().unwrap().handle(
+                    let (answer, effect) = state.lock().unwrap().handle(
                         request.method().as_str(),
                         request.url(),
                         &headers,
                         &body,
                     );
+                    match effect {
+                        Effect::Lost => {
+                            let mut raw = request.into_writer();
+                            let _ = raw.write_all(b"\x00\x01 no answer\r\n\r\n");
+                            let _ = raw.flush();
+                            continue;
+                        }
+                        Effect::Silent { lasts, .. } => {
+                            let raw = request.into_writer();
+                            std::thread::spawn(move || {
+                                std::thread::sleep(lasts);
+                                drop(raw);
+                            });
+                            continue;
+                        }
+                        Effect::Answer | Effect::Starter => {}
+                    }
                     let mut response =
                         tiny_http::Response::from_data(answer.body).with_status_code(answer.status);
                     for (k, v) in answer.headers {
@@ -298,27 +392,44 @@ impl State {
         url: &str,
         headers: &[(String, String)],
         body: &[u8],
-    ) -> Answer {
+    ) -> (Answer, Effect) {
+        let at = Instant::now();
         let (path, query) = url.split_once('?').unwrap_or((url, ""));
         let path = path.to_owned();
-        let answer = match self
+        let fault = self
             .faults
             .iter_mut()
-            .find(|f| f.times > 0 && f.method == method && path.contains(&f.path_contains))
-        {
-            Some(f) => {
+            .find(|f| f.matches(method, &path))
+            .map(|f| {
                 f.times -= 1;
+                f.clone()
+            });
+        let effect = fault.as_ref().map_or(Effect::Answer, |f| f.effect.clone());
+        let answer = match &fault {
+            None => self.route(method, &path, query, headers, body),
+            Some(Fault {
+                effect: Effect::Lost | Effect::Silent { handled: true, .. },
+                ..
+            }) => self.route(method, &path, query, headers, body),
+            Some(f) => {
+                if f.effect == Effect::Starter {
+                    let made = self.route(method, &path, query, headers, &body[..body.len() / 2]);
+                    if made.status == 201 {
+                        self.mark_last_upload_starter();
+                    }
+                }
                 let mut a = answer(f.status, Value::Null);
                 a.body = f.body.clone().into_bytes();
                 a.headers.extend(f.headers.clone());
                 a
             }
-            None => self.route(method, &path, query, headers, body),
         };
+        let answered = matches!(effect, Effect::Answer | Effect::Starter);
         self.log.push(Logged {
             method: method.to_owned(),
             path,
-            status: answer.status,
+            status: if answered { answer.status } else { 0 },
+            at,
         });
         let snapshot = self
             .releases
@@ -333,7 +444,17 @@ impl State {
             })
             .unwrap_or_default();
         self.history.push(snapshot);
-        answer
+        (answer, effect)
+    }
+
+    /// The asset the last upload made becomes an incomplete one.
+    fn mark_last_upload_starter(&mut self) {
+        let newest = self.next_id - 1;
+        for r in &mut self.releases {
+            if let Some(a) = r.assets.iter_mut().find(|a| a.id == newest) {
+                a.state = "starter".into();
+            }
+        }
     }
 
     fn route(
