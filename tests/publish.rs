@@ -904,3 +904,42 @@ fn a_dead_connection_is_given_up_on_and_waits_are_told_as_whose_they_are() {
     assert!(said.contains("the backoff would wait 2 s"), "{said}");
     assert!(!said.contains("GitHub asks"), "{said}");
 }
+
+#[test]
+fn a_nearly_spent_rate_limit_is_waited_for_before_the_delete() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let dist = dir.path().join("dist");
+    let gh = FakeGitHub::start(REPO, TOKEN);
+    build_wheels(dir.path(), &dist, "one");
+    assert_ok(&publish(&gh, &dist, C1, &[]));
+
+    // 6 requests per 3 s: the 3 reads and 2 uploads leave 1, too few for a delete and
+    // its rename; the wait for the reset comes before the delete, not between the two.
+    let wheels = build_wheels(dir.path(), &dist, "two");
+    let before = gh.requests().len();
+    gh.limit_requests(6, Duration::from_secs(3));
+    let out = publish(&gh, &dist, C2, &[]);
+    assert_ok(&out);
+    assert!(text(&out).contains("waiting"), "{}", text(&out));
+    let log = gh.requests();
+    assert!(
+        log[before..].iter().all(|r| r.status != 403),
+        "the rate limit was exceeded: {:?}",
+        &log[before..]
+    );
+    let first_delete = before
+        + log[before..]
+            .iter()
+            .position(|r| r.method == "DELETE")
+            .unwrap();
+    assert!(
+        log[first_delete].at - log[first_delete - 1].at >= Duration::from_millis(900),
+        "no wait before the delete"
+    );
+    assert_eq!(
+        assert_tight_windows(&gh, before, Duration::from_millis(900)),
+        2
+    );
+    assert_consistent(&gh, &wheels, C2);
+}

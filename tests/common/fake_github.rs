@@ -167,6 +167,9 @@ struct State {
     token: String,
     read_only_token: String,
     digests: bool,
+    /// GitHub's primary rate limit, when one is set: requests per window, the window's
+    /// end, and how many are left in it.
+    rate_limit: Option<(u64, Duration, Instant, u64)>,
     watched_tag: String,
     releases: Vec<FakeRelease>,
     refs: BTreeMap<String, String>,
@@ -197,6 +200,7 @@ impl FakeGitHub {
             token: token.to_owned(),
             read_only_token: format!("{token}-read-only"),
             digests: true,
+            rate_limit: None,
             watched_tag: "latest".to_owned(),
             releases: Vec::new(),
             refs: BTreeMap::new(),
@@ -268,6 +272,13 @@ impl FakeGitHub {
     /// `permissions: contents: write`).
     pub fn read_only_token(&self) -> String {
         self.state.lock().unwrap().read_only_token.clone()
+    }
+
+    /// From now on, at most `requests` per `window`, told in every answer's
+    /// `x-ratelimit-*` headers; past them, 403 "API rate limit exceeded" until the reset.
+    pub fn limit_requests(&self, requests: u64, window: Duration) {
+        self.state.lock().unwrap().rate_limit =
+            Some((requests, window, Instant::now() + window, requests));
     }
 
     /// Answer like a server from before asset digests (mid-2025).
@@ -405,7 +416,13 @@ impl State {
                 f.clone()
             });
         let effect = fault.as_ref().map_or(Effect::Answer, |f| f.effect.clone());
-        let answer = match &fault {
+        // Downloads from browser_download_url do not count against the API's limit.
+        let api = path.starts_with("/repos/") || path.starts_with("/uploads/");
+        let limited = if api { self.take_from_rate_limit() } else { None };
+        let mut answer = match &fault {
+            _ if limited.as_ref().is_some_and(|(left, _)| *left == u64::MAX) => {
+                error(403, "API rate limit exceeded")
+            }
             None => self.route(method, &path, query, headers, body),
             Some(Fault {
                 effect: Effect::Lost | Effect::Silent { handled: true, .. },
@@ -424,6 +441,15 @@ impl State {
                 a
             }
         };
+        if let Some((left, reset)) = limited {
+            answer.headers.push((
+                "x-ratelimit-remaining".into(),
+                (if left == u64::MAX { 0 } else { left }).to_string(),
+            ));
+            answer
+                .headers
+                .push(("x-ratelimit-reset".into(), reset.to_string()));
+        }
         let answered = matches!(effect, Effect::Answer | Effect::Starter);
         self.log.push(Logged {
             method: method.to_owned(),
@@ -445,6 +471,27 @@ impl State {
             .unwrap_or_default();
         self.history.push(snapshot);
         (answer, effect)
+    }
+
+    /// Counts a request against the rate limit: the requests left after it (`u64::MAX`
+    /// when none was left for it) and the reset as seconds since the epoch.
+    fn take_from_rate_limit(&mut self) -> Option<(u64, u64)> {
+        let (limit, window, end, left) = self.rate_limit.as_mut()?;
+        let now = Instant::now();
+        if now >= *end {
+            *end = now + *window;
+            *left = *limit;
+        }
+        let reset = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + (*end - now).as_secs_f64().ceil() as u64;
+        if *left == 0 {
+            return Some((u64::MAX, reset));
+        }
+        *left -= 1;
+        Some((*left, reset))
     }
 
     /// The asset the last upload made becomes an incomplete one.
