@@ -71,6 +71,38 @@ fn machine_name(machine: u16) -> &'static str {
     }
 }
 
+/// The strings of the `.comment` section (compilers and linker stamp their names there:
+/// `Linker: LLD 17.0.6`, `Linker: Debian LLD 14.0.6`), or none when it cannot be read.
+pub fn comments(bytes: &[u8]) -> Vec<String> {
+    let Ok(elf) = Elf::parse(bytes) else {
+        return Vec::new();
+    };
+    let Some(section) = elf
+        .section_headers
+        .iter()
+        .find(|h| elf.shdr_strtab.get_at(h.sh_name) == Some(".comment"))
+    else {
+        return Vec::new();
+    };
+    let (start, size) = (section.sh_offset as usize, section.sh_size as usize);
+    let Some(data) = bytes.get(start..start.saturating_add(size)) else {
+        return Vec::new();
+    };
+    data.split(|b| *b == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect()
+}
+
+/// Whether a `.comment` entry says lld linked the file, however the distribution names
+/// it (`Linker: LLD 17.0.6`, `Linker: Debian LLD 14.0.6`, `Linker: Ubuntu LLD 18.1.3`).
+pub fn linked_by_lld(comments: &[String]) -> bool {
+    comments.iter().any(|c| {
+        c.strip_prefix("Linker:")
+            .is_some_and(|rest| rest.split_whitespace().any(|w| w == "LLD"))
+    })
+}
+
 pub fn is_elf(bytes: &[u8]) -> bool {
     bytes.starts_with(b"\x7fELF")
 }
@@ -279,6 +311,19 @@ fn file_offset(elf: &Elf, vaddr: u64) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lld_is_recognised_however_the_distribution_names_it() {
+        let said = |c: &str| linked_by_lld(&[c.to_owned()]);
+        assert!(said("Linker: LLD 17.0.6"));
+        assert!(said("Linker: Debian LLD 14.0.6"));
+        assert!(said(
+            "Linker: Ubuntu LLD 18.1.3 (compatible with GNU linkers)"
+        ));
+        assert!(!said("GCC: (Debian 12.2.0-14) 12.2.0"));
+        assert!(!said("Linker: GNU ld (GNU Binutils for Debian) 2.40"));
+        assert!(!said("rustc version 1.95.0 LLD"));
+    }
 
     #[test]
     fn not_elf_and_truncated_elf_are_named() {

@@ -327,3 +327,37 @@ fn a_platform_without_a_policy_is_refused_before_any_build() {
     }
     assert!(!tmp.path().join("target").exists() && !tmp.path().join("dist").exists());
 }
+
+#[test]
+fn doctor_recognises_lld_through_clang_and_through_the_default_linker() {
+    let (_tmp, root) = workspace_copy();
+    let linker_check = |config: &str| -> Value {
+        fs::write(root.join(".cargo/config.toml"), config).unwrap();
+        let out = maou_build(&root)
+            .args(["doctor", "--json"])
+            .env_remove("RUSTFLAGS")
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "linker")
+            .unwrap()
+            .clone()
+    };
+    // dousu/maou's way: clang as the linker driver, told to use lld. Debian's lld stamps
+    // `Linker: Debian LLD 14.0.6`.
+    for config in [
+        "[target.x86_64-unknown-linux-gnu]\nlinker = \"clang\"\n\
+         rustflags = [\"-C\", \"link-arg=-fuse-ld=lld\"]\n",
+        "[target.x86_64-unknown-linux-gnu]\nrustflags = [\"-C\", \"link-arg=-fuse-ld=lld\"]\n",
+    ] {
+        let check = linker_check(config);
+        assert_eq!(check["level"], "PASS", "{config}\n{check}");
+        assert!(check["detail"].as_str().unwrap().contains("LLD"), "{check}");
+    }
+    let check = linker_check("[target.x86_64-unknown-linux-gnu]\nrustflags = []\n");
+    assert_eq!(check["level"], "WARN", "{check}");
+}

@@ -129,12 +129,14 @@ pub(super) fn linker(ws: &Workspace) -> Check {
             "install lld (`apt-get install lld`, or enter `nix develop`)",
         ),
         Ok(_) => {
-            let bytes = fs::read(&out).unwrap_or_default();
-            let lld = bytes.windows(11).any(|w| w == b"Linker: LLD");
-            if lld {
+            let comments = crate::elf::comments(&fs::read(&out).unwrap_or_default());
+            if let Some(stamp) = comments
+                .iter()
+                .find(|c| crate::elf::linked_by_lld(std::slice::from_ref(c)))
+            {
                 pass(
                     "linker",
-                    "lld links (a probe program's .comment says \"Linker: LLD\")",
+                    format!("lld links (a probe program's .comment says {stamp:?})"),
                 )
             } else {
                 warn(

@@ -418,7 +418,11 @@ impl State {
         let effect = fault.as_ref().map_or(Effect::Answer, |f| f.effect.clone());
         // Downloads from browser_download_url do not count against the API's limit.
         let api = path.starts_with("/repos/") || path.starts_with("/uploads/");
-        let limited = if api { self.take_from_rate_limit() } else { None };
+        let limited = if api {
+            self.take_from_rate_limit()
+        } else {
+            None
+        };
         let mut answer = match &fault {
             _ if limited.as_ref().is_some_and(|(left, _)| *left == u64::MAX) => {
                 error(403, "API rate limit exceeded")
