@@ -162,3 +162,15 @@ fn is_executable(path: &Path) -> bool {
         .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         .unwrap_or(false)
 }
+
+/// maou-build's own executable, to run it again (the bench's sandbox, the replay's
+/// separate checkout). A long run must survive a rebuild of the binary meanwhile (cargo
+/// replaces the file: the path then names a deleted file), so Linux's `/proc/self/exe`,
+/// which still opens the running binary, is preferred.
+pub fn own_exe() -> anyhow::Result<std::path::PathBuf> {
+    let proc_exe = std::path::PathBuf::from("/proc/self/exe");
+    if proc_exe.exists() {
+        return Ok(proc_exe);
+    }
+    std::env::current_exe().context("cannot find maou-build's own executable")
+}

@@ -346,7 +346,12 @@ pub fn replay_table(r: &crate::replay::Report) -> String {
             l.scenario, l.seconds, r.cores, l.four_core_estimate_seconds
         ));
     }
-    if let Some(c) = &r.wheel_check {
+    if let Some(Err(why)) = &r.wheel_check {
+        out.push_str(&format!(
+            "wheels not compared with `maou-build wheel`'s: {why}\n"
+        ));
+    }
+    if let Some(Ok(c)) = &r.wheel_check {
         out.push_str(&format!(
             "wheels against `maou-build wheel` in a separate checkout (SOURCE_DATE_EPOCH={}, {:.0} s): {}\n",
             c.epoch,

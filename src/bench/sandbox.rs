@@ -69,7 +69,7 @@ impl Sandbox {
             tmp,
             root,
             ws: copied,
-            exe: std::env::current_exe().context("cannot find maou-build's own executable")?,
+            exe: crate::process::own_exe()?,
             sccache,
             port,
             edits: Cell::new(0),

@@ -154,7 +154,12 @@ fn ci_chain(ws: &Workspace, args: &Args) -> Result<ExitCode> {
     if let Some(path) = &args.markdown {
         write(path, &report::replay_table(&report))?;
     }
-    Ok(ExitCode::SUCCESS)
+    // The one check of the replay: the chain's wheels are maou-build wheel's.
+    Ok(match &report.wheel_check {
+        Some(Ok(c)) if !c.identical => ExitCode::from(1),
+        Some(Err(_)) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {

@@ -43,11 +43,11 @@ pub fn against_checkout(
     let out = tmp.join("checkout-wheels");
     crate::fsutil::copy_sources(sources, &checkout, extension_prefix)
         .with_context(|| format!("copying {} to {}", sources.display(), checkout.display()))?;
-    let exe = std::env::current_exe().context("cannot find maou-build's own executable")?;
+    let exe = crate::process::own_exe()?;
     let args = ["wheel".into(), "--out".into(), out.clone().into_os_string()];
     let command = format!(
         "SOURCE_DATE_EPOCH={epoch} {}",
-        crate::process::display(&exe.to_string_lossy(), &args)
+        crate::process::display("maou-build", &args)
     );
     note(format!(
         "replay: the same wheels from a separate checkout, {}: {command}",

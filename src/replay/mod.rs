@@ -64,8 +64,9 @@ pub struct Report {
     pub cores: usize,
     pub scenarios: Vec<ScenarioReport>,
     pub lead_times: Vec<LeadTime>,
-    /// The chain's wheels against `maou-build wheel`'s (when the chain ends in the wheels).
-    pub wheel_check: Option<compare::WheelCheck>,
+    /// The chain's wheels against `maou-build wheel`'s (when the chain ends in the wheels),
+    /// or why they could not be compared.
+    pub wheel_check: Option<Result<compare::WheelCheck, String>>,
     pub total_seconds: f64,
 }
 
@@ -145,7 +146,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<Report> {
 type Replayed = (
     Vec<ScenarioReport>,
     Vec<LeadTime>,
-    Option<compare::WheelCheck>,
+    Option<Result<compare::WheelCheck, String>>,
 );
 
 fn replay_all(flake: &Path, harness: &Path, tmp: &Path, opts: &Options) -> Result<Replayed> {
@@ -192,14 +193,18 @@ fn replay_all(flake: &Path, harness: &Path, tmp: &Path, opts: &Options) -> Resul
                 .sum(),
         })
         .collect();
+    // The scenarios' figures are kept whatever happens to the comparison.
     let wheel_check = match last_out {
-        Some(out) if end == WHEELS => Some(compare::against_checkout(
-            flake,
-            &extension_prefix(&copied),
-            &out,
-            store::SOURCE_DATE_EPOCH,
-            tmp,
-        )?),
+        Some(out) if end == WHEELS => Some(
+            compare::against_checkout(
+                flake,
+                &extension_prefix(&copied),
+                &out,
+                store::SOURCE_DATE_EPOCH,
+                tmp,
+            )
+            .map_err(|e| format!("{e:#}")),
+        ),
         _ => None,
     };
     Ok((scenarios, lead_times, wheel_check))
