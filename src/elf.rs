@@ -96,11 +96,10 @@ pub fn comments(bytes: &[u8]) -> Vec<String> {
 
 /// Whether a `.comment` entry says lld linked the file, however the distribution names
 /// it (`Linker: LLD 17.0.6`, `Linker: Debian LLD 14.0.6`, `Linker: Ubuntu LLD 18.1.3`).
-pub fn linked_by_lld(comments: &[String]) -> bool {
-    comments.iter().any(|c| {
-        c.strip_prefix("Linker:")
-            .is_some_and(|rest| rest.split_whitespace().any(|w| w == "LLD"))
-    })
+pub fn linked_by_lld(comment: &str) -> bool {
+    comment
+        .strip_prefix("Linker:")
+        .is_some_and(|rest| rest.split_whitespace().any(|w| w == "LLD"))
 }
 
 pub fn is_elf(bytes: &[u8]) -> bool {
@@ -314,7 +313,7 @@ mod tests {
 
     #[test]
     fn lld_is_recognised_however_the_distribution_names_it() {
-        let said = |c: &str| linked_by_lld(&[c.to_owned()]);
+        let said = linked_by_lld;
         assert!(said("Linker: LLD 17.0.6"));
         assert!(said("Linker: Debian LLD 14.0.6"));
         assert!(said(

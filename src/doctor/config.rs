@@ -130,10 +130,7 @@ pub(super) fn linker(ws: &Workspace) -> Check {
         ),
         Ok(_) => {
             let comments = crate::elf::comments(&fs::read(&out).unwrap_or_default());
-            if let Some(stamp) = comments
-                .iter()
-                .find(|c| crate::elf::linked_by_lld(std::slice::from_ref(c)))
-            {
+            if let Some(stamp) = comments.iter().find(|c| crate::elf::linked_by_lld(c)) {
                 pass(
                     "linker",
                     format!("lld links (a probe program's .comment says {stamp:?})"),
