@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
+use crate::profile::{DevOverride, DEV_LINK_ARGS};
 use crate::workspace::{Features, Workspace};
 
 #[derive(Deserialize)]
@@ -39,6 +40,8 @@ pub struct Request<'a> {
     pub features: Features,
     /// The build environment's variables ([crate::build_env::BuildEnv::vars]).
     pub env: Vec<(String, String)>,
+    /// Overrides of the workspace's dev profile, on cargo's command line.
+    pub dev_override: Option<DevOverride>,
 }
 
 #[derive(Debug)]
@@ -52,8 +55,10 @@ pub struct Outcome {
 
 impl Request<'_> {
     pub fn args(&self) -> Vec<String> {
+        // Dev builds link the extension with options of their own, on that unit alone.
+        let link_args = !self.release && self.dev_override.is_none_or(|o| o.dev_link_args());
         let mut args = vec![
-            "build".to_owned(),
+            if link_args { "rustc" } else { "build" }.to_owned(),
             "--lib".to_owned(),
             "--manifest-path".to_owned(),
             self.ws.cdylib.manifest_path.to_string_lossy().into_owned(),
@@ -66,6 +71,11 @@ impl Request<'_> {
             args.push("--release".to_owned());
         }
         args.extend(self.features.args());
+        args.extend(self.dev_override.iter().flat_map(|o| o.args()));
+        if link_args {
+            args.push("--".to_owned());
+            args.extend(DEV_LINK_ARGS.iter().map(|a| (*a).to_owned()));
+        }
         args
     }
 

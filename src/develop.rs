@@ -12,6 +12,7 @@ use crate::build_env::{self, BuildEnv, Cache, JobsArg};
 use crate::cargo_build::Request;
 use crate::editable::{self, Venv};
 use crate::messages::note;
+use crate::profile::DevOverride;
 use crate::python::Minor;
 use crate::resources::Jobs;
 use crate::sccache::Delta;
@@ -27,6 +28,8 @@ pub struct Options {
     /// On top of `[tool.maturin] features`.
     pub features: Features,
     pub release: bool,
+    /// On top of the workspace's dev profile.
+    pub dev_override: Option<DevOverride>,
     /// Report the cache's hits and misses.
     pub stats: bool,
 }
@@ -87,8 +90,14 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         python: &venv.python,
         features: ws.features.and(&args.features),
         env: build.vars(),
+        dev_override: args.dev_override,
     };
-    let profile = if args.release { "release" } else { "dev" };
+    let profile = match (args.release, args.dev_override) {
+        (true, _) => "release",
+        (false, Some(DevOverride::FullDebuginfo)) => "dev, full debuginfo",
+        (false, Some(DevOverride::Seed)) => "dev, seed configuration",
+        (false, None) => "dev",
+    };
     let leaf = ws.module_name.rsplit('.').next().unwrap_or(&ws.module_name);
     let installed = ws
         .package_dir()
@@ -111,7 +120,8 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
             return Ok(Outcome::BuildFailed);
         }
     };
-    let sccache_delta = build.sccache_delta().filter(|_| args.stats);
+    // Asked of the server only when reported: a round trip less in the edit loop.
+    let sccache_delta = args.stats.then(|| build.sccache_delta()).flatten();
 
     let replaced = !up_to_date(&installed, &outcome.library);
     if replaced {

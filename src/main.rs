@@ -23,6 +23,7 @@ mod git;
 mod github;
 mod messages;
 mod process;
+mod profile;
 mod publish;
 mod python;
 mod replay;

@@ -113,19 +113,35 @@ fn a_reduced_bench_reports_ratios_of_the_recorded_times() {
         .iter()
         .map(|b| b["label"].as_str().unwrap())
         .collect();
-    assert_eq!(labels, ["bare cargo build (the floor)", "maturin develop"]);
+    assert_eq!(
+        labels,
+        [
+            "bare cargo build, seed configuration (the seed floor)",
+            "bare cargo build (the floor)",
+            "maturin develop"
+        ]
+    );
     assert!(rlib["subject"]["command"]
         .as_str()
         .unwrap()
         .contains(" develop "));
-    assert!(rlib["baselines"][0]["command"]
-        .as_str()
-        .unwrap()
-        .contains("cargo build --lib"));
-    assert!(rlib["baselines"][1]["command"]
-        .as_str()
-        .unwrap()
-        .contains("maturin develop"));
+    let command = |i: usize| rlib["baselines"][i]["command"].as_str().unwrap().to_owned();
+    // The seed floor: plain `cargo build` with the seed's profile put back on the command
+    // line; the floor: the command develop runs, the dev link options on the extension.
+    assert!(command(0).contains("cargo build --lib"), "{}", command(0));
+    assert!(
+        command(0).contains("profile.dev.package.\"*\".debug=1"),
+        "{}",
+        command(0)
+    );
+    assert!(!command(0).contains("no-gc-sections"), "{}", command(0));
+    assert!(command(1).contains("cargo rustc --lib"), "{}", command(1));
+    assert!(command(1).contains("--no-gc-sections"), "{}", command(1));
+    assert!(command(2).contains("maturin develop"), "{}", command(2));
+    assert!(
+        rlib["facts"]["extension_bytes"].as_u64().unwrap() > 0,
+        "{rlib}"
+    );
     let compiled: Vec<&str> = rlib["facts"]["units_compiled"]
         .as_array()
         .unwrap()

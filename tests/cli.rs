@@ -361,3 +361,69 @@ fn doctor_recognises_lld_through_clang_and_through_the_default_linker() {
     let check = linker_check("[target.x86_64-unknown-linux-gnu]\nrustflags = []\n");
     assert_eq!(check["level"], "WARN", "{check}");
 }
+
+#[test]
+fn doctor_accepts_the_dev_profile_and_warns_when_third_party_crates_carry_debuginfo() {
+    let (_tmp, root) = workspace_copy();
+    let debuginfo = |root: &std::path::Path| {
+        let out = maou_build(root)
+            .args(["doctor", "--json"])
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "debuginfo")
+            .unwrap_or_else(|| panic!("no debuginfo check: {report}"))
+            .clone()
+    };
+    let check = debuginfo(&root);
+    assert_eq!(check["level"], "PASS", "{check}");
+
+    // The seed's profile: line tables for every crate, third-party ones included.
+    let info: Value = serde_json::from_slice(
+        &maou_build(&root)
+            .args(["info", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let manifest =
+        std::path::Path::new(info["cargo_workspace_root"].as_str().unwrap()).join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let section = "[profile.dev.package.\"*\"]";
+    assert!(text.contains(section), "{}", manifest.display());
+    std::fs::write(
+        &manifest,
+        text.replace(section, "[profile.dev.package.unused-name]"),
+    )
+    .unwrap();
+    let check = debuginfo(&root);
+    assert_eq!(check["level"], "WARN", "{check}");
+    assert!(
+        check["fix"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--full-debuginfo"),
+        "{check}"
+    );
+}
+
+#[test]
+fn full_debuginfo_is_a_dev_switch() {
+    let (_tmp, root) = workspace_copy();
+    let out = maou_build(&root)
+        .args(["develop", "--full-debuginfo", "--release"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--full-debuginfo"), "{}", text(&out));
+    let help = maou_build(&root)
+        .args(["develop", "--help"])
+        .output()
+        .unwrap();
+    assert!(text(&help).contains("--full-debuginfo"), "{}", text(&help));
+}

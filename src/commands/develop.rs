@@ -38,6 +38,12 @@ pub struct Args {
     /// Build the release profile (thin LTO) instead of dev, for a local check
     #[arg(long)]
     release: bool,
+    /// Full debuginfo for every crate, third-party ones included, for a debugging session.
+    /// The extension grows to about a gigabyte and every crate is compiled once more
+    /// (sccache keeps both variants); the next develop without it goes back to the
+    /// workspace's dev profile
+    #[arg(long, conflicts_with = "release")]
+    full_debuginfo: bool,
     /// Print the sccache hits and misses of this build
     #[arg(long)]
     stats: bool,
@@ -54,6 +60,9 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         jobs: args.jobs.clone(),
         features: args.features.clone(),
         release: args.release,
+        dev_override: args
+            .full_debuginfo
+            .then_some(crate::profile::DevOverride::FullDebuginfo),
         stats: args.stats,
     };
     match crate::develop::run(&ws, &opts)? {

@@ -32,6 +32,21 @@ struct Manifest {
 struct Profile {
     incremental: Option<bool>,
     codegen_units: Option<u32>,
+    debug: Option<toml::Value>,
+    split_debuginfo: Option<String>,
+    #[serde(default)]
+    package: BTreeMap<String, PackageProfile>,
+}
+
+#[derive(Deserialize, Default)]
+struct PackageProfile {
+    debug: Option<toml::Value>,
+}
+
+/// Whether a profile's `debug` value asks for no debuginfo at all.
+fn no_debuginfo(v: &toml::Value) -> bool {
+    matches!(v, toml::Value::Boolean(false) | toml::Value::Integer(0))
+        || matches!(v.as_str(), Some("none" | "false" | "0"))
 }
 
 #[derive(Deserialize, Default)]
@@ -181,4 +196,46 @@ pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
             "set `codegen-units = 16` under [profile.dev] (or CARGO_PROFILE_DEV_CODEGEN_UNITS=16)",
         )
     });
+    checks.push(debuginfo(&dev));
+}
+
+/// Third-party crates' debuginfo: linked into the extension, it is relinked on every edit.
+fn debuginfo(dev: &Profile) -> Check {
+    let workspace = env("CARGO_PROFILE_DEV_DEBUG")
+        .map(toml::Value::String)
+        .or_else(|| dev.debug.clone());
+    let third_party = dev
+        .package
+        .get("*")
+        .and_then(|p| p.debug.clone())
+        .or_else(|| workspace.clone());
+    let shown = |v: &Option<toml::Value>| match v {
+        None => "2 (cargo's default)".to_owned(),
+        Some(toml::Value::String(s)) => format!("{s:?}"),
+        Some(toml::Value::Integer(i)) => i.to_string(),
+        Some(toml::Value::Boolean(b)) => b.to_string(),
+        Some(other) => format!("{other:?}"),
+    };
+    let split = dev.split_debuginfo.as_deref().filter(|s| *s != "off");
+    match (&third_party, split) {
+        (Some(v), _) if no_debuginfo(v) => pass(
+            "debuginfo",
+            format!(
+                "none for third-party crates, debug = {} for the workspace's: edits relink no third-party debuginfo (`develop --full-debuginfo` for a debugging session)",
+                shown(&workspace)
+            ),
+        ),
+        (_, Some(split)) => pass(
+            "debuginfo",
+            format!("kept out of the extension (split-debuginfo = {split:?})"),
+        ),
+        _ => warn(
+            "debuginfo",
+            format!(
+                "third-party crates carry debuginfo (debug = {}): every edit relinks it into the extension (close to 1 GB with polars)",
+                shown(&third_party)
+            ),
+            "set `debug = false` under [profile.dev.package.\"*\"] in Cargo.toml; `maou-build develop --full-debuginfo` brings it back for a debugging session",
+        ),
+    }
 }

@@ -6,19 +6,43 @@ use super::super::cgroup::{self, Usage};
 use super::super::{Cmd, Series};
 use super::{Check, Ctx, Id, Scenario};
 
-/// The cold develops, and what the cgroup saw in each.
+/// The cold develops, what the cgroup saw in each, and the seed configuration's cold
+/// builds when asked for.
 pub(super) struct Cold {
     series: Series,
     usages: Vec<Option<Usage>>,
+    seed: Option<Series>,
 }
 
+/// The seed configuration's cold build's target directory, under the sandbox's caches.
+const SEED_COLD_TARGET: &str = "seed-cold-target";
+
 /// N cold develops (empty sccache, no target store), each in a memory cgroup when one
-/// can be made, on all cores.
-pub(super) fn cold_develops(ctx: &Ctx) -> Result<Cold> {
+/// can be made, on all cores. With `seed`, each is preceded by a cold build of the seed
+/// configuration (bare cargo through an empty sccache, a target directory of its own), so
+/// that the two alternate and the develop still leaves the caches warm for what follows.
+pub(super) fn cold_develops(ctx: &Ctx, seed: bool) -> Result<Cold> {
     let jobs = crate::resources::cores();
     let mut series = Series::new("cold develop", ctx.develop_shown(jobs));
+    let seed_cmd = ctx.seed_cargo(SEED_COLD_TARGET, jobs);
+    let mut seed_series =
+        seed.then(|| Series::new("cold build, seed configuration", ctx.sb.shown(&seed_cmd)));
     let mut usages = Vec::new();
     for run in 0..ctx.plan.runs {
+        if let Some(seed_series) = &mut seed_series {
+            ctx.progress(
+                "cold develops",
+                "cold build, seed configuration: minutes",
+                run,
+            );
+            ctx.sb.make_cold()?;
+            let dir = ctx.sb.caches().join(SEED_COLD_TARGET);
+            let _ = std::fs::remove_dir_all(&dir);
+            let r = ctx.sb.run("cold build, seed configuration", &seed_cmd)?;
+            ctx.sb.note(format!("  {:.1} s", r.seconds));
+            seed_series.push(r.seconds);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
         ctx.progress("cold develops", "cold develop (empty caches): minutes", run);
         ctx.sb.make_cold()?;
         let group = match &ctx.plan.no_cgroup {
@@ -44,7 +68,28 @@ pub(super) fn cold_develops(ctx: &Ctx) -> Result<Cold> {
         series.push(seconds);
         usages.push(usage);
     }
-    Ok(Cold { series, usages })
+    Ok(Cold {
+        series,
+        usages,
+        seed: seed_series,
+    })
+}
+
+/// The cold develop against the seed configuration's cold build, alternated in the same
+/// run: what a new Codespace without a prebuilt extension pays, before and after the
+/// workspace's profile.
+pub(super) fn cold_seed(_ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
+    let mut s = Scenario::new(id);
+    s.subject = Some(cold.series.clone());
+    s.baselines.extend(cold.seed.clone());
+    s.facts.insert(
+        "note".into(),
+        "both through sccache with an empty cache, on all cores; the seed configuration is \
+         the workspace's cargo command with `--config` overrides, which also give build \
+         scripts and proc macros line tables (the seed's own profile left them without)"
+            .into(),
+    );
+    Ok(s)
 }
 
 pub(super) fn cold_cgroup(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
@@ -155,9 +200,9 @@ fn after_loss(
                 .with_context(|| format!("cannot remove {}", dir.display()))?;
         }
         ctx.sb.remove_target_link()?;
-        let (seconds, units) = ctx.develop_until_importable(label, ctx.plan.jobs)?;
-        compiled = units.len();
-        subject.push(seconds);
+        let developed = ctx.develop_until_importable(label, ctx.plan.jobs)?;
+        compiled = developed.compiled.len();
+        subject.push(developed.seconds);
     }
     s.subject = Some(subject);
     s.baselines.push(cold.series.clone());

@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::super::{Cmd, Sandbox};
 use crate::cargo_build::Request;
+use crate::profile::DevOverride;
 use crate::python::Interpreter;
 
 pub struct Plan {
@@ -17,9 +18,16 @@ pub struct Plan {
     pub python: Interpreter,
 }
 
+/// What develop until importable took and did.
 #[derive(Deserialize)]
-struct DevelopReport {
-    compiled: Vec<String>,
+pub(super) struct Developed {
+    /// Units rustc compiled.
+    pub(super) compiled: Vec<String>,
+    /// The extension develop placed in the package.
+    pub(super) installed: std::path::PathBuf,
+    /// develop's and the import's wall time.
+    #[serde(skip)]
+    pub(super) seconds: f64,
 }
 
 pub(super) struct Ctx<'a> {
@@ -59,28 +67,41 @@ impl Ctx<'_> {
     }
 
     /// develop, then an import of the module: the time until the edit is importable.
-    pub(super) fn develop_until_importable(
-        &self,
-        step: &str,
-        jobs: usize,
-    ) -> Result<(f64, Vec<String>)> {
+    pub(super) fn develop_until_importable(&self, step: &str, jobs: usize) -> Result<Developed> {
         let built = self.sb.run(step, &self.develop(jobs))?;
         let imported = self.sb.run(step, &self.import())?;
-        let report: DevelopReport = serde_json::from_str(&built.stdout)
+        let mut report: Developed = serde_json::from_str(&built.stdout)
             .with_context(|| format!("{step}: develop --json printed no report"))?;
-        Ok((built.seconds + imported.seconds, report.compiled))
+        report.seconds = built.seconds + imported.seconds;
+        Ok(report)
     }
 
     /// The cargo command develop runs, without develop: the floor of a rebuild.
     pub(super) fn bare_cargo(&self, sccache: bool) -> Cmd {
+        self.cargo(sccache, None, self.plan.jobs)
+    }
+
+    /// The same cargo command with the seed's dev configuration ([DevOverride::Seed]),
+    /// through sccache, in a target directory of its own (`dir`, under the sandbox's
+    /// caches): its flags differ from the workspace's, so sharing one would make it and
+    /// develop rebuild each other's crates.
+    pub(super) fn seed_cargo(&self, dir: &str, jobs: usize) -> Cmd {
+        self.cargo(true, Some(DevOverride::Seed), jobs).env(
+            "CARGO_TARGET_DIR",
+            self.sb.caches().join(dir).display().to_string(),
+        )
+    }
+
+    fn cargo(&self, sccache: bool, dev_override: Option<DevOverride>, jobs: usize) -> Cmd {
         let python = self.sb.venv.join("bin/python");
         let request = Request {
             ws: &self.sb.ws,
             release: false,
-            jobs: self.plan.jobs,
+            jobs,
             python: &python,
             features: self.sb.ws.features.clone(),
             env: crate::build_env::always(),
+            dev_override,
         };
         let mut cmd = Cmd::new(std::iter::once("cargo".to_owned()).chain(request.args()));
         for (k, v) in request.env() {

@@ -11,7 +11,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{is_interrupt, Failure, Sandbox, Series};
-use cold::{cold_cgroup, cold_develops, cold_sccache, store_lost, target_deleted, Cold};
+use cold::{cold_cgroup, cold_develops, cold_sccache, cold_seed, store_lost, target_deleted, Cold};
 use ctx::Ctx;
 pub use ctx::Plan;
 use warm::{cdylib_edit, python_edit, release_edit, rlib_edit};
@@ -39,7 +39,7 @@ enum Run {
     Alone,
 }
 
-pub static SCENARIOS: [Def; 9] = [
+pub static SCENARIOS: [Def; 10] = [
     Def {
         name: "rlib-edit",
         title: "one-line edit in an rlib crate, then develop until importable",
@@ -76,6 +76,13 @@ pub static SCENARIOS: [Def; 9] = [
         title: "cold develop with sccache and an empty cache",
         help: "cold develop with an empty sccache; against a cold build without sccache",
         run: Run::Cold(cold_sccache),
+    },
+    Def {
+        name: "cold-seed",
+        title: "cold develop against the seed configuration's cold build",
+        help: "cold develop with empty caches; against a cold build with the seed's dev \
+               configuration (line tables for every crate), alternated",
+        run: Run::Cold(cold_seed),
     },
     Def {
         name: "cold-cgroup",
@@ -254,7 +261,8 @@ pub fn run(sb: &Sandbox, plan: &Plan, ids: &[Id]) -> Result<Vec<Scenario>> {
     // Cold develops: the baseline of target-deleted and store-lost, the subject of
     // cold-sccache and cold-cgroup. They also leave the caches warm for what follows.
     if ids.iter().any(|id| id.is_cold()) {
-        let cold = match cold_develops(&ctx) {
+        let seed = ids.iter().any(|id| id.name() == "cold-seed");
+        let cold = match cold_develops(&ctx, seed) {
             Ok(cold) => cold,
             Err(e) if is_interrupt(&e) => return Err(e),
             // The build does not work: every scenario reports why.

@@ -1,11 +1,17 @@
 //! The scenarios that start warm: an edit (Rust or Python), then develop; a release
 //! wheel after an edit.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::super::{Cmd, Series};
 use super::{Check, Ctx, Id, Scenario};
 use crate::workspace::Crate;
+
+/// The seed configuration's floor: the baseline the edit scenarios' goal is stated
+/// against, kept whatever the workspace's profile becomes.
+pub(super) const SEED_FLOOR: &str = "bare cargo build, seed configuration (the seed floor)";
+/// Its target directory, under the sandbox's caches.
+const SEED_TARGET: &str = "seed-target";
 
 pub(super) fn rlib_edit(ctx: &Ctx, id: Id) -> Result<Scenario> {
     match ctx.sb.ws.rlib_deps.first() {
@@ -41,26 +47,31 @@ pub(super) fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
             .into(),
     );
     let floor_cmd = ctx.bare_cargo(true);
+    let seed_cmd = ctx.seed_cargo(SEED_TARGET, ctx.plan.jobs);
     let maturin_cmd = ctx.maturin_develop();
     let mut subject = Series::new("develop until importable", ctx.develop_shown(ctx.plan.jobs));
+    let mut seed = Series::new(SEED_FLOOR, ctx.sb.shown(&seed_cmd));
     let mut floor = Series::new("bare cargo build (the floor)", ctx.sb.shown(&floor_cmd));
     let mut maturin = Series::new("maturin develop", ctx.sb.shown(&maturin_cmd));
 
     ctx.sb.note(format!(
-        "{}: first maturin develop into its own target dir (not timed)",
+        "{}: first maturin develop and first seed-configuration build, each into its own \
+         target dir (not timed; the seed's is cold the first time: minutes)",
         id.name()
     ));
     ctx.sb.run("maturin develop (setup)", &maturin_cmd)?;
-    let mut compiled = Vec::new();
+    ctx.sb.run("seed configuration (setup)", &seed_cmd)?;
+    let mut last = None;
     for run in 0..ctx.plan.runs {
         ctx.progress(id.name(), &format!("edit {}, develop", krate.name), run);
         ctx.sb.edit_crate(krate)?;
-        let (seconds, units) = ctx.develop_until_importable("develop", ctx.plan.jobs)?;
-        subject.push(seconds);
-        compiled = units;
+        let developed = ctx.develop_until_importable("develop", ctx.plan.jobs)?;
+        subject.push(developed.seconds);
+        last = Some(developed);
 
         // Each baseline after an edit of its own, so that each rebuilds the same.
         for (label, cmd, series) in [
+            ("seed configuration", &seed_cmd, &mut seed),
             ("bare cargo build", &floor_cmd, &mut floor),
             ("maturin develop", &maturin_cmd, &mut maturin),
         ] {
@@ -69,8 +80,16 @@ pub(super) fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
             series.push(ctx.sb.run(label, cmd)?.seconds);
         }
     }
-    s.facts.insert("units_compiled".into(), compiled.into());
+    if let Some(last) = last {
+        let bytes = std::fs::metadata(&last.installed)
+            .with_context(|| format!("cannot read {}", last.installed.display()))?
+            .len();
+        s.facts.insert("extension_bytes".into(), bytes.into());
+        s.facts
+            .insert("units_compiled".into(), last.compiled.into());
+    }
     s.subject = Some(subject);
+    s.baselines.push(seed);
     s.baselines.push(floor);
     s.baselines.push(maturin);
     Ok(s)
@@ -99,9 +118,9 @@ pub(super) fn python_edit(ctx: &Ctx, id: Id) -> Result<Scenario> {
                 .to_string()
                 .into(),
         );
-        let (seconds, units) = ctx.develop_until_importable("develop", ctx.plan.jobs)?;
-        rustc += units.len();
-        subject.push(seconds);
+        let developed = ctx.develop_until_importable("develop", ctx.plan.jobs)?;
+        rustc += developed.compiled.len();
+        subject.push(developed.seconds);
     }
     s.subject = Some(subject);
     s.facts.insert("rustc_invocations".into(), rustc.into());
