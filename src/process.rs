@@ -165,12 +165,40 @@ fn is_executable(path: &Path) -> bool {
 
 /// maou-build's own executable, to run it again (the bench's sandbox, the replay's
 /// separate checkout). A long run must survive a rebuild of the binary meanwhile (cargo
-/// replaces the file: the path then names a deleted file), so Linux's `/proc/self/exe`,
-/// which still opens the running binary, is preferred.
+/// replaces the file: the path then names a deleted file), so Linux's
+/// `/proc/<this process>/exe`, which still opens the running binary, is preferred. Not
+/// `/proc/self/exe`: through a wrapper (`sh -c '… exec "$@"'` into a memory cgroup) that
+/// would name the wrapper.
 pub fn own_exe() -> anyhow::Result<std::path::PathBuf> {
-    let proc_exe = std::path::PathBuf::from("/proc/self/exe");
+    let proc_exe = std::path::PathBuf::from(format!("/proc/{}/exe", std::process::id()));
     if proc_exe.exists() {
         return Ok(proc_exe);
     }
     std::env::current_exe().context("cannot find maou-build's own executable")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn own_exe_still_names_this_binary_through_a_wrapping_shell() {
+        // The unit-test binary is this process: through `sh -c 'exec "$0" …'` it must
+        // start again and list its tests, this one among them (the memory cgroup's
+        // wrapper is such a shell).
+        let exe = super::own_exe().unwrap();
+        let out = duct::cmd(
+            "sh",
+            [
+                "-c".as_ref(),
+                r#"exec "$0" --list"#.as_ref(),
+                exe.as_os_str(),
+            ],
+        )
+        .stderr_null()
+        .read()
+        .unwrap();
+        assert!(
+            out.contains("own_exe_still_names_this_binary_through_a_wrapping_shell"),
+            "{out}"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 
 use super::super::cgroup::{self, Usage};
-use super::super::{Cmd, Series};
+use super::super::{Cmd, Ran, Series};
 use super::{Check, Ctx, Id, Scenario};
 
 /// The cold develops, what the cgroup saw in each, and the seed configuration's cold
@@ -19,8 +19,9 @@ const SEED_COLD_TARGET: &str = "seed-cold-target";
 
 /// N cold develops (empty sccache, no target store), each in a memory cgroup when one
 /// can be made, on all cores. With `seed`, each is preceded by a cold build of the seed
-/// configuration (bare cargo through an empty sccache, a target directory of its own), so
-/// that the two alternate and the develop still leaves the caches warm for what follows.
+/// configuration (bare cargo through an empty sccache, a target directory of its own, in
+/// a cgroup of the same cap), so that the two alternate and the develop still leaves the
+/// caches warm for what follows.
 pub(super) fn cold_develops(ctx: &Ctx, seed: bool) -> Result<Cold> {
     let jobs = crate::resources::cores();
     let mut series = Series::new("cold develop", ctx.develop_shown(jobs));
@@ -38,30 +39,14 @@ pub(super) fn cold_develops(ctx: &Ctx, seed: bool) -> Result<Cold> {
             ctx.sb.make_cold()?;
             let dir = ctx.sb.caches().join(SEED_COLD_TARGET);
             let _ = std::fs::remove_dir_all(&dir);
-            let r = ctx.sb.run("cold build, seed configuration", &seed_cmd)?;
+            let (r, _) = in_cgroup(ctx, "cold build, seed configuration", &seed_cmd)?;
             ctx.sb.note(format!("  {:.1} s", r.seconds));
             seed_series.push(r.seconds);
             let _ = std::fs::remove_dir_all(&dir);
         }
         ctx.progress("cold develops", "cold develop (empty caches): minutes", run);
         ctx.sb.make_cold()?;
-        let group = match &ctx.plan.no_cgroup {
-            None => Some(cgroup::Group::new("maou-build-bench", ctx.plan.mem_limit)?),
-            Some(_) => None,
-        };
-        let develop = ctx.develop(jobs);
-        let cmd = match &group {
-            Some(g) => Cmd {
-                argv: g.wrap(&develop.argv),
-                ..develop.clone()
-            },
-            None => develop,
-        };
-        let built = ctx.sb.run("cold develop", &cmd);
-        // The sccache server develop started is in the group: stop it before reading.
-        ctx.sb.stop_sccache();
-        let usage = group.map(|g| g.finish()).transpose()?;
-        let built = built?;
+        let (built, usage) = in_cgroup(ctx, "cold develop", &ctx.develop(jobs))?;
         let imported = ctx.sb.run("cold develop", &ctx.import())?;
         let seconds = built.seconds + imported.seconds;
         ctx.sb.note(format!("  {seconds:.1} s"));
@@ -75,6 +60,28 @@ pub(super) fn cold_develops(ctx: &Ctx, seed: bool) -> Result<Cold> {
     })
 }
 
+/// Runs a cold build in a memory cgroup capped at --mem-limit when one can be made: the
+/// cold develops and their cold baselines all run so, since the cap also bounds the page
+/// cache a build reads its rlibs back from. What the group saw comes back with the run.
+fn in_cgroup(ctx: &Ctx, step: &str, cmd: &Cmd) -> Result<(Ran, Option<Usage>)> {
+    let group = match &ctx.plan.no_cgroup {
+        None => Some(cgroup::Group::new("maou-build-bench", ctx.plan.mem_limit)?),
+        Some(_) => None,
+    };
+    let wrapped = match &group {
+        Some(g) => Cmd {
+            argv: g.wrap(&cmd.argv),
+            ..cmd.clone()
+        },
+        None => cmd.clone(),
+    };
+    let ran = ctx.sb.run(step, &wrapped);
+    // An sccache server the build started is in the group: stop it before reading.
+    ctx.sb.stop_sccache();
+    let usage = group.map(|g| g.finish()).transpose()?;
+    Ok((ran?, usage))
+}
+
 /// The cold develop against the seed configuration's cold build, alternated in the same
 /// run: what a new Codespace without a prebuilt extension pays, before and after the
 /// workspace's profile.
@@ -84,7 +91,8 @@ pub(super) fn cold_seed(_ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
     s.baselines.extend(cold.seed.clone());
     s.facts.insert(
         "note".into(),
-        "both through sccache with an empty cache, on all cores; the seed configuration is \
+        "both through sccache with an empty cache, on all cores, each in a memory cgroup of \
+         the same cap; the seed configuration is \
          the workspace's cargo command with `--config` overrides, which also give build \
          scripts and proc macros line tables (the seed's own profile left them without)"
             .into(),
@@ -147,7 +155,7 @@ pub(super) fn cold_sccache(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
     for run in 0..ctx.plan.runs {
         ctx.progress(id.name(), "cold cargo build without sccache: minutes", run);
         let _ = std::fs::remove_dir_all(ctx.sb.caches().join("no-sccache-target"));
-        let r = ctx.sb.run("cold cargo build without sccache", &cmd)?;
+        let (r, _) = in_cgroup(ctx, "cold cargo build without sccache", &cmd)?;
         ctx.sb.note(format!("  {:.1} s", r.seconds));
         base.push(r.seconds);
     }
@@ -156,7 +164,7 @@ pub(super) fn cold_sccache(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
     s.facts.insert(
         "note".into(),
         "the subject is develop (its own work is under a second); the baseline is the cargo \
-         command it runs, without RUSTC_WRAPPER"
+         command it runs, without RUSTC_WRAPPER; both in a memory cgroup of the same cap"
             .into(),
     );
     Ok(s)

@@ -44,7 +44,8 @@ pub static SCENARIOS: [Def; 10] = [
         name: "rlib-edit",
         title: "one-line edit in an rlib crate, then develop until importable",
         help: "one-line edit in an rlib, develop until importable; against bare cargo build \
-               of the same rebuild (the floor) and maturin develop",
+               of the same rebuild with the seed's dev configuration (the seed floor) and \
+               with the workspace's (the floor), and maturin develop",
         run: Run::Warm(rlib_edit),
     },
     Def {
