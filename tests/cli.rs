@@ -328,24 +328,30 @@ fn a_platform_without_a_policy_is_refused_before_any_build() {
     assert!(!tmp.path().join("target").exists() && !tmp.path().join("dist").exists());
 }
 
+/// `doctor --json`'s check `name` on the workspace at `root` (RUSTFLAGS of the caller
+/// left out).
+fn doctor_check(root: &std::path::Path, name: &str) -> Value {
+    let out = maou_build(root)
+        .args(["doctor", "--json"])
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} check: {report}"))
+        .clone()
+}
+
 #[test]
 fn doctor_recognises_lld_through_clang_and_through_the_default_linker() {
     let (_tmp, root) = workspace_copy();
     let linker_check = |config: &str| -> Value {
         fs::write(root.join(".cargo/config.toml"), config).unwrap();
-        let out = maou_build(&root)
-            .args(["doctor", "--json"])
-            .env_remove("RUSTFLAGS")
-            .output()
-            .unwrap();
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-        report["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == "linker")
-            .unwrap()
-            .clone()
+        doctor_check(&root, "linker")
     };
     // dousu/maou's way: clang as the linker driver, told to use lld. Debian's lld stamps
     // `Linker: Debian LLD 14.0.6`.
@@ -365,20 +371,7 @@ fn doctor_recognises_lld_through_clang_and_through_the_default_linker() {
 #[test]
 fn doctor_accepts_the_dev_profile_and_warns_when_third_party_crates_carry_debuginfo() {
     let (_tmp, root) = workspace_copy();
-    let debuginfo = |root: &std::path::Path| {
-        let out = maou_build(root)
-            .args(["doctor", "--json"])
-            .output()
-            .unwrap();
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-        report["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == "debuginfo")
-            .unwrap_or_else(|| panic!("no debuginfo check: {report}"))
-            .clone()
-    };
+    let debuginfo = |root: &std::path::Path| doctor_check(root, "debuginfo");
     let check = debuginfo(&root);
     assert_eq!(check["level"], "PASS", "{check}");
 
