@@ -94,8 +94,7 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     };
     let profile = match (args.release, args.dev_override) {
         (true, _) => "release",
-        (false, Some(DevOverride::FullDebuginfo)) => "dev, full debuginfo",
-        (false, Some(DevOverride::Seed)) => "dev, seed configuration",
+        (false, Some(o)) => o.profile_name(),
         (false, None) => "dev",
     };
     let leaf = ws.module_name.rsplit('.').next().unwrap_or(&ws.module_name);

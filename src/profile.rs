@@ -47,6 +47,14 @@ impl DevOverride {
         }
     }
 
+    /// What develop's report calls the profile built with it.
+    pub fn profile_name(self) -> &'static str {
+        match self {
+            DevOverride::FullDebuginfo => "dev, full debuginfo",
+            DevOverride::Seed => "dev, seed configuration",
+        }
+    }
+
     /// Whether the extension's link takes [DEV_LINK_ARGS].
     pub fn dev_link_args(self) -> bool {
         self != DevOverride::Seed

@@ -9,7 +9,7 @@ use crate::workspace::Crate;
 
 /// The seed configuration's floor: the baseline the edit scenarios' goal is stated
 /// against, kept whatever the workspace's profile becomes.
-pub(super) const SEED_FLOOR: &str = "bare cargo build, seed configuration (the seed floor)";
+const SEED_FLOOR: &str = "bare cargo build, seed configuration (the seed floor)";
 /// Its target directory, under the sandbox's caches.
 const SEED_TARGET: &str = "seed-target";
 
