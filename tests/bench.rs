@@ -10,31 +10,8 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{maou_build, replace_in, text, tiny_workspace};
+use common::{maou_build, pyo3_workspace, replace_in, text};
 use serde_json::Value;
-
-/// tiny_workspace's cdylib made a real extension module with PyO3.
-fn pyo3_workspace(dir: &Path) {
-    tiny_workspace(dir, ">=3.11,<3.13", "cdylib");
-    replace_in(
-        &dir.join("crates/native/Cargo.toml"),
-        "[dependencies]\n",
-        "[dependencies]\npyo3 = \"=0.29.3\"\n",
-    );
-    fs::write(
-        dir.join("crates/native/src/lib.rs"),
-        "use pyo3::prelude::*;\n\n\
-         #[pymodule]\n\
-         fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {\n    \
-             m.add(\"answer\", foo_core::answer())?;\n    Ok(())\n}\n",
-    )
-    .unwrap();
-    fs::write(
-        dir.join("py/foo/__init__.py"),
-        "from foo._native import answer\n",
-    )
-    .unwrap();
-}
 
 fn series_ok(s: &Value, runs: usize) {
     let times = s["seconds"].as_array().unwrap();

@@ -157,3 +157,26 @@ pub fn tiny_workspace(dir: &Path, requires_python: &str, crate_type: &str) {
     );
     write("py/foo/__init__.py", "");
 }
+
+/// tiny_workspace's cdylib made a real extension module with PyO3.
+pub fn pyo3_workspace(dir: &Path) {
+    tiny_workspace(dir, ">=3.11,<3.13", "cdylib");
+    replace_in(
+        &dir.join("crates/native/Cargo.toml"),
+        "[dependencies]\n",
+        "[dependencies]\npyo3 = \"=0.29.3\"\n",
+    );
+    fs::write(
+        dir.join("crates/native/src/lib.rs"),
+        "use pyo3::prelude::*;\n\n\
+         #[pymodule]\n\
+         fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {\n    \
+             m.add(\"answer\", foo_core::answer())?;\n    Ok(())\n}\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("py/foo/__init__.py"),
+        "from foo._native import answer\n",
+    )
+    .unwrap();
+}
