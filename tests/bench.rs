@@ -7,10 +7,9 @@ mod common;
 
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{maou_build, pyo3_workspace, replace_in, text};
+use common::{maou_build, pyo3_workspace, text, tiny_workspace};
 use serde_json::Value;
 
 fn series_ok(s: &Value, runs: usize) {
