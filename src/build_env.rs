@@ -11,6 +11,7 @@ use crate::messages::note;
 use crate::resources::{self, Jobs};
 use crate::sccache::{self, Delta, Sccache, Stats};
 use crate::target_dir::{self, TargetDir};
+use crate::team_cache;
 use crate::workspace::Workspace;
 
 /// Whether a build may go without sccache.
@@ -61,6 +62,11 @@ pub fn find_cache(ws: &Workspace, cache: Cache) -> Result<Option<Sccache>> {
             found.check_writable()?;
             found.basedirs =
                 sccache::remembered_basedirs(&target_dir::cache_root()?, &ws.cargo_workspace_root)?;
+            found.team_cache = team_cache::configured(ws.team_cache.as_deref())?.map(|c| {
+                let checked = team_cache::check(c);
+                note(checked.describe());
+                checked
+            });
             Ok(Some(found))
         }
         Err(e) if cache == Cache::Required => Err(e),
@@ -122,7 +128,8 @@ impl BuildEnv {
 }
 
 /// A build child (cargo, maturin) in `dir` with `vars`, without the variables a parent
-/// cargo leaves behind for its own crate ([leaked_crate_vars]).
+/// cargo leaves behind for its own crate ([leaked_crate_vars]) and without any remote
+/// cache the parent's environment names: `vars` carry the one that passed its check.
 pub fn child<S: Into<OsString>>(
     program: &str,
     args: impl IntoIterator<Item = S>,
@@ -131,7 +138,13 @@ pub fn child<S: Into<OsString>>(
 ) -> duct::Expression {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let mut expr = duct::cmd(program, args).dir(dir);
-    for name in leaked_crate_vars() {
+    // In duct the first call wins over a later one for the same name: remove only what
+    // `vars` does not set.
+    for name in leaked_crate_vars()
+        .into_iter()
+        .chain(team_cache::inherited_remote_vars())
+        .filter(|name| !vars.iter().any(|(k, _)| name == k.as_str()))
+    {
         expr = expr.env_remove(name);
     }
     for (k, v) in vars {

@@ -17,6 +17,7 @@ use crate::python::Minor;
 use crate::resources::Jobs;
 use crate::sccache::Delta;
 use crate::target_dir::TargetDir;
+use crate::team_cache::{Checked, LastBuild};
 use crate::workspace::{Features, Workspace};
 
 /// What to build, and where.
@@ -56,6 +57,8 @@ pub struct Report {
     /// Whether the installed extension was replaced.
     pub replaced: bool,
     pub sccache: Option<Delta>,
+    /// The team's remote cache, when one is named, and what its check found.
+    pub team_cache: Option<Checked>,
     pub build_seconds: f64,
     pub total_seconds: f64,
 }
@@ -119,8 +122,28 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
             return Ok(Outcome::BuildFailed);
         }
     };
-    // Asked of the server only when reported: a round trip less in the edit loop.
-    let sccache_delta = args.stats.then(|| build.sccache_delta()).flatten();
+    // Asked of the server only when reported (or kept for doctor, with a team cache): a
+    // round trip less in the edit loop.
+    let team_cache = build.cache.as_ref().and_then(|c| c.team_cache.clone());
+    let remote = team_cache.as_ref().and_then(Checked::active);
+    let sccache_delta = (args.stats || remote.is_some())
+        .then(|| build.sccache_delta())
+        .flatten();
+    if let (Some(checked), Some(d)) = (remote.and(team_cache.as_ref()), sccache_delta) {
+        let last = LastBuild {
+            endpoint: checked.configured.endpoint.clone(),
+            finished: crate::fsutil::unix_now(),
+            hits: d.hits,
+            misses: d.misses,
+            remote_hits: d.remote_hits,
+            remote_writes: d.remote_writes,
+        };
+        if let Err(e) = last.save(&crate::target_dir::cache_root()?) {
+            note(format!(
+                "could not keep the team cache's counts for doctor: {e:#}"
+            ));
+        }
+    }
 
     let replaced = !up_to_date(&installed, &outcome.library);
     if replaced {
@@ -144,6 +167,7 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         installed,
         replaced,
         sccache: sccache_delta,
+        team_cache,
         build_seconds: outcome.elapsed.as_secs_f64(),
         total_seconds: started.elapsed().as_secs_f64(),
     };

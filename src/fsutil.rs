@@ -106,3 +106,11 @@ pub fn copy_sources(from: &Path, to: &Path, extension_prefix: &str) -> Result<()
     }
     Ok(())
 }
+
+/// Seconds since the Unix epoch, now (0 for a clock before it).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

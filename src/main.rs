@@ -30,6 +30,7 @@ mod replay;
 mod resources;
 mod sccache;
 mod target_dir;
+mod team_cache;
 mod wheel;
 mod wheels;
 mod workspace;

@@ -177,6 +177,46 @@ pub fn own_exe() -> anyhow::Result<std::path::PathBuf> {
     std::env::current_exe().context("cannot find maou-build's own executable")
 }
 
+/// A program left running in the background (a server a scenario needs), its output
+/// discarded; killed and reaped when dropped.
+pub struct Background {
+    handle: duct::Handle,
+    shown: String,
+}
+
+impl Background {
+    pub fn start<I, S>(program: &str, args: I) -> Result<Background>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let shown = display(program, &args);
+        let handle = duct::cmd(program, &args)
+            .stdout_null()
+            .stderr_null()
+            .unchecked()
+            .start()
+            .with_context(|| format!("could not start `{shown}`"))?;
+        Ok(Background { handle, shown })
+    }
+
+    /// Fails, naming the command, when it has already exited.
+    pub fn check_running(&self) -> Result<()> {
+        match self.handle.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(out)) => bail!("`{}` exited ({})", self.shown, out.status),
+            Err(e) => Err(e).with_context(|| format!("waiting for `{}`", self.shown)),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.handle.kill();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 use crate::process;
+use crate::team_cache::{Active, Checked, Mode};
 
 pub const DEFAULT_CACHE_SIZE: &str = "1G";
 
@@ -22,6 +23,9 @@ pub struct Sccache {
     /// Checkout roots stripped from cache keys, so that the same source at two paths
     /// shares cache entries.
     pub basedirs: Vec<PathBuf>,
+    /// The team's remote, when one was named, and its check: used behind the local disk
+    /// when it passed.
+    pub team_cache: Option<Checked>,
 }
 
 #[derive(Deserialize, Default, Debug, Clone)]
@@ -44,6 +48,26 @@ pub struct Stats {
     pub cache_misses: Counts,
     #[serde(default)]
     pub requests_not_cacheable: u64,
+    /// Per cache level (multi-level caches only; sccache 0.16 leaves it out when a level
+    /// is read-only).
+    #[serde(default)]
+    pub multi_level: Option<Vec<Level>>,
+}
+
+#[derive(Deserialize, Default, Debug, Clone)]
+pub struct Level {
+    pub location: String,
+    #[serde(default)]
+    pub hits: u64,
+    #[serde(default)]
+    pub writes: u64,
+}
+
+impl Stats {
+    /// The remote level's counters (the second level of `disk,remote`).
+    fn remote_level(&self) -> Option<&Level> {
+        self.multi_level.as_ref()?.get(1)
+    }
 }
 
 #[derive(Deserialize)]
@@ -63,11 +87,16 @@ pub struct Server {
 }
 
 /// What one build asked of sccache: the difference of two stats snapshots.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, Deserialize)]
 pub struct Delta {
     pub hits: u64,
     pub misses: u64,
     pub not_cacheable: u64,
+    /// Of the hits, those the team's remote answered; None without a remote, or when
+    /// sccache gives no per-level counts (a read-only remote).
+    pub remote_hits: Option<u64>,
+    /// Entries written to the remote.
+    pub remote_writes: Option<u64>,
 }
 
 impl Delta {
@@ -84,6 +113,14 @@ impl Delta {
             not_cacheable: after
                 .requests_not_cacheable
                 .saturating_sub(before.requests_not_cacheable),
+            remote_hits: after.remote_level().map(|a| {
+                a.hits
+                    .saturating_sub(before.remote_level().map_or(0, |b| b.hits))
+            }),
+            remote_writes: after.remote_level().map(|a| {
+                a.writes
+                    .saturating_sub(before.remote_level().map_or(0, |b| b.writes))
+            }),
         }
     }
 }
@@ -132,6 +169,7 @@ impl Sccache {
             dir,
             size,
             basedirs: Vec::new(),
+            team_cache: None,
         })
     }
 
@@ -154,13 +192,23 @@ impl Sccache {
     }
 
     /// The environment that makes cargo compile through this sccache.
+    /// With a remote, its variables too; a child must also lose the remote variables it
+    /// would inherit ([crate::team_cache::inherited_remote_vars]), so that it sees exactly
+    /// this remote or none.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut env = vec![
             ("RUSTC_WRAPPER", self.program.to_string_lossy().into_owned()),
             ("SCCACHE_DIR", self.dir.to_string_lossy().into_owned()),
             ("SCCACHE_CACHE_SIZE", self.size.clone()),
             ("SCCACHE_BASEDIRS", self.basedirs_var()),
-        ]
+        ];
+        env.extend(self.remote().iter().flat_map(Active::sccache_env));
+        env
+    }
+
+    /// The remote behind the local disk, when one passed its check.
+    pub fn remote(&self) -> Option<Active> {
+        self.team_cache.as_ref().and_then(Checked::active)
     }
 
     fn basedirs_var(&self) -> String {
@@ -171,7 +219,14 @@ impl Sccache {
 
     fn cmd(&self, args: &[&str]) -> duct::Expression {
         let mut expr = duct::cmd(&self.program, args);
-        for (k, v) in self.env() {
+        let env = self.env();
+        // In duct the first call wins over a later one for the same name.
+        for name in crate::team_cache::inherited_remote_vars() {
+            if !env.iter().any(|(k, _)| name == *k) {
+                expr = expr.env_remove(name);
+            }
+        }
+        for (k, v) in env {
             expr = expr.env(k, v);
         }
         expr
@@ -205,8 +260,8 @@ impl Sccache {
                 .iter()
                 .map(|b| b.trim_end_matches('/').to_owned())
                 .collect();
-            if info.cache_location != want_dir {
-                Some(format!("it used {}", info.cache_location))
+            if let Some(why) = self.location_mismatch(info, &want_dir) {
+                Some(why)
             } else if info.max_cache_size != want_size {
                 Some(format!("its cache size was {} bytes", info.max_cache_size))
             } else if !want_basedirs.is_subset(&basedirs) {
@@ -240,6 +295,27 @@ impl Sccache {
                 self.program.display()
             ),
         }
+    }
+
+    /// Why a running server's cache location is not ours: the local disk alone, or the
+    /// local disk then this remote.
+    fn location_mismatch(&self, info: &ServerInfo, want_dir: &str) -> Option<String> {
+        let levels: Vec<&str> = match &info.stats.multi_level {
+            Some(levels) => levels.iter().map(|l| l.location.as_str()).collect(),
+            None if info.cache_location.starts_with("Multi-level") => {
+                // sccache 0.16 lists no levels when one is read-only.
+                return match self.remote() {
+                    Some(r) if r.mode == Mode::ReadOnly => None,
+                    _ => Some("it used a read-only remote cache".to_owned()),
+                };
+            }
+            None => vec![info.cache_location.as_str()],
+        };
+        let ok = match self.remote() {
+            None => levels == [want_dir],
+            Some(r) => levels.len() == 2 && levels[0] == want_dir && r.is_described_by(levels[1]),
+        };
+        (!ok).then(|| format!("it used {}", levels.join(" then ")))
     }
 
     pub fn stats(&self) -> Stats {

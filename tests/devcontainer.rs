@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{pyo3_workspace, source_root, text};
+use common::{free_port, pyo3_workspace, source_root, text};
 use serde_json::Value;
 
 fn configuration() -> Value {
@@ -90,15 +90,6 @@ fn real_home_var(var: &str, under_home: &str) -> PathBuf {
 fn write_script(path: &Path, body: &str) {
     fs::write(path, format!("#!/bin/sh\n{body}")).unwrap();
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-/// A free port on 127.0.0.1, for an sccache server of the simulated container's own.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The compilations the rustc shim logged (cargo's `-vV` and `--print` probes are not).

@@ -3,6 +3,7 @@
 
 pub mod cgroup;
 pub mod chart;
+mod redis;
 pub mod report;
 pub mod run;
 mod sandbox;

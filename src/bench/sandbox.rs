@@ -20,6 +20,9 @@ use crate::workspace::{Crate, Workspace};
 /// except cargo's registry of downloaded crates.
 pub struct Sandbox {
     tmp: tempfile::TempDir,
+    /// The copied directory: the workspace root, or the directory above it that also
+    /// holds the cargo workspace.
+    top: PathBuf,
     pub root: PathBuf,
     pub ws: Workspace,
     pub venv: PathBuf,
@@ -51,8 +54,7 @@ impl Sandbox {
         };
         let name = top.file_name().unwrap_or_default();
         let copy_top = tmp.path().join(name);
-        let extension_suffix = format!("{}.", ws.module_name.rsplit('.').next().unwrap_or(""));
-        crate::fsutil::copy_sources(&top, &copy_top, &extension_suffix)
+        crate::fsutil::copy_sources(&top, &copy_top, &extension_prefix(ws))
             .with_context(|| format!("copying {} to {}", top.display(), copy_top.display()))?;
         let root = match ws.root.strip_prefix(&top) {
             Ok(rel) if !rel.as_os_str().is_empty() => copy_top.join(rel),
@@ -67,6 +69,7 @@ impl Sandbox {
         Ok(Sandbox {
             venv: tmp.path().join("venv"),
             tmp,
+            top: copy_top,
             root,
             ws: copied,
             exe: crate::process::own_exe()?,
@@ -107,6 +110,7 @@ impl Sandbox {
                 c.join("maou-build").display().to_string(),
             ),
             ("UV_CACHE_DIR".into(), c.join("uv").display().to_string()),
+            (crate::team_cache::TEAM_CACHE_VAR.into(), "off".into()),
         ]
     }
 
@@ -147,14 +151,24 @@ impl Sandbox {
             .stdout_capture()
             .stderr_capture()
             .unchecked();
-        for name in crate::build_env::leaked_crate_vars() {
-            expr = expr.env_remove(name);
-        }
-        for (k, v) in self.env().into_iter().chain(cmd.env.iter().cloned()) {
+        // In duct the first call for a name wins: the command's own variables first, then
+        // the sandbox's, then the removals of what the user's environment would leak in (a
+        // parent cargo's crate variables, a team cache: bench measures without one unless a
+        // scenario names its own).
+        for (k, v) in &cmd.env {
             expr = expr.env(k, v);
         }
         for k in &cmd.env_remove {
             expr = expr.env_remove(k);
+        }
+        for (k, v) in self.env() {
+            expr = expr.env(k, v);
+        }
+        for name in crate::build_env::leaked_crate_vars()
+            .into_iter()
+            .chain(crate::team_cache::inherited_remote_vars())
+        {
+            expr = expr.env_remove(name);
         }
         let started = Instant::now();
         let out = expr
@@ -221,6 +235,34 @@ impl Sandbox {
         Ok(())
     }
 
+    /// Replaces the copy with a fresh checkout at the same path (what a new machine
+    /// clones): the sources only, no `target/` link, no built extension. The venv is
+    /// removed too.
+    pub fn fresh_checkout(&self) -> Result<()> {
+        let previous = self.top.with_extension("previous");
+        remove(&previous)?;
+        fs::rename(&self.top, &previous)
+            .with_context(|| format!("cannot move {} away", self.top.display()))?;
+        crate::fsutil::copy_sources(&previous, &self.top, &extension_prefix(&self.ws))
+            .with_context(|| format!("copying {} back", previous.display()))?;
+        remove(&previous)?;
+        remove(&self.venv)
+    }
+
+    /// A fresh checkout of the copy under another path (`elsewhere/<name>` in the
+    /// sandbox): the workspace root there.
+    pub fn checkout_elsewhere(&self, name: &str) -> Result<PathBuf> {
+        let top = self
+            .tmp
+            .path()
+            .join(name)
+            .join(self.top.file_name().unwrap_or_default());
+        remove(&top)?;
+        crate::fsutil::copy_sources(&self.top, &top, &extension_prefix(&self.ws))
+            .with_context(|| format!("copying {} to {}", self.top.display(), top.display()))?;
+        Ok(top.join(self.root.strip_prefix(&self.top).unwrap_or(Path::new(""))))
+    }
+
     /// Where develop links `target/`: beside the cargo workspace's `Cargo.toml`.
     fn target_link(&self) -> PathBuf {
         self.ws.cargo_workspace_root.join("target")
@@ -244,6 +286,12 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         self.stop_sccache();
     }
+}
+
+/// What a built extension's file name starts with (`_rust.` for `maou._rust`): copies
+/// leave such files out.
+fn extension_prefix(ws: &Workspace) -> String {
+    format!("{}.", ws.module_name.rsplit('.').next().unwrap_or(""))
 }
 
 fn remove(path: &Path) -> Result<()> {

@@ -107,5 +107,8 @@ fn print_text(ws: &Workspace, r: &Report) {
             "sccache: {} hits, {} misses, {} not cacheable (proc-macros, build scripts, the cdylib)",
             d.hits, d.misses, d.not_cacheable
         );
+        if let (Some(hits), Some(writes)) = (d.remote_hits, d.remote_writes) {
+            println!("team cache: {hits} of the hits came from it, {writes} entries written to it");
+        }
     }
 }

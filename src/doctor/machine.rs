@@ -10,6 +10,7 @@ use crate::python;
 use crate::resources::{self, gib};
 use crate::sccache::{self, Sccache};
 use crate::target_dir;
+use crate::team_cache::{self, Health, LastBuild, Mode};
 use crate::workspace::Workspace;
 
 pub(super) fn sccache(checks: &mut Vec<Check>) {
@@ -215,6 +216,91 @@ pub(super) fn tool(name: &'static str, needed_for: &str, required: bool) -> Chec
             name,
             format!("not on PATH ({needed_for})"),
             format!("pip install {name}"),
+        ),
+    }
+}
+
+/// The team's remote cache, when one is named: the same check develop makes (it writes,
+/// reads back and deletes one short-lived key), and what the last build got from it.
+pub(super) fn team_cache(ws: &Workspace) -> Check {
+    const NAME: &str = "team cache";
+    let configured =
+        match team_cache::configured(ws.team_cache.as_deref()) {
+            Ok(Some(c)) => c,
+            Ok(None) => return pass(
+                NAME,
+                "none named (optional: `team-cache = \"redis://host:6379\"` in [tool.maou-build], \
+                 or SCCACHE_REDIS_ENDPOINT)",
+            ),
+            Err(e) => {
+                return fail(
+                    NAME,
+                    format!("{e:#}"),
+                    "give a redis://host:port URL, or MAOU_BUILD_TEAM_CACHE=off",
+                )
+            }
+        };
+    let checked = team_cache::check(configured);
+    let last = target_dir::cache_root()
+        .ok()
+        .and_then(|root| LastBuild::load(&root))
+        .filter(|l| l.endpoint == checked.configured.endpoint)
+        .map(|l| {
+            let ago = crate::fsutil::unix_now().saturating_sub(l.finished);
+            let remote = match (l.remote_hits, l.remote_writes) {
+                (Some(h), Some(w)) => format!("{h} from the remote, {w} written to it"),
+                _ => "no per-level counts (read-only remote)".to_owned(),
+            };
+            format!(
+                "; the last build ({} ago): {} hits ({remote}), {} misses",
+                humantime::format_duration(std::time::Duration::from_secs(ago)),
+                l.hits,
+                l.misses
+            )
+        })
+        .unwrap_or_default();
+    let c = &checked.configured;
+    match &checked.health {
+        Health::Usable {
+            mode: Mode::ReadWrite,
+            millis,
+            ..
+        } => pass(
+            NAME,
+            format!(
+                "{} (from {}): reachable, {}, answered in {millis} ms{last}",
+                c.endpoint,
+                c.from,
+                Mode::ReadWrite.describe()
+            ),
+        ),
+        Health::Usable {
+            mode: Mode::ReadOnly,
+            refused_write,
+            ..
+        } => warn(
+            NAME,
+            format!(
+                "{} (from {}): reachable, {} (a write was refused: {}){last}",
+                c.endpoint,
+                c.from,
+                Mode::ReadOnly.describe(),
+                refused_write.as_deref().unwrap_or("")
+            ),
+            "builds read from it and add nothing: point it at a writable primary, or keep \
+             it read-only on purpose",
+        ),
+        Health::Unusable { why } => warn(
+            NAME,
+            format!(
+                "{} (from {}): {why}; builds use the local disk only{last}",
+                c.endpoint, c.from
+            ),
+            format!(
+                "start the server or correct the URL (credentials: SCCACHE_REDIS_PASSWORD); \
+                 to stop trying it: {}=off",
+                team_cache::TEAM_CACHE_VAR
+            ),
         ),
     }
 }

@@ -60,6 +60,7 @@ fn env(name: &str) -> Option<String> {
 pub fn run(ws: &Workspace) -> Report {
     let mut checks = vec![config::toolchain(ws), config::linker(ws)];
     machine::sccache(&mut checks);
+    checks.push(machine::team_cache(ws));
     config::profile(ws, &mut checks);
     machine::jobs(&mut checks);
     checks.push(machine::target(ws));

@@ -54,6 +54,9 @@ pub(super) struct MaouBuildConfig {
     /// (which every build gets): `maou-build wheel` and the flake's CI chain read them here.
     #[serde(default)]
     pub(super) wheel_features: Vec<String>,
+    /// The team's shared compiler cache, a `redis://host:port` URL without credentials
+    /// (sccache's `SCCACHE_REDIS_PASSWORD` carries those): see [crate::team_cache].
+    pub(super) team_cache: Option<String>,
 }
 
 #[derive(Deserialize, Default)]

@@ -70,6 +70,9 @@ pub struct Workspace {
     pub features: Features,
     /// `[tool.maou-build] wheel-features`: added for the distributed wheels only.
     pub wheel_features: Vec<String>,
+    /// `[tool.maou-build] team-cache`: the team's shared compiler cache, a URL without
+    /// credentials (checked here: a password in pyproject.toml is refused).
+    pub team_cache: Option<String>,
     pub profile: Option<String>,
     /// `[tool.maturin] compatibility`, if set (the platform policy's name).
     pub compatibility: Option<String>,
@@ -204,6 +207,21 @@ impl Workspace {
             );
         }
         let cdylib = to_crate(cdylib_pkg, lib);
+        let team_cache = parsed.tool.maou_build.team_cache;
+        if let Some(url) = &team_cache {
+            let parsed_url = crate::team_cache::RedisUrl::parse(url).with_context(|| {
+                format!("{}: [tool.maou-build] team-cache", pyproject.display())
+            })?;
+            if parsed_url.has_secret() {
+                bail!(
+                    "{}: [tool.maou-build] team-cache holds a password ({}): a committed file \
+                     must not; remove it and give it as SCCACHE_REDIS_PASSWORD (a Codespaces \
+                     secret, say)",
+                    pyproject.display(),
+                    parsed_url.shown()
+                );
+            }
+        }
         let rlib_deps = workspace_deps(&metadata, cdylib_pkg);
         let version = project.version.unwrap_or_else(|| cdylib.version.clone());
 
@@ -225,6 +243,7 @@ impl Workspace {
                 all_features: maturin.all_features,
             },
             wheel_features: parsed.tool.maou_build.wheel_features,
+            team_cache,
             profile: maturin.profile,
             compatibility: maturin.compatibility,
             cargo_workspace_root: metadata.workspace_root,

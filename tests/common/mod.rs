@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fake_github;
+pub mod redis;
 pub mod wheels;
 
 use std::fs;
@@ -179,4 +180,13 @@ pub fn pyo3_workspace(dir: &Path) {
         "from foo._native import answer\n",
     )
     .unwrap();
+}
+
+/// A free port on 127.0.0.1 (for an sccache server or a Redis of a test's own).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

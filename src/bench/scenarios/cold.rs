@@ -9,7 +9,7 @@ use super::{Check, Ctx, Id, Scenario};
 /// The cold develops, what the cgroup saw in each, and the seed configuration's cold
 /// builds when asked for.
 pub(super) struct Cold {
-    series: Series,
+    pub(super) series: Series,
     usages: Vec<Option<Usage>>,
     seed: Option<Series>,
 }
@@ -63,7 +63,7 @@ pub(super) fn cold_develops(ctx: &Ctx, seed: bool) -> Result<Cold> {
 /// Runs a cold build in a memory cgroup capped at --mem-limit when one can be made: the
 /// cold develops and their cold baselines all run so, since the cap also bounds the page
 /// cache a build reads its rlibs back from. What the group saw comes back with the run.
-fn in_cgroup(ctx: &Ctx, step: &str, cmd: &Cmd) -> Result<(Ran, Option<Usage>)> {
+pub(super) fn in_cgroup(ctx: &Ctx, step: &str, cmd: &Cmd) -> Result<(Ran, Option<Usage>)> {
     let group = match &ctx.plan.no_cgroup {
         None => Some(cgroup::Group::new("maou-build-bench", ctx.plan.mem_limit)?),
         Some(_) => None,

@@ -51,8 +51,13 @@ impl Ctx<'_> {
     }
 
     pub(super) fn import(&self) -> Cmd {
+        self.import_in(&self.sb.venv)
+    }
+
+    /// The import of the module with the interpreter of `venv`.
+    pub(super) fn import_in(&self, venv: &std::path::Path) -> Cmd {
         Cmd::new([
-            self.sb.venv.join("bin/python").display().to_string(),
+            venv.join("bin/python").display().to_string(),
             "-c".into(),
             format!("import {}", self.sb.ws.module_name),
         ])

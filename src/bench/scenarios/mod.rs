@@ -3,6 +3,7 @@
 
 mod cold;
 mod ctx;
+mod team;
 mod warm;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use super::{is_interrupt, Failure, Sandbox, Series};
 use cold::{cold_cgroup, cold_develops, cold_sccache, cold_seed, store_lost, target_deleted, Cold};
 use ctx::Ctx;
 pub use ctx::Plan;
+use team::team_cache;
 use warm::{cdylib_edit, python_edit, release_edit, rlib_edit};
 
 /// One scenario: its name, what the report and `--help` say of it, and how it runs. The
@@ -39,7 +41,7 @@ enum Run {
     Alone,
 }
 
-pub static SCENARIOS: [Def; 10] = [
+pub static SCENARIOS: [Def; 11] = [
     Def {
         name: "rlib-edit",
         title: "one-line edit in an rlib crate, then develop until importable",
@@ -91,6 +93,15 @@ pub static SCENARIOS: [Def; 10] = [
         help: "the cold develops in a memory cgroup capped at --mem-limit on all cores: must \
                finish; peak memory of the process tree",
         run: Run::Cold(cold_cgroup),
+    },
+    Def {
+        name: "team-cache",
+        title: "a new machine with the team's Redis cache warm",
+        help: "machine A builds cold and fills a local redis-server (sccache's Redis level \
+               behind the local disk); machine B, a fresh checkout at the same path with empty \
+               local caches and no venv, develops from it; against the cold develops. Once, \
+               a checkout at another path: which crates still hit. Needs redis-server",
+        run: Run::Cold(team_cache),
     },
     Def {
         name: "release-edit",
