@@ -32,7 +32,7 @@ in {
     maou-build = tool.package;
   };
   apps = import ./apps.nix {
-    inherit pkgs;
+    inherit pkgs toolchain;
     maou-build = tool.package;
     inherit (wheels) wheels;
   };

@@ -12,6 +12,7 @@ use crate::build_env::{self, BuildEnv, Cache, JobsArg};
 use crate::cargo_build::Request;
 use crate::editable::{self, Venv};
 use crate::messages::note;
+use crate::prebuilt::{self, Installed, Lookup};
 use crate::profile::DevOverride;
 use crate::python::Minor;
 use crate::resources::Jobs;
@@ -33,10 +34,15 @@ pub struct Options {
     pub dev_override: Option<DevOverride>,
     /// Report the cache's hits and misses.
     pub stats: bool,
+    /// Install the `latest` release's extension when no build exists yet and the Rust
+    /// inputs are those it was built from ([crate::prebuilt]).
+    pub prebuilt: bool,
 }
 
 pub enum Outcome {
     Built(Box<Report>),
+    /// The release's extension, placed instead of a build.
+    Prebuilt(Box<PrebuiltReport>),
     /// cargo failed and has shown why; the previous extension is still in place.
     BuildFailed,
 }
@@ -63,6 +69,32 @@ pub struct Report {
     pub total_seconds: f64,
 }
 
+/// develop's report when it placed the release's extension instead of building.
+#[derive(Serialize)]
+pub struct PrebuiltReport {
+    pub module: String,
+    /// Always "release": the next Rust edit builds the dev profile.
+    pub profile: &'static str,
+    pub venv: Venv,
+    /// Nothing: no rustc ran.
+    pub compiled: Vec<String>,
+    pub installed: PathBuf,
+    /// Whether it was downloaded now (false: an earlier develop placed it).
+    pub downloaded: bool,
+    pub prebuilt: Installed,
+    pub team_cache: Option<Checked>,
+    pub total_seconds: f64,
+}
+
+/// Whether the workspace has a dev build of the extension already (in `target/`, or the
+/// store it links to): then develop builds on it and never looks at the release.
+fn has_dev_build(ws: &Workspace) -> bool {
+    ws.target_directory
+        .join("debug")
+        .join(format!("lib{}.so", ws.cdylib.lib_name))
+        .exists()
+}
+
 /// Same file, or a copy that is at least as new as the library.
 fn up_to_date(installed: &Path, library: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
@@ -82,6 +114,34 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         note(action);
     }
 
+    let features = ws.features.and(&args.features);
+    if args.prebuilt && !args.release && args.dev_override.is_none() && !has_dev_build(ws) {
+        let key = ws.rust_inputs_key(&features)?;
+        let cache_root = crate::target_dir::cache_root()?;
+        let (installed, downloaded) =
+            match prebuilt::lookup(ws, &venv.interpreter, &key, &cache_root) {
+                Lookup::Installed(i) => (Some(i), true),
+                Lookup::AlreadyInPlace(i) => (Some(i), false),
+                Lookup::NotUsed(why) => {
+                    note(format!("building, not using the released extension: {why}"));
+                    (None, false)
+                }
+            };
+        if let Some(i) = installed {
+            return Ok(Outcome::Prebuilt(Box::new(PrebuiltReport {
+                module: ws.module_name.clone(),
+                profile: "release",
+                compiled: Vec::new(),
+                installed: i.installed.clone(),
+                downloaded,
+                prebuilt: i,
+                team_cache: cache.and_then(|c| c.team_cache),
+                venv,
+                total_seconds: started.elapsed().as_secs_f64(),
+            })));
+        }
+    }
+
     let build = BuildEnv::prepare(ws, cache, &args.jobs)?;
     let jobs = build.jobs.clone();
     let sccache_server = build.server_restarted.clone();
@@ -91,7 +151,7 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         release: args.release,
         jobs: jobs.jobs,
         python: &venv.python,
-        features: ws.features.and(&args.features),
+        features,
         env: build.vars(),
         dev_override: args.dev_override,
     };
@@ -150,6 +210,10 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         fs::create_dir_all(ws.package_dir())
             .with_context(|| format!("cannot create {}", ws.package_dir().display()))?;
         crate::fsutil::place_atomic(&outcome.library, &installed)?;
+        for old in editable::remove_other_extensions(ws, &installed)? {
+            note(format!("removed {}: this build replaces it", old.display()));
+        }
+        prebuilt::forget(ws, &crate::target_dir::cache_root()?);
     }
 
     let command = request.shown();

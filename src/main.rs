@@ -22,6 +22,7 @@ mod fsutil;
 mod git;
 mod github;
 mod messages;
+mod prebuilt;
 mod process;
 mod profile;
 mod publish;

@@ -129,6 +129,13 @@ fn the_build_happens_in_the_prebuild_phase_and_post_create_runs_no_rustc() {
             .any(|cmd| cmd.contains("maou-build develop")),
         "no creation-phase command builds: {creation:?}"
     );
+    // A prebuild keeps a warm target store: its last creation step always builds, never
+    // the release's extension.
+    assert!(
+        creation[1].contains("maou-build develop --no-prebuilt"),
+        "{creation:?}"
+    );
+    assert_eq!(c["waitFor"], "onCreateCommand", "{c}");
 
     let tmp = tempfile::tempdir().unwrap();
     let ws = tmp.path().join("workspaces/foo");

@@ -943,3 +943,56 @@ fn a_nearly_spent_rate_limit_is_waited_for_before_the_delete() {
     );
     assert_consistent(&gh, &wheels, C2);
 }
+
+/// With the workspace of the wheels in the working directory, the body records the key of
+/// the Rust inputs (what `maou-build info` computes for the wheels) and each wheel's
+/// SHA-256, in an HTML comment: what develop compares against before using a wheel.
+#[test]
+fn the_release_records_the_rust_inputs_key_and_the_wheels_checksums() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_workspace(dir.path(), ">=3.11,<3.13", "cdylib");
+    let dist = dir.path().join("dist");
+    let gh = FakeGitHub::start(REPO, TOKEN);
+    let wheels = build_wheels(dir.path(), &dist, "one");
+    assert_ok(&publish(&gh, &dist, C1, &[]));
+
+    let info = maou_build(dir.path())
+        .args(["info", "--json"])
+        .output()
+        .unwrap();
+    assert!(info.status.success(), "{}", text(&info));
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    let key = info["release_inputs_key"].as_str().unwrap();
+
+    let body = gh.release("latest").unwrap().body;
+    let line = body
+        .lines()
+        .find(|l| l.starts_with("<!-- maou-build record "))
+        .unwrap_or_else(|| panic!("no record in the body:\n{body}"));
+    let json = line
+        .strip_prefix("<!-- maou-build record ")
+        .and_then(|l| l.strip_suffix(" -->"))
+        .unwrap();
+    let record: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(record["inputs_key"], key, "{body}");
+    for (name, bytes) in &wheels {
+        assert_eq!(record["wheels"][name], sha256_hex(bytes), "{body}");
+    }
+
+    // A Rust edit changes the key; a Python one does not.
+    replace_in(&dir.path().join("crates/core/src/lib.rs"), "42", "43");
+    let edited = maou_build(dir.path())
+        .args(["info", "--json"])
+        .output()
+        .unwrap();
+    let edited: serde_json::Value = serde_json::from_slice(&edited.stdout).unwrap();
+    assert_ne!(edited["release_inputs_key"], key);
+    replace_in(&dir.path().join("crates/core/src/lib.rs"), "43", "42");
+    fs::write(dir.path().join("py/foo/__init__.py"), "# edited\n").unwrap();
+    let python_edit = maou_build(dir.path())
+        .args(["info", "--json"])
+        .output()
+        .unwrap();
+    let python_edit: serde_json::Value = serde_json::from_slice(&python_edit.stdout).unwrap();
+    assert_eq!(python_edit["release_inputs_key"], key);
+}

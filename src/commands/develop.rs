@@ -47,6 +47,12 @@ pub struct Args {
     /// Print the sccache hits and misses of this build
     #[arg(long)]
     stats: bool,
+    /// Always build. Without it, a checkout with no build yet whose Rust inputs are exactly
+    /// those the `latest` release was built from gets that release's extension (checked
+    /// against its SHA-256) instead of a cold build; the next Rust edit builds the dev
+    /// profile
+    #[arg(long)]
+    no_prebuilt: bool,
     /// Print the report as JSON on stdout (progress still goes to stderr)
     #[arg(long)]
     json: bool,
@@ -64,10 +70,32 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
             .full_debuginfo
             .then_some(crate::profile::DevOverride::FullDebuginfo),
         stats: args.stats,
+        prebuilt: !args.no_prebuilt,
     };
     match crate::develop::run(&ws, &opts)? {
         Outcome::Built(report) => {
             print_report(args.json, &*report, |r| print_text(&ws, r))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::Prebuilt(report) => {
+            print_report(args.json, &*report, |r| {
+                let shown = r
+                    .installed
+                    .strip_prefix(&ws.root)
+                    .unwrap_or(&r.installed)
+                    .display();
+                let how = if r.downloaded {
+                    format!("downloaded {:.1} MB", r.prebuilt.downloaded as f64 / 1e6)
+                } else {
+                    "placed by an earlier develop".to_owned()
+                };
+                println!(
+                    "{shown} is the RELEASE build from the {} ({}, {how}, SHA-256 checked) in \
+                     {:.1} s: the Rust sources are exactly those it was built from. The next \
+                     Rust edit builds the dev profile (`--no-prebuilt` builds now).",
+                    r.prebuilt.release, r.prebuilt.wheel, r.total_seconds
+                );
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Outcome::BuildFailed => Ok(ExitCode::from(1)),

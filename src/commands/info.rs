@@ -34,6 +34,10 @@ struct Report<'a> {
     /// Where the extension will be placed for an editable install.
     package_dir: std::path::PathBuf,
     pythons: Vec<AllowedPython>,
+    /// The key of the Rust inputs as develop builds them (no extra features) and as the
+    /// release wheels are built: what `latest` must record for develop to use its extension.
+    rust_inputs_key: String,
+    release_inputs_key: String,
 }
 
 pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
@@ -49,6 +53,8 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         })
         .collect();
     let report = Report {
+        rust_inputs_key: ws.rust_inputs_key(&ws.features)?,
+        release_inputs_key: ws.rust_inputs_key(&ws.release_features())?,
         package_dir: ws.package_dir(),
         workspace: &ws,
         pythons,
@@ -94,6 +100,13 @@ fn print_text(r: &Report<'_>) {
         row("features", &ws.features.args().join(" "));
     }
     row("target dir", &ws.target_directory.to_string_lossy());
+    row("inputs key", &r.rust_inputs_key);
+    if r.release_inputs_key != r.rust_inputs_key {
+        row(
+            "",
+            &format!("{} for the wheels (wheel-features)", r.release_inputs_key),
+        );
+    }
     row("requires-python", &ws.requires_python.to_string());
     if r.pythons.is_empty() {
         row("CPython", "(requires-python allows no CPython 3.7-3.15)");

@@ -220,6 +220,66 @@ impl Client {
         })
     }
 
+    /// A release asset's bytes through the API (`GET /repos/{o}/{r}/releases/assets/{id}`
+    /// with `Accept: application/octet-stream`): GitHub answers with a redirect to a
+    /// short-lived storage URL, which the client follows without the token. Unlike a
+    /// `browser_download_url`, this works for a private repository with a token. The body
+    /// may take the read timeout plus its size at `min_rate` bytes per second; no retry:
+    /// the callers have a fallback.
+    pub fn download_asset(&self, id: u64, size: u64, min_rate: u64) -> Result<Vec<u8>> {
+        let url = self.repo_url(&format!("/releases/assets/{id}"));
+        let mut req = ureq::http::Request::builder()
+            .method("GET")
+            .uri(&url)
+            .header("Accept", "application/octet-stream")
+            .header("X-GitHub-Api-Version", "2022-11-28");
+        if let Some(token) = &self.s.token {
+            req = req.header("Authorization", format!("Bearer {}", token.secret));
+        }
+        let body_time = self.s.read_timeout + Duration::from_secs(size / min_rate.max(1));
+        let req = self
+            .agent
+            .configure_request(req.body(()).context("a request to build")?)
+            .timeout_recv_body(Some(body_time))
+            .build();
+        let mut response = self.agent.run(req).map_err(|e| match e {
+            ureq::Error::Timeout(what) => anyhow::anyhow!(
+                "GET {url}: no answer in time ({what:?}; {} s to connect, {} s for the body)",
+                self.s.connect_timeout.as_secs(),
+                body_time.as_secs()
+            ),
+            e => anyhow::anyhow!("GET {url}: {}", self.redact(&e.to_string())),
+        })?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            let mut body = String::new();
+            let _ = response.body_mut().as_reader().read_to_string(&mut body);
+            let reply = Reply {
+                status,
+                body: self.redact(&body),
+                link: None,
+                hints: RetryHints::default(),
+            };
+            return Err(self
+                .check_status("GET", &url, reply, &[200])
+                .err()
+                .unwrap_or_else(|| anyhow::anyhow!("GET {url} answered {status}")));
+        }
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(size.saturating_add(1 << 20))
+            .read_to_vec()
+            .with_context(|| format!("reading asset {id} from {url}"))?;
+        if bytes.len() as u64 != size {
+            bail!(
+                "GET {url}: {} bytes arrived, the release lists {size}",
+                bytes.len()
+            );
+        }
+        Ok(bytes)
+    }
+
     /// Sends a request, retrying transient failures. Returns the final answer whatever
     /// its status: callers decide which statuses they expect, with [`Client::check_status`].
     fn call(&self, method: &str, url: &str, payload: Payload) -> Result<Reply> {

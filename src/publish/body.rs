@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use super::{short, Publish};
 use crate::colab;
 use crate::github::{Asset, Release, ReleaseFields};
+use crate::prebuilt::Record;
 
 /// The body line that carries the build time.
 const BUILT: &str = "Built: ";
@@ -96,6 +97,17 @@ impl Publish<'_> {
         body.push_str(&format!(
             "\nInstall on Google Colab (paste into a cell):\n\n```python\n{cell}```\n"
         ));
+        if let Some(key) = &self.inputs_key {
+            let record = Record {
+                inputs_key: key.clone(),
+                wheels: self
+                    .wheels
+                    .iter()
+                    .map(|w| (w.file_name().to_owned(), w.sha256.clone()))
+                    .collect(),
+            };
+            body.push_str(&format!("\n{}\n", record.body_line()));
+        }
         ReleaseFields {
             tag: self.tag.to_owned(),
             name: format!(

@@ -44,6 +44,9 @@ pub struct Publish<'a> {
     pub commit: &'a str,
     pub server_url: String,
     pub wheels: &'a [Local],
+    /// The key of the Rust inputs the wheels were built from, when the workspace is here:
+    /// recorded in the body for develop ([crate::prebuilt]).
+    pub inputs_key: Option<String>,
 }
 
 pub fn short(commit: &str) -> &str {
@@ -153,12 +156,26 @@ pub fn run(workspace: Option<&Path>, opts: &Options) -> Result<Ended> {
         connect_timeout: opts.connect_timeout,
         read_timeout: opts.read_timeout,
     });
+    let inputs_key = match &ws {
+        Some(ws)
+            if wheels
+                .iter()
+                .all(|w| w.name.distribution == crate::wheel::escape_name(&ws.package)) =>
+        {
+            Some(ws.rust_inputs_key(&ws.release_features())?)
+        }
+        _ => {
+            note("no workspace of these wheels here: the release records no inputs key, so develop will not use its extension");
+            None
+        }
+    };
     let publish = Publish {
         client: &client,
         tag: &opts.tag,
         commit: &commit,
         server_url,
         wheels: &wheels,
+        inputs_key,
     };
     let state = plan::State::read(&client, &opts.tag)?;
     let plan = plan::plan(&publish, &state);

@@ -14,6 +14,7 @@ use crate::python::Specifier;
 
 mod features;
 mod files;
+mod inputs;
 
 pub use features::Features;
 use files::{cargo_metadata, MetaPackage, MetaTarget, Metadata, PyProject};

@@ -10,7 +10,12 @@
 //!   `target_commitish` when the tag does not exist;
 //! - 404 for another repository or a missing object, 401 for a wrong token or a write
 //!   without one, 403 for a token without `contents: write`;
-//! - `browser_download_url`s that serve the asset's bytes.
+//! - `browser_download_url`s that serve the asset's bytes;
+//! - `GET /repos/{o}/{r}/releases/assets/{id}`: the asset as JSON, or with `Accept:
+//!   application/octet-stream` a 302 to a short-lived storage URL that serves its bytes
+//!   (what GitHub does, for private repositories too);
+//! - a private repository ([FakeGitHub::make_private]): without a valid token every
+//!   request about it is 404, `browser_download_url`s included, as GitHub hides it.
 //!
 //! It records every request (with when it arrived) and, after each one, the release's
 //! assets, so a test can check what a user could have downloaded at every moment. Faults
@@ -167,6 +172,7 @@ struct State {
     token: String,
     read_only_token: String,
     digests: bool,
+    private: bool,
     /// GitHub's primary rate limit, when one is set: requests per window, the window's
     /// end, and how many are left in it.
     rate_limit: Option<(u64, Duration, Instant, u64)>,
@@ -200,6 +206,7 @@ impl FakeGitHub {
             token: token.to_owned(),
             read_only_token: format!("{token}-read-only"),
             digests: true,
+            private: false,
             rate_limit: None,
             watched_tag: "latest".to_owned(),
             releases: Vec::new(),
@@ -282,6 +289,37 @@ impl FakeGitHub {
     }
 
     /// Answer like a server from before asset digests (mid-2025).
+    /// Puts a release with `assets` there directly (as an earlier publish would have).
+    pub fn put_release(&self, tag: &str, body: &str, assets: &[(&str, Vec<u8>)]) {
+        let mut s = self.state.lock().unwrap();
+        let mut release = FakeRelease {
+            id: s.next_id,
+            tag_name: tag.to_owned(),
+            name: tag.to_owned(),
+            body: body.to_owned(),
+            draft: false,
+            prerelease: true,
+            assets: Vec::new(),
+        };
+        s.next_id += 1;
+        for (name, bytes) in assets {
+            release.assets.push(FakeAsset {
+                id: s.next_id,
+                name: (*name).to_owned(),
+                state: "uploaded".into(),
+                bytes: bytes.clone(),
+            });
+            s.next_id += 1;
+        }
+        s.releases.retain(|r| r.tag_name != tag);
+        s.releases.push(release);
+    }
+
+    /// From now on the repository is private: requests without a valid token get 404.
+    pub fn make_private(&self) {
+        self.state.lock().unwrap().private = true;
+    }
+
     pub fn without_digests(&self) {
         self.state.lock().unwrap().digests = false;
     }
@@ -517,9 +555,37 @@ impl State {
         body: &[u8],
     ) -> Answer {
         let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let authorized = headers
+            .iter()
+            .find(|(k, _)| k == "authorization")
+            .and_then(|(_, a)| {
+                a.strip_prefix("Bearer ")
+                    .or_else(|| a.strip_prefix("token "))
+            })
+            .is_some_and(|t| t == self.token || t == self.read_only_token);
+        // The storage a download redirects to: signed in its query, no token needed.
+        if let ["storage", "assets", id] = parts[..] {
+            let id: u64 = id.parse().unwrap_or(0);
+            let signed = query_param(query, "signature").is_some_and(|s| s == format!("s{id}"));
+            return match self
+                .releases
+                .iter()
+                .flat_map(|r| &r.assets)
+                .find(|a| a.id == id)
+            {
+                Some(a) if method == "GET" && signed => Answer {
+                    status: 200,
+                    headers: vec![("Content-Type".into(), "application/octet-stream".into())],
+                    body: a.bytes.clone(),
+                },
+                Some(_) if !signed => error(403, "Request has expired or the signature is wrong"),
+                _ => error(404, "Not Found"),
+            };
+        }
         // browser_download_url: github.com/{o}/{r}/releases/download/{tag}/{name}
         if let [o, r, "releases", "download", tag, name] = parts[..] {
-            if method != "GET" || o != self.owner || r != self.repo {
+            if method != "GET" || o != self.owner || r != self.repo || (self.private && !authorized)
+            {
                 return error(404, "Not Found");
             }
             return match self
@@ -545,6 +611,9 @@ impl State {
             _ => return error(404, "Not Found"),
         };
         if rest.len() < 2 || rest[0] != self.owner || rest[1] != self.repo {
+            return error(404, "Not Found");
+        }
+        if self.private && !authorized {
             return error(404, "Not Found");
         }
         let auth = headers
@@ -583,6 +652,33 @@ impl State {
                 }
             }
             ("POST", ["releases"]) => self.create_release(&json),
+            ("GET", ["releases", "assets", id]) => {
+                let id: u64 = id.parse().unwrap_or(0);
+                let found = self.releases.iter().find_map(|r| {
+                    r.assets
+                        .iter()
+                        .find(|a| a.id == id)
+                        .map(|a| (r.tag_name.clone(), a.clone()))
+                });
+                let Some((tag, asset)) = found else {
+                    return error(404, "Not Found");
+                };
+                let wants_bytes = headers
+                    .iter()
+                    .any(|(k, v)| k == "accept" && v.contains("application/octet-stream"));
+                if wants_bytes {
+                    Answer {
+                        status: 302,
+                        headers: vec![(
+                            "Location".into(),
+                            format!("{}/storage/assets/{id}?signature=s{id}", self.base),
+                        )],
+                        body: Vec::new(),
+                    }
+                } else {
+                    answer(200, self.asset_json(&tag, &asset))
+                }
+            }
             ("PATCH", ["releases", "assets", id]) => self.rename(id.parse().unwrap_or(0), &json),
             ("DELETE", ["releases", "assets", id]) => {
                 let id: u64 = id.parse().unwrap_or(0);
