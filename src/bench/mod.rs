@@ -4,6 +4,7 @@
 pub mod cgroup;
 pub mod chart;
 mod redis;
+mod release_server;
 pub mod report;
 pub mod run;
 mod sandbox;

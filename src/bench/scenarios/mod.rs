@@ -3,6 +3,7 @@
 
 mod cold;
 mod ctx;
+mod prebuilt;
 mod team;
 mod warm;
 
@@ -15,6 +16,7 @@ use super::{is_interrupt, Failure, Sandbox, Series};
 use cold::{cold_cgroup, cold_develops, cold_sccache, cold_seed, store_lost, target_deleted, Cold};
 use ctx::Ctx;
 pub use ctx::Plan;
+use prebuilt::new_machine_prebuilt;
 use team::team_cache;
 use warm::{cdylib_edit, python_edit, release_edit, rlib_edit};
 
@@ -41,7 +43,7 @@ enum Run {
     Alone,
 }
 
-pub static SCENARIOS: [Def; 11] = [
+pub static SCENARIOS: [Def; 12] = [
     Def {
         name: "rlib-edit",
         title: "one-line edit in an rlib crate, then develop until importable",
@@ -93,6 +95,15 @@ pub static SCENARIOS: [Def; 11] = [
         help: "the cold develops in a memory cgroup capped at --mem-limit on all cores: must \
                finish; peak memory of the process tree",
         run: Run::Cold(cold_cgroup),
+    },
+    Def {
+        name: "new-machine-prebuilt",
+        title: "a new checkout whose Rust inputs are the release's: develop until importable",
+        help: "a fresh checkout with no build, no venv and empty caches, whose Rust inputs \
+               are those the `latest` release records: develop installs the release's \
+               extension (downloaded from a local stand-in for GitHub's API at 10 MB/s); \
+               against the cold develops. Builds the release wheel first (not timed)",
+        run: Run::Cold(new_machine_prebuilt),
     },
     Def {
         name: "team-cache",
