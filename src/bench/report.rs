@@ -304,13 +304,17 @@ pub fn markdown(report: &Report, svg_name: Option<&str>) -> String {
 
 fn fact(key: &str, v: &serde_json::Value) -> String {
     match v {
-        // Files: in MB (10^6 bytes), the unit the extension's size goal is stated in.
-        serde_json::Value::Number(n) if key == "extension_bytes" => n
-            .as_u64()
-            .map_or(n.to_string(), |b| format!("{:.0} MB", b as f64 / 1e6)),
-        serde_json::Value::Number(n) if key.ends_with("_bytes") => {
+        // Memory (peaks, limits) in GiB.
+        serde_json::Value::Number(n)
+            if key.ends_with("_bytes") && (key.starts_with("peak_") || key.starts_with("mem_")) =>
+        {
             n.as_u64().map_or(n.to_string(), crate::resources::gib)
         }
+        // Files (the extension, a wheel): in MB (10^6 bytes), the unit the extension's
+        // size goal is stated in.
+        serde_json::Value::Number(n) if key.ends_with("_bytes") => n
+            .as_u64()
+            .map_or(n.to_string(), |b| format!("{:.1} MB", b as f64 / 1e6)),
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     }
