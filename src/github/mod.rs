@@ -116,6 +116,7 @@ impl Client {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .user_agent(concat!("maou-build/", env!("CARGO_PKG_VERSION")))
+            .timeout_resolve(Some(settings.connect_timeout))
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_send_request(Some(settings.read_timeout))
             .timeout_send_body(Some(settings.read_timeout))

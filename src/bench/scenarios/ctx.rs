@@ -36,7 +36,16 @@ pub(super) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// develop in the sandbox, always building: a release found through the user's
+    /// environment (GITHUB_REPOSITORY) must not stand in for a build.
     pub(super) fn develop(&self, jobs: usize) -> Cmd {
+        let mut cmd = self.develop_may_use_release(jobs);
+        cmd.argv.push("--no-prebuilt".into());
+        cmd
+    }
+
+    /// develop as a user runs it: the release's extension when the Rust inputs match.
+    pub(super) fn develop_may_use_release(&self, jobs: usize) -> Cmd {
         Cmd::new([
             self.sb.exe(),
             "develop".into(),

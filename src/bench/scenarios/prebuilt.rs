@@ -72,7 +72,7 @@ pub(super) fn new_machine_prebuilt(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Sce
     let server = ReleaseServer::start(REPO, body, &name, bytes, RATE)?;
 
     let develop = ctx
-        .develop(jobs)
+        .develop_may_use_release(jobs)
         .env("GITHUB_API_URL", server.url.clone())
         .env("GITHUB_SERVER_URL", server.url.clone())
         .env("GITHUB_REPOSITORY", REPO)

@@ -172,6 +172,7 @@ fn elsewhere(ctx: &Ctx, s: &mut Scenario, url: &str, jobs: usize) -> Result<()> 
         "--jobs".into(),
         jobs.to_string(),
         "--json".into(),
+        "--no-prebuilt".into(),
     ])
     .env(TEAM_CACHE_VAR, url)
     .env("SCCACHE_DIR", dir.join("sccache").display().to_string())
