@@ -956,13 +956,16 @@ fn the_release_records_the_rust_inputs_key_and_the_wheels_checksums() {
     let wheels = build_wheels(dir.path(), &dist, "one");
     assert_ok(&publish(&gh, &dist, C1, &[]));
 
-    let info = maou_build(dir.path())
-        .args(["info", "--json"])
-        .output()
-        .unwrap();
-    assert!(info.status.success(), "{}", text(&info));
-    let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
-    let key = info["release_inputs_key"].as_str().unwrap();
+    let release_key = || {
+        let info = maou_build(dir.path())
+            .args(["info", "--json"])
+            .output()
+            .unwrap();
+        assert!(info.status.success(), "{}", text(&info));
+        let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+        info["release_inputs_key"].as_str().unwrap().to_owned()
+    };
+    let key = release_key();
 
     let body = gh.release("latest").unwrap().body;
     let line = body
@@ -981,18 +984,8 @@ fn the_release_records_the_rust_inputs_key_and_the_wheels_checksums() {
 
     // A Rust edit changes the key; a Python one does not.
     replace_in(&dir.path().join("crates/core/src/lib.rs"), "42", "43");
-    let edited = maou_build(dir.path())
-        .args(["info", "--json"])
-        .output()
-        .unwrap();
-    let edited: serde_json::Value = serde_json::from_slice(&edited.stdout).unwrap();
-    assert_ne!(edited["release_inputs_key"], key);
+    assert_ne!(release_key(), key);
     replace_in(&dir.path().join("crates/core/src/lib.rs"), "43", "42");
     fs::write(dir.path().join("py/foo/__init__.py"), "# edited\n").unwrap();
-    let python_edit = maou_build(dir.path())
-        .args(["info", "--json"])
-        .output()
-        .unwrap();
-    let python_edit: serde_json::Value = serde_json::from_slice(&python_edit.stdout).unwrap();
-    assert_eq!(python_edit["release_inputs_key"], key);
+    assert_eq!(release_key(), key);
 }

@@ -44,6 +44,20 @@ impl Ctx<'_> {
         cmd
     }
 
+    /// `maou-build wheel` for the plan's CPython into `out`: the release wheel.
+    pub(super) fn wheel(&self, out: &std::path::Path, jobs: usize) -> Cmd {
+        Cmd::new([
+            self.sb.exe(),
+            "wheel".into(),
+            "--python".into(),
+            self.plan.python.minor.to_string(),
+            "--out".into(),
+            out.display().to_string(),
+            "--jobs".into(),
+            jobs.to_string(),
+        ])
+    }
+
     /// develop as a user runs it: the release's extension when the Rust inputs match.
     pub(super) fn develop_may_use_release(&self, jobs: usize) -> Cmd {
         Cmd::new([

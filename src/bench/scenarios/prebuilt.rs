@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 use super::super::release_server::ReleaseServer;
-use super::super::{Cmd, Series};
+use super::super::Series;
 use super::cold::{in_cgroup, Cold};
 use super::{Check, Ctx, Id, Scenario};
 use crate::prebuilt::Record;
@@ -32,16 +32,7 @@ pub(super) fn new_machine_prebuilt(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Sce
     let jobs = crate::resources::cores();
     let dist = ctx.sb.caches().join("prebuilt-dist");
     let _ = std::fs::remove_dir_all(&dist);
-    let wheel = Cmd::new([
-        ctx.sb.exe(),
-        "wheel".into(),
-        "--python".into(),
-        ctx.plan.python.minor.to_string(),
-        "--out".into(),
-        dist.display().to_string(),
-        "--jobs".into(),
-        jobs.to_string(),
-    ]);
+    let wheel = ctx.wheel(&dist, jobs);
     ctx.progress(
         id.name(),
         "the release wheel (thin LTO), not timed: many minutes",

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 
-use super::super::{Cmd, Series};
+use super::super::Series;
 use super::{Check, Ctx, Id, Scenario};
 use crate::workspace::Crate;
 
@@ -138,16 +138,7 @@ pub(super) fn python_edit(ctx: &Ctx, id: Id) -> Result<Scenario> {
 pub(super) fn release_edit(ctx: &Ctx, id: Id) -> Result<Scenario> {
     let mut s = Scenario::new(id);
     let out = ctx.sb.caches().join("dist");
-    let wheel = Cmd::new([
-        ctx.sb.exe(),
-        "wheel".into(),
-        "--python".into(),
-        ctx.plan.python.minor.to_string(),
-        "--out".into(),
-        out.display().to_string(),
-        "--jobs".into(),
-        ctx.plan.jobs.to_string(),
-    ]);
+    let wheel = ctx.wheel(&out, ctx.plan.jobs);
     let shown = ctx.sb.shown(&wheel);
     let mut subject = Series::new("release wheel after a cdylib edit", shown.clone());
     let mut scratch = Series::new("release wheel from scratch", shown);
