@@ -127,6 +127,11 @@ pub(super) fn team_cache(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
     let d = b.delta();
     s.facts.insert("remote_hits".into(), d.remote_hits.into());
     s.facts.insert("misses".into(), d.misses.into());
+    // What rustc really ran: the misses and what sccache cannot cache.
+    s.facts.insert(
+        "rustc_invocations".into(),
+        (d.misses + d.not_cacheable).into(),
+    );
     s.facts
         .insert("units_compiled".into(), b.report.compiled.len().into());
     s.checks.push(Check {
