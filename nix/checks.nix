@@ -1,6 +1,7 @@
 # `nix flake check`: the tool's and the product's lints and tests (those that run in a
 # sandbox without network), and the audit of the wheels.
 {
+  lib,
   pkgs,
   craneLib,
   product,
@@ -16,7 +17,9 @@
     pname = "${product.name}-checks";
     strictDeps = true;
     nativeBuildInputs = [pkgs.lld];
-    cargoExtraArgs = "--locked --manifest-path ${product.workspaceDir}/Cargo.toml --workspace";
+    # Not the dev dylib: a release build of it would link every dependency with thin LTO
+    # for nothing (tests never load it).
+    cargoExtraArgs = "--locked --manifest-path ${product.workspaceDir}/Cargo.toml --workspace" + lib.concatMapStrings (c: " --exclude ${c}") product.devDylibCrates;
   };
   productDeps = craneLib.buildDepsOnly (builtins.removeAttrs productArgs ["src"]
     // {

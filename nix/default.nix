@@ -36,5 +36,5 @@ in {
     maou-build = tool.package;
     inherit (wheels) wheels;
   };
-  checks = import ./checks.nix {inherit pkgs craneLib product chain tool wheels;};
+  checks = import ./checks.nix {inherit lib pkgs craneLib product chain tool wheels;};
 }

@@ -31,8 +31,12 @@
   cdylibToml = builtins.fromTOML (builtins.readFile (root + "/${manifestPath}"));
   # Members in the workspace's order, the cdylib last: the rlib steps of the chain.
   members = map (at workspaceDir) cargoWorkspace.workspace.members;
-  rlibDirs = builtins.filter (d: d != cdylibDir) members;
-  crateName = dir: (builtins.fromTOML (builtins.readFile (root + "/${dir}/Cargo.toml"))).package.name;
+  manifestOf = dir: builtins.fromTOML (builtins.readFile (root + "/${dir}/Cargo.toml"));
+  # A dylib member is the dev builds' third-party dylib ([tool.maou-build]
+  # dev-dylib-feature): no release build links it, so no step builds it.
+  dylibDirs = builtins.filter (d: builtins.elem "dylib" ((manifestOf d).lib.crate-type or [])) members;
+  rlibDirs = builtins.filter (d: d != cdylibDir && !(builtins.elem d dylibDirs)) members;
+  crateName = dir: (manifestOf dir).package.name;
   pythonSource = maturin.python-source or ".";
   module = maturin.module-name or (builtins.replaceStrings ["-"] ["_"] pyproject.project.name);
   modulePath = builtins.replaceStrings ["."] ["/"] module;
@@ -50,10 +54,13 @@
     (fileset.maybeMissing (root + "/.cargo"))
     (root + "/pyproject.toml")
     # The Python package without what builds leave in it.
-    (fileset.fileFilter (f: !(f.hasExt "so" || f.hasExt "pyc")) (root + "/${pythonSource}"))
+    (fileset.difference
+      (fileset.fileFilter (f: !(f.hasExt "so" || f.hasExt "pyc")) (root + "/${pythonSource}"))
+      (fileset.maybeMissing (root + "/${at pythonSource ".maou-build-dev-libs"}")))
   ];
 in {
   inherit module packageDir version workspaceDir rlibDirs crateName;
+  devDylibCrates = map crateName dylibDirs;
   inherit (pyproject.project) name;
   # Oldest first: the chain builds with the first, as `maou-build wheel` does.
   pythons = import ./requires-python.nix {inherit lib;} (pyproject.project.requires-python or "");

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 use crate::profile::{DevOverride, DEV_LINK_ARGS};
-use crate::workspace::{Features, Workspace};
+use crate::workspace::{DevDylib, Features, Workspace};
 
 #[derive(Deserialize)]
 #[serde(tag = "reason", rename_all = "kebab-case")]
@@ -48,15 +48,27 @@ pub struct Request<'a> {
 pub struct Outcome {
     /// The built shared library.
     pub library: PathBuf,
+    /// The workspace's dev dylib as built, when the build links through it.
+    pub dev_dylib: Option<PathBuf>,
     /// Units rustc compiled in this build (name and kind), in cargo's order.
     pub compiled: Vec<String>,
     pub elapsed: Duration,
 }
 
 impl Request<'_> {
+    /// Whether the extension is linked with develop's own options ([DEV_LINK_ARGS]).
+    fn dev_link(&self) -> bool {
+        !self.release && self.dev_override.is_none_or(|o| o.dev_link_args())
+    }
+
+    /// The workspace's dev dylib, when this build links the third-party crates through it.
+    pub fn dev_dylib(&self) -> Option<&DevDylib> {
+        self.ws.dev_dylib.as_ref().filter(|_| self.dev_link())
+    }
+
     pub fn args(&self) -> Vec<String> {
         // Dev builds link the extension with options of their own, on that unit alone.
-        let link_args = !self.release && self.dev_override.is_none_or(|o| o.dev_link_args());
+        let link_args = self.dev_link();
         let mut args = vec![
             if link_args { "rustc" } else { "build" }.to_owned(),
             "--lib".to_owned(),
@@ -70,11 +82,21 @@ impl Request<'_> {
         if self.release {
             args.push("--release".to_owned());
         }
-        args.extend(self.features.args());
+        let features = match self.dev_dylib() {
+            Some(d) => self.features.and(&Features {
+                features: vec![d.feature.clone()],
+                ..Features::default()
+            }),
+            None => self.features.clone(),
+        };
+        args.extend(features.args());
         args.extend(self.dev_override.iter().flat_map(|o| o.args()));
         if link_args {
             args.push("--".to_owned());
             args.extend(DEV_LINK_ARGS.iter().map(|a| (*a).to_owned()));
+            if self.dev_dylib().is_some() {
+                args.extend(crate::companion::link_args(self.ws));
+            }
         }
         args
     }
@@ -115,6 +137,8 @@ impl Request<'_> {
         );
         let mut compiled = Vec::new();
         let mut library = None;
+        let mut dev_dylib = None;
+        let dylib_name = self.dev_dylib().map(|d| d.krate.lib_name.as_str());
         let mut success = false;
         let status = crate::process::each_line(expr, &self.shown(), |line| {
             match serde_json::from_str::<Message>(line) {
@@ -132,6 +156,12 @@ impl Request<'_> {
                         library = filenames
                             .into_iter()
                             .find(|f| f.extension().is_some_and(|e| e == "so" || e == "dylib"));
+                    } else if target.kind.iter().any(|k| k == "dylib")
+                        && Some(target.name.as_str()) == dylib_name
+                    {
+                        dev_dylib = filenames
+                            .into_iter()
+                            .find(|f| f.extension().is_some_and(|e| e == "so"));
                     }
                 }
                 Ok(Message::BuildFinished { success: s }) => success = s,
@@ -153,6 +183,7 @@ impl Request<'_> {
         })?;
         Ok(Outcome {
             library,
+            dev_dylib,
             compiled,
             elapsed: started.elapsed(),
         })

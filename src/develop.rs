@@ -62,6 +62,9 @@ pub struct Report {
     pub installed: PathBuf,
     /// Whether the installed extension was replaced.
     pub replaced: bool,
+    /// The libraries the extension loads from beside it (a dev build through the
+    /// workspace's dev dylib), when it was replaced.
+    pub companion: Option<crate::companion::Placed>,
     pub sccache: Option<Delta>,
     /// The team's remote cache, when one is named, and what its check found.
     pub team_cache: Option<Checked>,
@@ -205,11 +208,20 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         }
     }
 
-    let replaced = !up_to_date(&installed, &outcome.library);
+    let dylib = request.dev_dylib().zip(outcome.dev_dylib.as_deref());
+    let replaced = !up_to_date(&installed, &outcome.library)
+        || (dylib.is_some() && !crate::companion::in_place(&installed));
+    let mut companion = None;
     if replaced {
         fs::create_dir_all(ws.package_dir())
             .with_context(|| format!("cannot create {}", ws.package_dir().display()))?;
-        crate::fsutil::place_atomic(&outcome.library, &installed)?;
+        if let Some((dylib, file)) = dylib {
+            companion = crate::companion::install(ws, dylib, &outcome.library, file, &installed)?;
+        }
+        if companion.is_none() {
+            crate::fsutil::place_atomic(&outcome.library, &installed)?;
+            crate::companion::remove_all(ws)?;
+        }
         for old in editable::remove_other_extensions(ws, &installed)? {
             note(format!("removed {}: this build replaces it", old.display()));
         }
@@ -230,6 +242,7 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         library: outcome.library,
         installed,
         replaced,
+        companion,
         sccache: sccache_delta,
         team_cache,
         build_seconds: outcome.elapsed.as_secs_f64(),

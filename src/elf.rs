@@ -222,22 +222,24 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Removes from `DT_RPATH`/`DT_RUNPATH` every entry that `keep` rejects. An entry left
-/// with paths is rewritten in place (the string only gets shorter); one left empty is
-/// deleted from the dynamic array, later entries moving up, as patchelf does. Returns
-/// the paths removed; `bytes` is unchanged when none was.
-pub fn remove_search_paths(
-    bytes: &mut [u8],
-    what: &str,
-    keep: impl Fn(&str) -> bool,
-) -> Result<Vec<String>> {
+/// Where the dynamic array and its string table are in the file, and the array's
+/// entries (tag, value).
+struct DynamicLayout {
+    dyn_offset: usize,
+    strtab_offset: usize,
+    entries: Vec<(u64, u64)>,
+}
+
+/// The file's [DynamicLayout], or None for a file without a dynamic section. Only 64-bit
+/// little-endian files are edited.
+fn dynamic_layout(bytes: &[u8], what: &str) -> Result<Option<DynamicLayout>> {
     let elf = Elf::parse(bytes)
         .with_context(|| format!("{what} is not a readable ELF file (truncated or corrupt)"))?;
     if !elf.is_64 || !elf.little_endian {
-        bail!("{what}: only 64-bit little-endian ELF files can be repaired");
+        bail!("{what}: only 64-bit little-endian ELF files can be edited");
     }
     let Some(dynamic) = &elf.dynamic else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let dyn_offset = elf
         .program_headers
@@ -247,8 +249,68 @@ pub fn remove_search_paths(
         .with_context(|| format!("{what} has a dynamic section but no PT_DYNAMIC segment"))?;
     let strtab_offset = file_offset(&elf, dynamic.info.strtab as u64)
         .with_context(|| format!("{what}: the dynamic string table is not in any segment"))?;
-    let entries: Vec<(u64, u64)> = dynamic.dyns.iter().map(|d| (d.d_tag, d.d_val)).collect();
-    drop(elf);
+    let entries = dynamic.dyns.iter().map(|d| (d.d_tag, d.d_val)).collect();
+    Ok(Some(DynamicLayout {
+        dyn_offset,
+        strtab_offset,
+        entries,
+    }))
+}
+
+/// Replaces `from` by `to` (of the same length) in the `DT_RPATH`/`DT_RUNPATH` strings,
+/// in place: nothing else in the file moves. Returns how many strings changed.
+pub fn replace_in_search_paths(
+    bytes: &mut [u8],
+    what: &str,
+    from: &str,
+    to: &str,
+) -> Result<usize> {
+    if from.len() != to.len() || from.is_empty() {
+        bail!("{what}: {from:?} and {to:?} differ in length: a search path is replaced in place");
+    }
+    let Some(layout) = dynamic_layout(bytes, what)? else {
+        return Ok(0);
+    };
+    let mut changed = 0;
+    for &(tag, val) in &layout.entries {
+        if tag != DT_RPATH && tag != DT_RUNPATH {
+            continue;
+        }
+        let start = layout.strtab_offset + val as usize;
+        let len = bytes
+            .get(start..)
+            .and_then(|rest| rest.iter().position(|&b| b == 0))
+            .with_context(|| format!("{what}: unterminated search path string"))?;
+        let value = &mut bytes[start..start + len];
+        let mut at = 0;
+        let mut here = false;
+        while let Some(pos) = find(&value[at..], from.as_bytes()) {
+            value[at + pos..at + pos + to.len()].copy_from_slice(to.as_bytes());
+            at += pos + to.len();
+            here = true;
+        }
+        changed += usize::from(here);
+    }
+    Ok(changed)
+}
+
+/// Removes from `DT_RPATH`/`DT_RUNPATH` every entry that `keep` rejects. An entry left
+/// with paths is rewritten in place (the string only gets shorter); one left empty is
+/// deleted from the dynamic array, later entries moving up, as patchelf does. Returns
+/// the paths removed; `bytes` is unchanged when none was.
+pub fn remove_search_paths(
+    bytes: &mut [u8],
+    what: &str,
+    keep: impl Fn(&str) -> bool,
+) -> Result<Vec<String>> {
+    let Some(DynamicLayout {
+        dyn_offset,
+        strtab_offset,
+        entries,
+    }) = dynamic_layout(bytes, what)?
+    else {
+        return Ok(Vec::new());
+    };
 
     const ENTRY: usize = 16;
     let mut removed = Vec::new();
@@ -359,5 +421,52 @@ mod tests {
             "{:?}",
             facts.versioned
         );
+    }
+
+    #[test]
+    fn a_search_path_is_rewritten_in_place() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (src, so) = (tmp.path().join("a.c"), tmp.path().join("liba.so"));
+        std::fs::write(&src, "int a(void) { return 1; }\n").unwrap();
+        let built = std::process::Command::new("cc")
+            .args(["-shared", "-fPIC", "-o"])
+            .arg(&so)
+            .arg(&src)
+            .arg("-Wl,-rpath,$ORIGIN/libs/PLACEHOLDER_1234:/opt/keep")
+            .status()
+            .unwrap();
+        assert!(built.success());
+        let mut bytes = std::fs::read(&so).unwrap();
+        let len = bytes.len();
+        let n = replace_in_search_paths(
+            &mut bytes,
+            "liba.so",
+            "PLACEHOLDER_1234",
+            "0123456789abcdef",
+        )
+        .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(bytes.len(), len);
+        let paths: Vec<String> = inspect(&bytes, "liba.so")
+            .unwrap()
+            .search_paths
+            .into_iter()
+            .map(|p| p.path)
+            .collect();
+        assert_eq!(paths, ["$ORIGIN/libs/0123456789abcdef", "/opt/keep"]);
+        // Nothing to replace: nothing changes; another length: refused.
+        let before = bytes.clone();
+        assert_eq!(
+            replace_in_search_paths(
+                &mut bytes,
+                "liba.so",
+                "PLACEHOLDER_1234",
+                "0123456789abcdef"
+            )
+            .unwrap(),
+            0
+        );
+        assert_eq!(bytes, before);
+        assert!(replace_in_search_paths(&mut bytes, "liba.so", "/opt/keep", "/x").is_err());
     }
 }

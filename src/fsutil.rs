@@ -67,6 +67,8 @@ pub const SKIP: &[&str] = &[
     ".ruff_cache",
     "node_modules",
     ".direnv",
+    // develop's companion libraries: built, and hundreds of megabytes
+    crate::companion::DIR,
 ];
 
 /// Appends `text` to the file at `path`.

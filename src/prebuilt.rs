@@ -240,6 +240,8 @@ fn place_extension(ws: &Workspace, wheel_path: &Path, name: &str) -> Result<Path
         .with_context(|| format!("cannot create {}", ws.package_dir().display()))?;
     crate::fsutil::write_atomic(&dest, &entry.bytes)?;
     crate::editable::remove_other_extensions(ws, &dest)?;
+    // A release extension links everything statically: a dev build's companion goes.
+    crate::companion::remove_all(ws)?;
     Ok(dest)
 }
 

@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{maou_build, text, tiny_workspace, workspace_copy};
+use common::{maou_build, replace_in, text, tiny_workspace, workspace_copy};
 use serde_json::Value;
 
 /// One string field of every element of a JSON array.
@@ -419,4 +419,66 @@ fn full_debuginfo_is_a_dev_switch() {
         .output()
         .unwrap();
     assert!(text(&help).contains("--full-debuginfo"), "{}", text(&help));
+}
+
+#[test]
+fn the_dev_dylib_is_read_checked_and_kept_out_of_wheels() {
+    let (_tmp, root) = workspace_copy();
+    let info = |root: &Path| maou_build(root).args(["info", "--json"]).output().unwrap();
+    let out = info(&root);
+    assert!(out.status.success(), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["dev_dylib"]["feature"], "dev-dylib", "{report}");
+    assert_eq!(report["dev_dylib"]["crate"]["name"], "maou_dev_deps");
+    // doctor: the dylib covers every third-party crate of the extension's crates.
+    let check = doctor_check(&root, "dev dylib");
+    assert_eq!(check["level"], "PASS", "{check}");
+
+    // A wheel with the feature on is refused before anything is built.
+    let out = maou_build(&root)
+        .args(["wheel", "--features", "dev-dylib", "--out"])
+        .arg(root.join("dist"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("dev-dylib"), "{}", text(&out));
+    assert!(!root.join("dist").exists());
+
+    // A crate the dylib does not cover is named by doctor.
+    let io = root.join("rust/maou_io/Cargo.toml");
+    replace_in(
+        &io,
+        "thiserror.workspace = true",
+        "thiserror.workspace = true\nonce_cell = \"1\"",
+    );
+    let check = doctor_check(&root, "dev dylib");
+    assert_eq!(check["level"], "WARN", "{check}");
+    assert!(
+        check["detail"].as_str().unwrap().contains("once_cell"),
+        "{check}"
+    );
+
+    // A feature the cdylib does not have, and one every build would get, are refused.
+    let pyproject = root.join("pyproject.toml");
+    replace_in(
+        &pyproject,
+        "dev-dylib-feature = \"dev-dylib\"",
+        "dev-dylib-feature = \"nope\"",
+    );
+    let out = info(&root);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("has no such feature"), "{}", text(&out));
+    replace_in(
+        &pyproject,
+        "dev-dylib-feature = \"nope\"",
+        "dev-dylib-feature = \"dev-dylib\"",
+    );
+    replace_in(
+        &pyproject,
+        "bindings = \"pyo3\"",
+        "bindings = \"pyo3\"\nfeatures = [\"dev-dylib\"]",
+    );
+    let out = info(&root);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("every build"), "{}", text(&out));
 }

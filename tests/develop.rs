@@ -54,6 +54,18 @@ fn compiled(report: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The directory develop placed the companion libraries in, checked to be one of `libs`.
+fn companion_dir(report: &Value, libs: &std::path::Path) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(
+        report["companion"]["dir"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no companion: {report}")),
+    );
+    assert_eq!(dir.parent(), Some(libs), "{}", dir.display());
+    assert!(dir.is_dir(), "{}", dir.display());
+    dir
+}
+
 /// develop may restart the shared sccache server (a new checkout root): the builds of
 /// these tests must not overlap, or one would lose its server mid-build.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -91,6 +103,25 @@ fn develop_edit_loop() {
         .unwrap()
         .file_type()
         .is_symlink());
+    // The third-party crates come from the dev dylib, placed outside the package with
+    // the toolchain's libstd; the extension is small and imports from another directory
+    // (python() runs in the temp dir) with no LD_LIBRARY_PATH.
+    let libs = l.root.join("python/.maou-build-dev-libs");
+    let first_dir = companion_dir(&first, &libs);
+    let files = first["companion"]["files"].to_string();
+    assert!(
+        files.contains("libmaou_dev_deps.so") && files.contains("libstd-"),
+        "{files}"
+    );
+    let ext_bytes = fs::metadata(&installed).unwrap().len();
+    assert!(ext_bytes < 100 << 20, "extension of {ext_bytes} bytes");
+    assert_eq!(
+        fs::read_to_string(libs.join(".gitignore"))
+            .unwrap()
+            .lines()
+            .last(),
+        Some("*")
+    );
 
     // A Rust edit in maou_io: only maou_io and what depends on it are compiled again.
     replace_in(
@@ -108,6 +139,32 @@ fn develop_edit_loop() {
         !units.iter().any(|u| u.starts_with("polars")),
         "dependencies rebuilt: {units:?}"
     );
+    assert_eq!(l.python(READ_VERSION), "7");
+    assert_eq!(
+        companion_dir(&edit, &libs),
+        first_dir,
+        "the companion was not rebuilt"
+    );
+    assert_eq!(edit["companion"]["copied"], false);
+
+    // The dylib rebuilt: a new id, the extension names it, the old one is gone.
+    let dylib_lib = l.root.join("rust/maou_dev_deps/src/lib.rs");
+    fs::write(
+        &dylib_lib,
+        format!(
+            "{}\npub const EDITED: u32 = 1;\n",
+            fs::read_to_string(&dylib_lib).unwrap()
+        ),
+    )
+    .unwrap();
+    let relinked = l.develop_ok(&[]);
+    assert!(
+        compiled(&relinked).contains(&"maou_dev_deps".to_owned()),
+        "{relinked}"
+    );
+    let second_dir = companion_dir(&relinked, &libs);
+    assert_ne!(second_dir, first_dir);
+    assert!(!first_dir.exists(), "{} is left", first_dir.display());
     assert_eq!(l.python(READ_VERSION), "7");
 
     // Nothing changed: no rustc, nothing replaced.
@@ -142,6 +199,14 @@ fn develop_edit_loop() {
         recovered["target"]
     );
     assert_eq!(compiled(&recovered), Vec::<String>::new());
+    assert_eq!(l.python(READ_VERSION), "7");
+
+    // The companion lost: develop places it again though nothing was compiled.
+    fs::remove_dir_all(&libs).unwrap();
+    let replaced = l.develop_ok(&[]);
+    assert_eq!(compiled(&replaced), Vec::<String>::new());
+    assert_eq!(replaced["replaced"], true);
+    assert!(companion_dir(&replaced, &libs).is_dir());
     assert_eq!(l.python(READ_VERSION), "7");
 
     // A compile error: develop fails with rustc's error, the old extension still imports.

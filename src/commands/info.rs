@@ -96,6 +96,16 @@ fn print_text(r: &Report<'_>) {
     for (i, dep) in ws.rlib_deps.iter().enumerate() {
         row(if i == 0 { "rlib deps" } else { "" }, &crate_line(ws, dep));
     }
+    if let Some(d) = &ws.dev_dylib {
+        row(
+            "dev dylib",
+            &format!(
+                "{}, with feature {} (dev builds)",
+                crate_line(ws, &d.krate),
+                d.feature
+            ),
+        );
+    }
     if !ws.features.args().is_empty() {
         row("features", &ws.features.args().join(" "));
     }

@@ -197,6 +197,46 @@ pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
         )
     });
     checks.push(debuginfo(&dev));
+    checks.push(dev_dylib(ws));
+}
+
+/// The third-party crates in a dylib of their own for dev builds: an edit relinks only
+/// the workspace's code ([crate::companion]).
+fn dev_dylib(ws: &Workspace) -> Check {
+    let Some(d) = &ws.dev_dylib else {
+        return warn(
+            "dev dylib",
+            "dev builds link every third-party crate into the extension: each Rust edit relinks all of it",
+            "add a workspace crate with `crate-type = [\"dylib\"]` that depends on the third-party crates, an optional dependency on it behind a feature of the cdylib (with `#[cfg(feature = ...)] extern crate ...;`), and name that feature as `dev-dylib-feature` under [tool.maou-build] in pyproject.toml",
+        );
+    };
+    match ws.dev_dylib_missing(d) {
+        Ok(missing) if missing.is_empty() => pass(
+            "dev dylib",
+            format!(
+                "dev builds take the third-party crates from {} (feature {}): an edit relinks only the workspace's code",
+                d.krate.name, d.feature
+            ),
+        ),
+        Ok(missing) => warn(
+            "dev dylib",
+            format!(
+                "{} is not a dependency of {}: dev builds link it into the extension, relinked on every edit",
+                missing.join(", "),
+                d.krate.name
+            ),
+            format!(
+                "add {} under [dependencies] in {}",
+                missing.join(", "),
+                d.krate.manifest_path.display()
+            ),
+        ),
+        Err(e) => warn(
+            "dev dylib",
+            format!("cannot tell which crates {} covers: {e:#}", d.krate.name),
+            "run `cargo metadata` in the workspace to see why",
+        ),
+    }
 }
 
 /// Third-party crates' debuginfo: linked into the extension, it is relinked on every edit.

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use super::{Plan, Staged, Staging};
@@ -82,6 +82,23 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     let build = BuildEnv::prepare(ws, cache, &args.jobs)?;
     let jobs = build.jobs.clone();
 
+    let features = Features {
+        features: ws.wheel_features.clone(),
+        ..Features::default()
+    }
+    .and(&args.features);
+    if let Some(dylib) = ws
+        .dev_dylib
+        .as_ref()
+        .filter(|d| d.enabled_by(&ws.features.and(&features)))
+    {
+        bail!(
+            "these features turn on `{}`, the dev builds' dynamic linking of the third-party \
+             crates ({}): a wheel would need that library beside it; build the wheels without it",
+            dylib.feature,
+            dylib.krate.name
+        );
+    }
     let out = args.out.clone().unwrap_or_else(|| ws.root.join("dist"));
     fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let out = out
@@ -102,11 +119,7 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         ws,
         policy: &policy,
         interpreters,
-        features: Features {
-            features: ws.wheel_features.clone(),
-            ..Features::default()
-        }
-        .and(&args.features),
+        features,
         jobs: jobs.jobs,
         epoch,
         zig: &zig,

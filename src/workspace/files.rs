@@ -57,6 +57,9 @@ pub(super) struct MaouBuildConfig {
     /// The team's shared compiler cache, a `redis://host:port` URL without credentials
     /// (sccache's `SCCACHE_REDIS_PASSWORD` carries those): see [crate::team_cache].
     pub(super) team_cache: Option<String>,
+    /// The cdylib's feature that links the third-party crates through a dylib of the
+    /// workspace in dev builds: see [crate::companion].
+    pub(super) dev_dylib_feature: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -96,6 +99,9 @@ pub(super) struct MetaPackage {
     pub(super) manifest_path: PathBuf,
     pub(super) targets: Vec<MetaTarget>,
     pub(super) dependencies: Vec<MetaDependency>,
+    /// `[features]`: a feature to what it enables (`dep:name`, `name/feature`, features).
+    #[serde(default)]
+    pub(super) features: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -110,6 +116,11 @@ pub(super) struct MetaDependency {
     pub(super) name: String,
     pub(super) kind: Option<String>,
     pub(super) path: Option<PathBuf>,
+    #[serde(default)]
+    pub(super) optional: bool,
+    /// The name the dependency is known by in the dependent (`package = ` renames).
+    #[serde(default)]
+    pub(super) rename: Option<String>,
 }
 
 pub(super) fn cargo_metadata(manifest: &Path) -> Result<Metadata> {
@@ -120,6 +131,22 @@ pub(super) fn cargo_metadata(manifest: &Path) -> Result<Metadata> {
             "--format-version".as_ref(),
             "1".as_ref(),
             "--no-deps".as_ref(),
+            "--manifest-path".as_ref(),
+            manifest.as_os_str(),
+        ],
+        None,
+    )?;
+    serde_json::from_str(&out).context("cannot parse the output of `cargo metadata`")
+}
+
+/// `cargo metadata` with every package of the dependency graph (slower: doctor's).
+pub(super) fn cargo_metadata_full(manifest: &Path) -> Result<Metadata> {
+    let out = process::output(
+        "cargo",
+        [
+            "metadata".as_ref(),
+            "--format-version".as_ref(),
+            "1".as_ref(),
             "--manifest-path".as_ref(),
             manifest.as_os_str(),
         ],

@@ -12,10 +12,12 @@ use serde::Serialize;
 use crate::process;
 use crate::python::Specifier;
 
+mod dev_dylib;
 mod features;
 mod files;
 mod inputs;
 
+pub use dev_dylib::DevDylib;
 pub use features::Features;
 use files::{cargo_metadata, MetaPackage, MetaTarget, Metadata, PyProject};
 
@@ -83,6 +85,9 @@ pub struct Workspace {
     pub cdylib: Crate,
     /// Workspace crates the cdylib depends on (directly or not), by name.
     pub rlib_deps: Vec<Crate>,
+    /// `[tool.maou-build] dev-dylib-feature`, checked: the third-party crates linked
+    /// dynamically in dev builds.
+    pub dev_dylib: Option<DevDylib>,
 }
 
 fn as_text<S: serde::Serializer>(spec: &Specifier, s: S) -> Result<S::Ok, S::Error> {
@@ -224,6 +229,23 @@ impl Workspace {
             }
         }
         let rlib_deps = workspace_deps(&metadata, cdylib_pkg);
+        let features = Features {
+            features: maturin.features,
+            no_default_features: maturin.no_default_features,
+            all_features: maturin.all_features,
+        };
+        let wheel_features = parsed.tool.maou_build.wheel_features;
+        let dev_dylib = match &parsed.tool.maou_build.dev_dylib_feature {
+            Some(feature) => Some(dev_dylib::resolve(
+                pyproject,
+                feature,
+                &metadata,
+                cdylib_pkg,
+                &features,
+                &wheel_features,
+            )?),
+            None => None,
+        };
         let version = project.version.unwrap_or_else(|| cdylib.version.clone());
 
         Ok(Workspace {
@@ -238,12 +260,8 @@ impl Workspace {
             scripts: project.scripts,
             requires_python,
             module_name,
-            features: Features {
-                features: maturin.features,
-                no_default_features: maturin.no_default_features,
-                all_features: maturin.all_features,
-            },
-            wheel_features: parsed.tool.maou_build.wheel_features,
+            features,
+            wheel_features,
             team_cache,
             profile: maturin.profile,
             compatibility: maturin.compatibility,
@@ -251,6 +269,7 @@ impl Workspace {
             target_directory: metadata.target_directory,
             cdylib,
             rlib_deps,
+            dev_dylib,
         })
     }
 

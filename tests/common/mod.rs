@@ -19,6 +19,8 @@ const SKIP: &[&str] = &[
     "dist",
     "__pycache__",
     ".pytest_cache",
+    // develop's companion libraries (src/companion.rs)
+    ".maou-build-dev-libs",
 ];
 
 fn copy_tree(from: &Path, to: &Path) {

@@ -40,3 +40,8 @@ fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     add_submodule(m, &index::module(py)?)?;
     Ok(())
 }
+
+// rustc links only the crates a crate names: this makes the extension take its
+// third-party crates from the dylib when the dev-dylib feature is on.
+#[cfg(feature = "dev-dylib")]
+extern crate maou_dev_deps;

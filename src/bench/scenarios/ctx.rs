@@ -25,9 +25,17 @@ pub(super) struct Developed {
     pub(super) compiled: Vec<String>,
     /// The extension develop placed in the package.
     pub(super) installed: std::path::PathBuf,
+    /// The libraries placed beside it (the dev dylib and libstd), when it has them.
+    #[serde(default)]
+    pub(super) companion: Option<Companion>,
     /// develop's and the import's wall time.
     #[serde(skip)]
     pub(super) seconds: f64,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Companion {
+    pub(super) bytes: u64,
 }
 
 pub(super) struct Ctx<'a> {

@@ -87,6 +87,10 @@ pub(super) fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
             .with_context(|| format!("cannot read {}", last.installed.display()))?
             .len();
         s.facts.insert("extension_bytes".into(), bytes.into());
+        if let Some(c) = &last.companion {
+            // Loaded with it, relinked only when the third-party crates change.
+            s.facts.insert("companion_bytes".into(), c.bytes.into());
+        }
         s.facts
             .insert("units_compiled".into(), last.compiled.into());
     }

@@ -1,0 +1,180 @@
+//! `[tool.maou-build] dev-dylib-feature`: the cdylib's feature that, in dev builds, links
+//! the third-party crates through a dylib crate of the workspace instead of into the
+//! extension ([crate::companion] places that library beside it). Checked against
+//! `cargo metadata` here, once, so that every later step can rely on it.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+use super::files::{MetaPackage, Metadata};
+use super::{to_crate, Crate, Features};
+
+/// The dylib crate and the cdylib's feature that depends on it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DevDylib {
+    /// The cdylib's feature: on in dev builds, never in the wheels.
+    pub feature: String,
+    /// The workspace member with `crate-type = ["dylib"]` it enables.
+    #[serde(rename = "crate")]
+    pub krate: Crate,
+}
+
+impl DevDylib {
+    /// Whether a build with `features` would link the dylib: never allowed for a wheel.
+    pub fn enabled_by(&self, features: &Features) -> bool {
+        features.all_features
+            || features
+                .features
+                .iter()
+                .flat_map(|f| f.split([',', ' ']))
+                .any(|f| f == self.feature)
+    }
+}
+
+/// The `feature` of `cdylib`, checked: it must enable an optional dependency on a dylib
+/// crate of the workspace, and no wheel may have it on.
+pub(super) fn resolve(
+    pyproject: &Path,
+    feature: &str,
+    metadata: &Metadata,
+    cdylib: &MetaPackage,
+    every_build: &Features,
+    wheel_features: &[String],
+) -> Result<DevDylib> {
+    let setting = format!(
+        "{}: [tool.maou-build] dev-dylib-feature = \"{feature}\"",
+        pyproject.display()
+    );
+    let Some(enables) = cdylib.features.get(feature) else {
+        let known: Vec<&str> = cdylib.features.keys().map(String::as_str).collect();
+        bail!(
+            "{setting}: {} ({}) has no such feature (it has: {}); add \
+             `{feature} = [\"dep:<the dylib crate>\"]` under [features]",
+            cdylib.name,
+            cdylib.manifest_path.display(),
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        );
+    };
+    let members: HashMap<&Path, &MetaPackage> = metadata
+        .packages
+        .iter()
+        .filter(|p| metadata.workspace_members.contains(&p.id))
+        .filter_map(|p| Some((p.manifest_path.parent()?, p)))
+        .collect();
+    let mut found = Vec::new();
+    for entry in enables {
+        let name = entry.strip_prefix("dep:").unwrap_or(entry);
+        if name.contains('/') {
+            continue;
+        }
+        let Some(dep) = cdylib
+            .dependencies
+            .iter()
+            .find(|d| d.kind.is_none() && d.rename.as_deref().unwrap_or(&d.name) == name)
+        else {
+            continue;
+        };
+        let Some(pkg) = dep.path.as_deref().and_then(|p| members.get(p)) else {
+            continue;
+        };
+        let Some(lib) = pkg
+            .targets
+            .iter()
+            .find(|t| t.crate_types.iter().any(|c| c == "dylib"))
+        else {
+            continue;
+        };
+        if !dep.optional {
+            bail!(
+                "{setting}: {} depends on {} unconditionally; make it `optional = true` so \
+                 that release builds (the wheels) link the third-party crates statically",
+                cdylib.name,
+                pkg.name
+            );
+        }
+        found.push(to_crate(pkg, lib));
+    }
+    let krate = match found.len() {
+        1 => found.remove(0),
+        0 => bail!(
+            "{setting}: the feature enables no optional dependency on a workspace crate with \
+             `crate-type = [\"dylib\"]` (it enables: [{}])",
+            enables.join(", ")
+        ),
+        _ => bail!(
+            "{setting}: the feature enables {} dylib crates ({}); maou-build places one",
+            found.len(),
+            found
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let dylib = DevDylib {
+        feature: feature.to_owned(),
+        krate,
+    };
+    if every_build.all_features || dylib.enabled_by(every_build) {
+        bail!(
+            "{setting}: [tool.maturin] turns it on for every build (`features` or \
+             `all-features`), the wheels included; a wheel must link the third-party \
+             crates statically: leave it to maou-build develop"
+        );
+    }
+    if wheel_features.iter().any(|f| f == feature) {
+        bail!("{setting}: [tool.maou-build] wheel-features names it too; the wheels must not");
+    }
+    Ok(dylib)
+}
+
+impl super::Workspace {
+    /// The third-party crates the extension's crates (the cdylib and the workspace crates
+    /// it uses) depend on that the dev dylib does not: a dev build links those into the
+    /// extension. Proc macros are left out (they are not linked). Reads the full
+    /// `cargo metadata`.
+    pub fn dev_dylib_missing(&self, dylib: &DevDylib) -> Result<Vec<String>> {
+        let metadata = super::files::cargo_metadata_full(&self.cdylib.manifest_path)?;
+        let proc_macro = |name: &str| {
+            let pkgs: Vec<&MetaPackage> = metadata
+                .packages
+                .iter()
+                .filter(|p| p.name == name)
+                .collect();
+            !pkgs.is_empty()
+                && pkgs.iter().all(|p| {
+                    p.targets
+                        .iter()
+                        .all(|t| t.crate_types.iter().all(|c| c == "proc-macro"))
+                })
+        };
+        let third_party = |manifest: &Path| -> Vec<String> {
+            metadata
+                .packages
+                .iter()
+                .filter(|p| p.manifest_path == manifest)
+                .flat_map(|p| &p.dependencies)
+                .filter(|d| d.kind.is_none() && d.path.is_none())
+                .map(|d| d.name.clone())
+                .collect()
+        };
+        let has: std::collections::BTreeSet<String> = third_party(&dylib.krate.manifest_path)
+            .into_iter()
+            .collect();
+        let mut missing: Vec<String> = std::iter::once(&self.cdylib)
+            .chain(&self.rlib_deps)
+            .flat_map(|c| third_party(&c.manifest_path))
+            .filter(|n| !has.contains(n) && !proc_macro(n))
+            .collect();
+        missing.sort();
+        missing.dedup();
+        Ok(missing)
+    }
+}
