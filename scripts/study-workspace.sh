@@ -1,4 +1,4 @@
-# Sourced by the edit-loop studies (dev-profile-compare, dev-dylib-compare) after they set
+# Sourced by the edit-loop studies (dev-profile-compare; dev-dylib-compare did too until the dylib went into develop) after they set
 # `root` (the repository) and `work` (their temporary directory): reads the workspace
 # through `maou-build info` and copies its cargo workspace (as committed) to $work/src.
 # Sets cargo_root, cdylib_manifest, cdylib_src, rlib_src (the first rlib's, or empty),

@@ -460,25 +460,21 @@ fn the_dev_dylib_is_read_checked_and_kept_out_of_wheels() {
 
     // A feature the cdylib does not have, and one every build would get, are refused.
     let pyproject = root.join("pyproject.toml");
-    replace_in(
-        &pyproject,
+    let refused = |from: &str, to: &str, says: &str| {
+        replace_in(&pyproject, from, to);
+        let out = info(&root);
+        assert!(!out.status.success(), "{to}");
+        assert!(text(&out).contains(says), "{}", text(&out));
+        replace_in(&pyproject, to, from);
+    };
+    refused(
         "dev-dylib-feature = \"dev-dylib\"",
         "dev-dylib-feature = \"nope\"",
+        "has no such feature",
     );
-    let out = info(&root);
-    assert!(!out.status.success());
-    assert!(text(&out).contains("has no such feature"), "{}", text(&out));
-    replace_in(
-        &pyproject,
-        "dev-dylib-feature = \"nope\"",
-        "dev-dylib-feature = \"dev-dylib\"",
-    );
-    replace_in(
-        &pyproject,
+    refused(
         "bindings = \"pyo3\"",
         "bindings = \"pyo3\"\nfeatures = [\"dev-dylib\"]",
+        "every build",
     );
-    let out = info(&root);
-    assert!(!out.status.success());
-    assert!(text(&out).contains("every build"), "{}", text(&out));
 }

@@ -132,7 +132,7 @@ fn print_text(ws: &Workspace, r: &Report) {
     }
     if let Some(d) = &r.sccache {
         println!(
-            "sccache: {} hits, {} misses, {} not cacheable (proc-macros, build scripts, the cdylib)",
+            "sccache: {} hits, {} misses, {} not cacheable (proc-macros, build scripts, the cdylib, a dev dylib)",
             d.hits, d.misses, d.not_cacheable
         );
         if let (Some(hits), Some(writes)) = (d.remote_hits, d.remote_writes) {
