@@ -130,6 +130,14 @@ fn print_text(ws: &Workspace, r: &Report) {
             names.len()
         );
     }
+    if let Some(c) = r.companion.as_ref().filter(|c| c.copied) {
+        println!(
+            "placed {} ({:.0} MB) beside it in {}",
+            c.files.join(", "),
+            c.bytes as f64 / 1e6,
+            c.dir.strip_prefix(&ws.root).unwrap_or(&c.dir).display()
+        );
+    }
     if let Some(d) = &r.sccache {
         println!(
             "sccache: {} hits, {} misses, {} not cacheable (proc-macros, build scripts, the cdylib, a dev dylib)",
