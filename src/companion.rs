@@ -81,20 +81,11 @@ fn toolchain_lib_dir(ws: &Workspace) -> Result<PathBuf> {
         ["--print", "sysroot"],
         Some(&ws.cargo_workspace_root),
     )?;
-    let host = crate::process::output(
-        "rustc",
-        ["--print", "host-tuple"],
-        Some(&ws.cargo_workspace_root),
-    )
-    .or_else(|_| {
-        // rustc before 1.84 named it differently; -vV has it on every version.
-        crate::process::output("rustc", ["-vV"], Some(&ws.cargo_workspace_root)).map(|v| {
-            v.lines()
-                .find_map(|l| l.strip_prefix("host: "))
-                .unwrap_or_default()
-                .to_owned()
-        })
-    })?;
+    let version = crate::target_dir::rustc_version(ws)?;
+    let host = version
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .with_context(|| format!("`rustc -vV` names no host:\n{version}"))?;
     Ok(Path::new(sysroot.trim())
         .join("lib/rustlib")
         .join(host.trim())
@@ -171,7 +162,7 @@ pub fn install(
             link_args(ws).join(" ")
         );
     }
-    write_executable_atomic(installed, &bytes)?;
+    crate::fsutil::write_atomic(installed, &bytes)?;
 
     for entry in fs::read_dir(&root)
         .with_context(|| format!("cannot read {}", root.display()))?
@@ -254,20 +245,6 @@ fn fill(
     Ok(())
 }
 
-/// Writes `bytes` as an executable file at `path` by a rename.
-fn write_executable_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let tmp = crate::fsutil::temp_beside(path);
-    let result = fs::write(&tmp, bytes)
-        .and_then(|()| fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755)))
-        .and_then(|()| fs::rename(&tmp, path))
-        .with_context(|| format!("cannot write {}", path.display()));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
 /// Removes every companion of `ws`: the installed extension is a static build.
 pub fn remove_all(ws: &Workspace) -> Result<bool> {
     let root = libs_dir(ws);
@@ -281,6 +258,11 @@ pub fn remove_all(ws: &Workspace) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn workspace_copies_skip_the_companions() {
+        assert!(crate::fsutil::SKIP.contains(&DIR));
+    }
 
     #[test]
     fn an_id_has_the_placeholders_length_and_names_its_build() {

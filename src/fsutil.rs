@@ -67,8 +67,8 @@ pub const SKIP: &[&str] = &[
     ".ruff_cache",
     "node_modules",
     ".direnv",
-    // develop's companion libraries: built, and hundreds of megabytes
-    crate::companion::DIR,
+    // develop's companion libraries (companion::DIR): built, and hundreds of megabytes
+    ".maou-build-dev-libs",
 ];
 
 /// Appends `text` to the file at `path`.
