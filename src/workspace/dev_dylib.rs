@@ -3,7 +3,6 @@
 //! extension ([crate::companion] places that library beside it). Checked against
 //! `cargo metadata` here, once, so that every later step can rely on it.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Result};
@@ -62,12 +61,7 @@ pub(super) fn resolve(
             }
         );
     };
-    let members: HashMap<&Path, &MetaPackage> = metadata
-        .packages
-        .iter()
-        .filter(|p| metadata.workspace_members.contains(&p.id))
-        .filter_map(|p| Some((p.manifest_path.parent()?, p)))
-        .collect();
+    let members = super::members_by_dir(metadata);
     let mut found = Vec::new();
     for entry in enables {
         let name = entry.strip_prefix("dep:").unwrap_or(entry);

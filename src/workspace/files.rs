@@ -124,33 +124,22 @@ pub(super) struct MetaDependency {
 }
 
 pub(super) fn cargo_metadata(manifest: &Path) -> Result<Metadata> {
-    let out = process::output(
-        "cargo",
-        [
-            "metadata".as_ref(),
-            "--format-version".as_ref(),
-            "1".as_ref(),
-            "--no-deps".as_ref(),
-            "--manifest-path".as_ref(),
-            manifest.as_os_str(),
-        ],
-        None,
-    )?;
-    serde_json::from_str(&out).context("cannot parse the output of `cargo metadata`")
+    metadata_of(manifest, &["--no-deps"])
 }
 
 /// `cargo metadata` with every package of the dependency graph (slower: doctor's).
 pub(super) fn cargo_metadata_full(manifest: &Path) -> Result<Metadata> {
-    let out = process::output(
-        "cargo",
-        [
-            "metadata".as_ref(),
-            "--format-version".as_ref(),
-            "1".as_ref(),
-            "--manifest-path".as_ref(),
-            manifest.as_os_str(),
-        ],
-        None,
-    )?;
+    metadata_of(manifest, &[])
+}
+
+fn metadata_of(manifest: &Path, extra: &[&str]) -> Result<Metadata> {
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "metadata".as_ref(),
+        "--format-version".as_ref(),
+        "1".as_ref(),
+    ];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    args.extend(["--manifest-path".as_ref(), manifest.as_os_str()]);
+    let out = process::output("cargo", args, None)?;
     serde_json::from_str(&out).context("cannot parse the output of `cargo metadata`")
 }

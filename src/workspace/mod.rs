@@ -358,15 +358,20 @@ fn to_crate(pkg: &MetaPackage, lib: &MetaTarget) -> Crate {
     }
 }
 
-/// The workspace members `root` depends on through normal (not dev or build) path
-/// dependencies, transitively, sorted by name.
-fn workspace_deps(metadata: &Metadata, root: &MetaPackage) -> Vec<Crate> {
-    let members: HashMap<&Path, &MetaPackage> = metadata
+/// The workspace's members by their directory (what a path dependency names).
+fn members_by_dir(metadata: &Metadata) -> HashMap<&Path, &MetaPackage> {
+    metadata
         .packages
         .iter()
         .filter(|p| metadata.workspace_members.contains(&p.id))
-        .map(|p| (p.manifest_path.parent().unwrap(), p))
-        .collect();
+        .filter_map(|p| Some((p.manifest_path.parent()?, p)))
+        .collect()
+}
+
+/// The workspace members `root` depends on through normal (not dev or build) path
+/// dependencies, transitively, sorted by name.
+fn workspace_deps(metadata: &Metadata, root: &MetaPackage) -> Vec<Crate> {
+    let members = members_by_dir(metadata);
     let mut seen = BTreeSet::new();
     let mut stack = vec![root];
     let mut found = Vec::new();
