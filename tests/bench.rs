@@ -272,3 +272,57 @@ fn the_ci_chain_replay_refuses_what_it_cannot_replay() {
     let said = run(&["ci-chain,rlib-edit"]);
     assert!(said.contains("ci-chain runs alone"), "{said}");
 }
+
+/// cold-sccache's baseline (develop's cargo command without sccache) runs alternately with
+/// the cold develops, so that a machine whose speed drifts moves both sides of the ratio.
+#[test]
+fn the_cold_build_without_sccache_alternates_with_the_cold_develops() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    pyo3_workspace(&ws);
+    let json = dir.path().join("bench.json");
+    let out = maou_build(&ws)
+        .args([
+            "bench",
+            "--scenarios",
+            "cold-sccache",
+            "--runs",
+            "2",
+            "--json",
+        ])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let at = |line: &str| {
+        stderr
+            .find(line)
+            .unwrap_or_else(|| panic!("no `{line}` in:\n{stderr}"))
+    };
+    let order = [
+        at("[1/2] cold cargo build without sccache"),
+        at("[1/2] cold develop (empty caches)"),
+        at("[2/2] cold cargo build without sccache"),
+        at("[2/2] cold develop (empty caches)"),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{stderr}");
+
+    let report: Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    let s = &report["scenarios"][0];
+    assert_eq!(s["id"], "cold-sccache", "{s}");
+    let base = &s["baselines"][0];
+    assert_eq!(base["label"], "cold cargo build without sccache", "{s}");
+    let command = base["command"].as_str().unwrap();
+    assert!(command.contains("RUSTC_WRAPPER= "), "{command}");
+    assert!(command.contains("no-sccache-target"), "{command}");
+    for series in [&s["subject"], base] {
+        assert_eq!(series["seconds"].as_array().unwrap().len(), 2, "{series}");
+    }
+    let median = |v: &Value| v["median"].as_f64().unwrap();
+    let ratio = s["ratios"][0]["ratio"].as_f64().unwrap();
+    assert!(
+        (ratio - median(&s["subject"]) / median(base)).abs() < 1e-9,
+        "{s}"
+    );
+}

@@ -6,43 +6,76 @@ use super::super::cgroup::{self, Usage};
 use super::super::{Cmd, Ran, Series};
 use super::{Check, Ctx, Id, Scenario};
 
-/// The cold develops, what the cgroup saw in each, and the seed configuration's cold
-/// builds when asked for.
+/// The cold develops, what the cgroup saw in each, and the cold baselines asked for.
 pub(super) struct Cold {
     pub(super) series: Series,
     usages: Vec<Option<Usage>>,
     seed: Option<Series>,
+    no_sccache: Option<Series>,
 }
 
 /// The seed configuration's cold build's target directory, under the sandbox's caches.
 const SEED_COLD_TARGET: &str = "seed-cold-target";
+/// The cold build without sccache's, likewise.
+const NO_SCCACHE_TARGET: &str = "no-sccache-target";
+
+/// A cold build alternated with the cold develops: its series, its command, and the target
+/// directory of its own (under the sandbox's caches) it starts without.
+struct Alternate {
+    series: Series,
+    cmd: Cmd,
+    dir: std::path::PathBuf,
+}
+
+impl Alternate {
+    fn new(ctx: &Ctx, label: &str, cmd: Cmd, dir: &str) -> Alternate {
+        Alternate {
+            series: Series::new(label, ctx.sb.shown(&cmd)),
+            cmd,
+            dir: ctx.sb.caches().join(dir),
+        }
+    }
+
+    /// One cold build: empty caches, no target directory, in a cgroup like the develops.
+    fn run(&mut self, ctx: &Ctx, run: usize) -> Result<()> {
+        let label = self.series.label.clone();
+        ctx.progress("cold develops", &format!("{label}: minutes"), run);
+        ctx.sb.make_cold()?;
+        let _ = std::fs::remove_dir_all(&self.dir);
+        let (r, _) = in_cgroup(ctx, &label, &self.cmd)?;
+        ctx.sb.note(format!("  {:.1} s", r.seconds));
+        self.series.push(r.seconds);
+        let _ = std::fs::remove_dir_all(&self.dir);
+        Ok(())
+    }
+}
 
 /// N cold develops (empty sccache, no target store), each in a memory cgroup when one
-/// can be made, on all cores. With `seed`, each is preceded by a cold build of the seed
-/// configuration (bare cargo through an empty sccache, a target directory of its own, in
-/// a cgroup of the same cap), so that the two alternate and the develop still leaves the
-/// caches warm for what follows.
-pub(super) fn cold_develops(ctx: &Ctx, seed: bool) -> Result<Cold> {
+/// can be made, on all cores. Each is preceded by the cold baselines asked for, so that
+/// they alternate (a machine whose speed drifts over the minutes moves both sides of a
+/// ratio alike) and the develop still leaves the caches warm for what follows: with
+/// `seed`, a cold build of the seed configuration (bare cargo through an empty sccache);
+/// with `no_sccache`, develop's own cargo command without sccache.
+pub(super) fn cold_develops(ctx: &Ctx, seed: bool, no_sccache: bool) -> Result<Cold> {
     let jobs = crate::resources::cores();
     let mut series = Series::new("cold develop", ctx.develop_shown(jobs));
-    let seed_cmd = ctx.seed_cargo(SEED_COLD_TARGET, jobs);
-    let mut seed_series =
-        seed.then(|| Series::new("cold build, seed configuration", ctx.sb.shown(&seed_cmd)));
+    let mut seed = seed.then(|| {
+        let cmd = ctx.seed_cargo(SEED_COLD_TARGET, jobs);
+        Alternate::new(ctx, "cold build, seed configuration", cmd, SEED_COLD_TARGET)
+    });
+    let mut no_sccache = no_sccache.then(|| {
+        let cmd = ctx.cargo_without_sccache(NO_SCCACHE_TARGET, jobs);
+        Alternate::new(
+            ctx,
+            "cold cargo build without sccache",
+            cmd,
+            NO_SCCACHE_TARGET,
+        )
+    });
     let mut usages = Vec::new();
     for run in 0..ctx.plan.runs {
-        if let Some(seed_series) = &mut seed_series {
-            ctx.progress(
-                "cold develops",
-                "cold build, seed configuration: minutes",
-                run,
-            );
-            ctx.sb.make_cold()?;
-            let dir = ctx.sb.caches().join(SEED_COLD_TARGET);
-            let _ = std::fs::remove_dir_all(&dir);
-            let (r, _) = in_cgroup(ctx, "cold build, seed configuration", &seed_cmd)?;
-            ctx.sb.note(format!("  {:.1} s", r.seconds));
-            seed_series.push(r.seconds);
-            let _ = std::fs::remove_dir_all(&dir);
+        for alternate in [&mut seed, &mut no_sccache].into_iter().flatten() {
+            alternate.run(ctx, run)?;
         }
         ctx.progress("cold develops", "cold develop (empty caches): minutes", run);
         ctx.sb.make_cold()?;
@@ -56,7 +89,8 @@ pub(super) fn cold_develops(ctx: &Ctx, seed: bool) -> Result<Cold> {
     Ok(Cold {
         series,
         usages,
-        seed: seed_series,
+        seed: seed.map(|a| a.series),
+        no_sccache: no_sccache.map(|a| a.series),
     })
 }
 
@@ -139,32 +173,15 @@ pub(super) fn cold_cgroup(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
     Ok(s)
 }
 
-pub(super) fn cold_sccache(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
-    let cold = &cold.series;
+pub(super) fn cold_sccache(_ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
     let mut s = Scenario::new(id);
-    s.subject = Some(cold.clone());
-    let cmd = ctx.bare_cargo(false).env(
-        "CARGO_TARGET_DIR",
-        ctx.sb
-            .caches()
-            .join("no-sccache-target")
-            .display()
-            .to_string(),
-    );
-    let mut base = Series::new("cold cargo build without sccache", ctx.sb.shown(&cmd));
-    for run in 0..ctx.plan.runs {
-        ctx.progress(id.name(), "cold cargo build without sccache: minutes", run);
-        let _ = std::fs::remove_dir_all(ctx.sb.caches().join("no-sccache-target"));
-        let (r, _) = in_cgroup(ctx, "cold cargo build without sccache", &cmd)?;
-        ctx.sb.note(format!("  {:.1} s", r.seconds));
-        base.push(r.seconds);
-    }
-    let _ = std::fs::remove_dir_all(ctx.sb.caches().join("no-sccache-target"));
-    s.baselines.push(base);
+    s.subject = Some(cold.series.clone());
+    s.baselines.extend(cold.no_sccache.clone());
     s.facts.insert(
         "note".into(),
         "the subject is develop (its own work is under a second); the baseline is the cargo \
-         command it runs, without RUSTC_WRAPPER; both in a memory cgroup of the same cap"
+         command it runs, without RUSTC_WRAPPER; alternated, on all cores, each in a memory \
+         cgroup of the same cap"
             .into(),
     );
     Ok(s)

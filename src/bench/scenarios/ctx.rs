@@ -128,6 +128,15 @@ impl Ctx<'_> {
         )
     }
 
+    /// develop's cargo command without sccache, in a target directory of its own (`dir`,
+    /// under the sandbox's caches).
+    pub(super) fn cargo_without_sccache(&self, dir: &str, jobs: usize) -> Cmd {
+        self.cargo(false, None, jobs).env(
+            "CARGO_TARGET_DIR",
+            self.sb.caches().join(dir).display().to_string(),
+        )
+    }
+
     fn cargo(&self, sccache: bool, dev_override: Option<DevOverride>, jobs: usize) -> Cmd {
         let python = self.sb.venv.join("bin/python");
         let request = Request {

@@ -79,7 +79,8 @@ pub static SCENARIOS: [Def; 12] = [
     Def {
         name: "cold-sccache",
         title: "cold develop with sccache and an empty cache",
-        help: "cold develop with an empty sccache; against a cold build without sccache",
+        help: "cold develop with an empty sccache; against develop's cargo command without \
+               sccache, alternated",
         run: Run::Cold(cold_sccache),
     },
     Def {
@@ -284,8 +285,8 @@ pub fn run(sb: &Sandbox, plan: &Plan, ids: &[Id]) -> Result<Vec<Scenario>> {
     // Cold develops: the baseline of target-deleted and store-lost, the subject of
     // cold-sccache and cold-cgroup. They also leave the caches warm for what follows.
     if ids.iter().any(|id| id.is_cold()) {
-        let seed = ids.iter().any(|id| id.name() == "cold-seed");
-        let cold = match cold_develops(&ctx, seed) {
+        let asked = |name: &str| ids.iter().any(|id| id.name() == name);
+        let cold = match cold_develops(&ctx, asked("cold-seed"), asked("cold-sccache")) {
             Ok(cold) => cold,
             Err(e) if is_interrupt(&e) => return Err(e),
             // The build does not work: every scenario reports why.
