@@ -113,8 +113,8 @@ impl Ctx<'_> {
     }
 
     /// The cargo command develop runs, without develop: the floor of a rebuild.
-    pub(super) fn bare_cargo(&self, sccache: bool) -> Cmd {
-        self.cargo(sccache, None, self.plan.jobs)
+    pub(super) fn bare_cargo(&self) -> Cmd {
+        self.cargo(true, None, self.plan.jobs)
     }
 
     /// The same cargo command with the seed's dev configuration ([DevOverride::Seed]),
@@ -122,16 +122,18 @@ impl Ctx<'_> {
     /// caches): its flags differ from the workspace's, so sharing one would make it and
     /// develop rebuild each other's crates.
     pub(super) fn seed_cargo(&self, dir: &str, jobs: usize) -> Cmd {
-        self.cargo(true, Some(DevOverride::Seed), jobs).env(
-            "CARGO_TARGET_DIR",
-            self.sb.caches().join(dir).display().to_string(),
-        )
+        self.own_target(self.cargo(true, Some(DevOverride::Seed), jobs), dir)
     }
 
     /// develop's cargo command without sccache, in a target directory of its own (`dir`,
     /// under the sandbox's caches).
     pub(super) fn cargo_without_sccache(&self, dir: &str, jobs: usize) -> Cmd {
-        self.cargo(false, None, jobs).env(
+        self.own_target(self.cargo(false, None, jobs), dir)
+    }
+
+    /// `cmd` building into `dir` under the sandbox's caches.
+    fn own_target(&self, cmd: Cmd, dir: &str) -> Cmd {
+        cmd.env(
             "CARGO_TARGET_DIR",
             self.sb.caches().join(dir).display().to_string(),
         )

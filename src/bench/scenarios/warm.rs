@@ -46,7 +46,7 @@ pub(super) fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
             .to_string()
             .into(),
     );
-    let floor_cmd = ctx.bare_cargo(true);
+    let floor_cmd = ctx.bare_cargo();
     let seed_cmd = ctx.seed_cargo(SEED_TARGET, ctx.plan.jobs);
     let maturin_cmd = ctx.maturin_develop();
     let mut subject = Series::new("develop until importable", ctx.develop_shown(ctx.plan.jobs));
