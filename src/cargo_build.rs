@@ -95,7 +95,7 @@ impl Request<'_> {
             args.push("--".to_owned());
             args.extend(DEV_LINK_ARGS.iter().map(|a| (*a).to_owned()));
             if self.dev_dylib().is_some() {
-                args.extend(crate::companion::link_args(self.ws));
+                args.extend(crate::placement::dev_link_args(self.ws));
             }
         }
         args

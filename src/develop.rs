@@ -1,17 +1,17 @@
 //! The edit-to-import loop: the venv with the package installed editable, the build
 //! environment, the dev build through sccache, and the extension placed atomically.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use crate::build_env::{self, BuildEnv, Cache, JobsArg};
 use crate::cargo_build::Request;
 use crate::editable::{self, Venv};
 use crate::messages::note;
+use crate::placement::{self, Extension};
 use crate::prebuilt::{self, Installed, Lookup};
 use crate::profile::DevOverride;
 use crate::python::Minor;
@@ -64,7 +64,7 @@ pub struct Report {
     pub replaced: bool,
     /// The libraries the extension loads from beside it (a dev build through the
     /// workspace's dev dylib), when it was replaced.
-    pub companion: Option<crate::companion::Placed>,
+    pub companion: Option<placement::Companion>,
     pub sccache: Option<Delta>,
     /// The team's remote cache, when one is named, and what its check found.
     pub team_cache: Option<Checked>,
@@ -96,15 +96,6 @@ fn has_dev_build(ws: &Workspace) -> bool {
         .join("debug")
         .join(format!("lib{}.so", ws.cdylib.lib_name))
         .exists()
-}
-
-/// Same file, or a copy that is at least as new as the library.
-fn up_to_date(installed: &Path, library: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let (Ok(a), Ok(b)) = (fs::metadata(installed), fs::metadata(library)) else {
-        return false;
-    };
-    (a.dev() == b.dev() && a.ino() == b.ino()) || (a.len() == b.len() && a.mtime() >= b.mtime())
 }
 
 /// Builds the extension of `ws` into its editable package.
@@ -163,10 +154,7 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         (false, Some(o)) => o.profile_name(),
         (false, None) => "dev",
     };
-    let leaf = ws.module_name.rsplit('.').next().unwrap_or(&ws.module_name);
-    let installed = ws
-        .package_dir()
-        .join(format!("{leaf}{}", venv.interpreter.ext_suffix));
+    let installed = placement::installed_path(ws, &venv.interpreter.ext_suffix);
     note(format!(
         "{} ({profile}) for CPython {}, jobs: {}",
         ws.module_name, venv.interpreter.version, jobs.why
@@ -209,22 +197,21 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     }
 
     let dylib = request.dev_dylib().zip(outcome.dev_dylib.as_deref());
-    let replaced = !up_to_date(&installed, &outcome.library)
-        || (dylib.is_some() && !crate::companion::in_place(&installed));
+    let replaced = !placement::up_to_date(&installed, &outcome.library, dylib.is_some());
     let mut companion = None;
     if replaced {
-        fs::create_dir_all(ws.package_dir())
-            .with_context(|| format!("cannot create {}", ws.package_dir().display()))?;
-        if let Some((dylib, file)) = dylib {
-            companion = crate::companion::install(ws, dylib, &outcome.library, file, &installed)?;
-        }
-        if companion.is_none() {
-            crate::fsutil::place_atomic(&outcome.library, &installed)?;
-            crate::companion::remove_all(ws)?;
-        }
-        for old in editable::remove_other_extensions(ws, &installed)? {
+        let placed = placement::place(
+            ws,
+            &installed,
+            Extension::Built {
+                library: &outcome.library,
+                dylib,
+            },
+        )?;
+        for old in &placed.removed {
             note(format!("removed {}: this build replaces it", old.display()));
         }
+        companion = placed.companion;
         prebuilt::forget(ws, &crate::target_dir::cache_root()?);
     }
 

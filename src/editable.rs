@@ -236,29 +236,3 @@ impl EditableWheel {
         Ok(())
     }
 }
-
-/// Removes every extension file of the workspace's module in its package directory but
-/// `keep` (`_rust.abi3.so` beside `_rust.cpython-312-….so`: Python would load the latter
-/// whichever is newer). Returns what it removed.
-pub fn remove_other_extensions(ws: &Workspace, keep: &Path) -> Result<Vec<PathBuf>> {
-    let leaf = ws.module_name.rsplit('.').next().unwrap_or(&ws.module_name);
-    let prefix = format!("{leaf}.");
-    let dir = ws.package_dir();
-    let mut removed = Vec::new();
-    let Ok(entries) = fs::read_dir(&dir) else {
-        return Ok(removed);
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if path != keep
-            && name.starts_with(&prefix)
-            && (name.ends_with(".so") || name.ends_with(".pyd"))
-        {
-            fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
-            removed.push(path);
-        }
-    }
-    Ok(removed)
-}

@@ -14,7 +14,7 @@ mod build_env;
 mod cargo_build;
 mod colab;
 mod commands;
-mod companion;
+mod placement;
 mod develop;
 mod doctor;
 mod editable;

@@ -236,12 +236,8 @@ fn place_extension(ws: &Workspace, wheel_path: &Path, name: &str) -> Result<Path
         .file_name()
         .context("an extension entry without a file name")?;
     let dest = ws.package_dir().join(file_name);
-    fs::create_dir_all(ws.package_dir())
-        .with_context(|| format!("cannot create {}", ws.package_dir().display()))?;
-    crate::fsutil::write_atomic(&dest, &entry.bytes)?;
-    crate::editable::remove_other_extensions(ws, &dest)?;
     // A release extension links everything statically: a dev build's companion goes.
-    crate::companion::remove_all(ws)?;
+    crate::placement::place(ws, &dest, crate::placement::Extension::Bytes(&entry.bytes))?;
     Ok(dest)
 }
 

@@ -291,7 +291,7 @@ impl Drop for Sandbox {
 /// What a built extension's file name starts with (`_rust.` for `maou._rust`): copies
 /// leave such files out.
 fn extension_prefix(ws: &Workspace) -> String {
-    format!("{}.", ws.module_name.rsplit('.').next().unwrap_or(""))
+    format!("{}.", ws.module_leaf())
 }
 
 fn remove(path: &Path) -> Result<()> {

@@ -215,7 +215,7 @@ const WHEELS: &str = "wheels";
 
 /// What names a built extension module, which copies leave out (`_rust.` for `maou._rust`).
 fn extension_prefix(ws: &Workspace) -> String {
-    format!("{}.", ws.module_name.rsplit('.').next().unwrap_or(""))
+    format!("{}.", ws.module_leaf())
 }
 
 /// The workspace rlib the chain builds in its first step after the dependencies (the

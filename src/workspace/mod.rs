@@ -200,7 +200,7 @@ impl Workspace {
         let module_name = maturin
             .module_name
             .unwrap_or_else(|| project.name.replace('-', "_"));
-        let leaf = module_name.rsplit('.').next().unwrap_or(&module_name);
+        let leaf = module_leaf(&module_name);
         if leaf != lib.name {
             bail!(
                 "module-name `{module_name}` in {} ends in `{leaf}`, but the cdylib's library is \
@@ -273,6 +273,12 @@ impl Workspace {
         })
     }
 
+    /// The last part of the module's dotted name (`_rust` for `maou._rust`): the extension
+    /// file's name before its suffix, and the library name PyO3 exports `PyInit_` for.
+    pub fn module_leaf(&self) -> &str {
+        module_leaf(&self.module_name)
+    }
+
     /// The Python package directory the extension goes into (`python/maou` for `maou._rust`).
     pub fn package_dir(&self) -> PathBuf {
         let mut dir = self.python_source.clone();
@@ -292,6 +298,10 @@ impl Workspace {
             .map(|dir| dir.join(rel))
             .find(|path| path.is_file())
     }
+}
+
+fn module_leaf(module_name: &str) -> &str {
+    module_name.rsplit('.').next().unwrap_or(module_name)
 }
 
 /// crates.io's index, as cargo names its source (old and sparse protocol).

@@ -20,20 +20,20 @@ use sha2::{Digest, Sha256};
 use crate::workspace::{DevDylib, Workspace};
 
 /// The directory, in the python-source directory, that holds one directory per id.
-pub const DIR: &str = ".maou-build-dev-libs";
+pub(super) const DIR: &str = ".maou-build-dev-libs";
 /// What the linker writes where the id goes: as long as an id.
 const PLACEHOLDER: &str = "MAOU_BUILD_DEV_LIBS_";
 /// An id's length in hex digits (80 bits of the hash).
 const ID_LEN: usize = PLACEHOLDER.len();
 
 /// Where the companions of `ws` live.
-pub fn libs_dir(ws: &Workspace) -> PathBuf {
+fn libs_dir(ws: &Workspace) -> PathBuf {
     ws.python_source.join(DIR)
 }
 
 /// The linker option that gives the extension its RUNPATH: the placeholder's directory,
 /// relative to the extension (`$ORIGIN/../.maou-build-dev-libs/MAOU_…` for `maou._rust`).
-pub fn link_args(ws: &Workspace) -> Vec<String> {
+pub(super) fn link_args(ws: &Workspace) -> Vec<String> {
     let depth = ws.module_name.split('.').count() - 1;
     let up: String = "../".repeat(depth);
     vec![
@@ -97,7 +97,7 @@ fn toolchain_lib_dir(ws: &Workspace) -> Result<PathBuf> {
 /// own id; then the extension, its placeholder replaced by that id, by a rename; then the
 /// directories of other ids are removed. Returns None, having installed nothing, when the
 /// extension does not link the dylib (the feature's `extern crate` is missing).
-pub fn install(
+pub(super) fn install(
     ws: &Workspace,
     dylib: &DevDylib,
     library: &Path,
@@ -193,7 +193,7 @@ pub fn install(
 
 /// Whether the companion `installed` was placed with is there: its RUNPATH names a
 /// directory of [DIR] that exists (or names none: a static build).
-pub fn in_place(installed: &Path) -> bool {
+pub(super) fn in_place(installed: &Path) -> bool {
     let Ok(bytes) = fs::read(installed) else {
         return false;
     };
@@ -246,7 +246,7 @@ fn fill(
 }
 
 /// Removes every companion of `ws`: the installed extension is a static build.
-pub fn remove_all(ws: &Workspace) -> Result<bool> {
+pub(super) fn remove_all(ws: &Workspace) -> Result<bool> {
     let root = libs_dir(ws);
     if !root.exists() {
         return Ok(false);

@@ -1,0 +1,119 @@
+//! Placing an extension into the workspace's Python package: the one way a module file gets
+//! where `import` finds it, for develop's builds and for the release's extension alike.
+//!
+//! A placement makes the package directory, writes the module file under a temporary name
+//! and renames it over the installed one (a failed placement leaves the previous one), puts
+//! the dev dylib's companion libraries beside it or removes them (a static extension needs
+//! none), and removes every other extension file of the module: Python loads whichever
+//! suffix it tries first, so two files of one module are one too many.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::workspace::{DevDylib, Workspace};
+
+mod companion;
+
+pub use companion::Placed as Companion;
+
+/// The extension to place.
+pub enum Extension<'a> {
+    /// A build in the target directory; `dylib` is the workspace's dev dylib and the file
+    /// cargo built it into, when the build links the third-party crates through it.
+    Built {
+        library: &'a Path,
+        dylib: Option<(&'a DevDylib, &'a Path)>,
+    },
+    /// A module file's bytes (the release wheel's): linked statically.
+    Bytes(&'a [u8]),
+}
+
+/// What a placement did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Placement {
+    pub installed: PathBuf,
+    /// The libraries placed beside a dev build that links through the dev dylib.
+    pub companion: Option<Companion>,
+    /// Other extension files of the module that were removed.
+    pub removed: Vec<PathBuf>,
+}
+
+/// Where the extension file of `ws` for an interpreter with `ext_suffix`
+/// (`.cpython-312-x86_64-linux-gnu.so`, `.abi3.so`) goes.
+pub fn installed_path(ws: &Workspace, ext_suffix: &str) -> PathBuf {
+    ws.package_dir()
+        .join(format!("{}{ext_suffix}", ws.module_leaf()))
+}
+
+/// The linker options a build needs to be placed with its companion (the RUNPATH
+/// placeholder the placement fills in).
+pub fn dev_link_args(ws: &Workspace) -> Vec<String> {
+    companion::link_args(ws)
+}
+
+/// Whether `installed` already is `library` as a placement would leave it: the same file,
+/// or a copy at least as new, and (for a build through the dev dylib) its companion there.
+pub fn up_to_date(installed: &Path, library: &Path, through_dylib: bool) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(a), Ok(b)) = (fs::metadata(installed), fs::metadata(library)) else {
+        return false;
+    };
+    let same = (a.dev() == b.dev() && a.ino() == b.ino())
+        || (a.len() == b.len() && a.mtime() >= b.mtime());
+    same && (!through_dylib || companion::in_place(installed))
+}
+
+/// Places `ext` at `installed` (see the module's documentation).
+pub fn place(ws: &Workspace, installed: &Path, ext: Extension) -> Result<Placement> {
+    let dir = installed.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let companion = match ext {
+        Extension::Built {
+            library,
+            dylib: Some((dylib, file)),
+        } => companion::install(ws, dylib, library, file, installed)?,
+        _ => None,
+    };
+    if companion.is_none() {
+        match ext {
+            Extension::Built { library, .. } => crate::fsutil::place_atomic(library, installed)?,
+            Extension::Bytes(bytes) => crate::fsutil::write_atomic(installed, bytes)?,
+        }
+        companion::remove_all(ws)?;
+    }
+    let removed = remove_other_extensions(ws, installed)?;
+    Ok(Placement {
+        installed: installed.to_path_buf(),
+        companion,
+        removed,
+    })
+}
+
+/// Removes every extension file of the workspace's module in its package directory but
+/// `keep` (`_rust.abi3.so` beside `_rust.cpython-312-….so`: Python would load the latter
+/// whichever is newer). Returns what it removed.
+fn remove_other_extensions(ws: &Workspace, keep: &Path) -> Result<Vec<PathBuf>> {
+    let prefix = format!("{}.", ws.module_leaf());
+    let dir = ws.package_dir();
+    let mut removed = Vec::new();
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return Ok(removed);
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if path != keep
+            && name.starts_with(&prefix)
+            && (name.ends_with(".so") || name.ends_with(".pyd"))
+        {
+            fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+            removed.push(path);
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
