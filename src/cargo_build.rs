@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 use crate::profile::{DevOverride, DEV_LINK_ARGS};
-use crate::workspace::{DevDylib, Features, Workspace};
+use crate::workspace::{DevDylib, Features, Profile, Workspace};
 
 #[derive(Deserialize)]
 #[serde(tag = "reason", rename_all = "kebab-case")]
@@ -33,14 +33,15 @@ struct Target {
 
 pub struct Request<'a> {
     pub ws: &'a Workspace,
-    pub release: bool,
+    /// The profile built, resolved from the workspace's `Cargo.toml`.
+    pub profile: &'a Profile,
     pub jobs: usize,
     pub python: &'a Path,
     /// Every switch of the build: `[tool.maturin]`'s and the command line's together.
     pub features: Features,
     /// The build environment's variables ([crate::build_env::BuildEnv::vars]).
     pub env: Vec<(String, String)>,
-    /// Overrides of the workspace's dev profile, on cargo's command line.
+    /// Overrides of that profile, on cargo's command line.
     pub dev_override: Option<DevOverride>,
 }
 
@@ -56,9 +57,10 @@ pub struct Outcome {
 }
 
 impl Request<'_> {
-    /// Whether the extension is linked with develop's own options ([DEV_LINK_ARGS]).
+    /// Whether the extension is linked with develop's own options ([DEV_LINK_ARGS], the
+    /// dev dylib): any profile without cross-crate LTO, which links every crate statically.
     fn dev_link(&self) -> bool {
-        !self.release && self.dev_override.is_none_or(|o| o.dev_link_args())
+        !self.profile.lto && self.dev_override.is_none_or(|o| o.dev_link_args())
     }
 
     /// The workspace's dev dylib, when this build links the third-party crates through it.
@@ -79,9 +81,7 @@ impl Request<'_> {
             "--jobs".to_owned(),
             self.jobs.to_string(),
         ];
-        if self.release {
-            args.push("--release".to_owned());
-        }
+        args.extend(self.profile.cargo_args());
         let features = match self.dev_dylib() {
             Some(d) => self.features.and(&Features {
                 features: vec![d.feature.clone()],
@@ -90,7 +90,11 @@ impl Request<'_> {
             None => self.features.clone(),
         };
         args.extend(features.args());
-        args.extend(self.dev_override.iter().flat_map(|o| o.args()));
+        args.extend(
+            self.dev_override
+                .iter()
+                .flat_map(|o| o.args(&self.profile.name)),
+        );
         if link_args {
             args.push("--".to_owned());
             args.extend(DEV_LINK_ARGS.iter().map(|a| (*a).to_owned()));

@@ -13,7 +13,7 @@ use crate::editable::{self, Venv};
 use crate::messages::note;
 use crate::placement::{self, Extension};
 use crate::prebuilt::{self, Installed, Lookup};
-use crate::profile::DevOverride;
+use crate::profile::{Chosen, DevOverride, ProfileSource};
 use crate::python::Minor;
 use crate::resources::Jobs;
 use crate::sccache::Delta;
@@ -29,8 +29,10 @@ pub struct Options {
     pub jobs: JobsArg,
     /// On top of `[tool.maturin] features`.
     pub features: Features,
-    pub release: bool,
-    /// On top of the workspace's dev profile.
+    /// The profile named on the command line (`--profile`, `--release`), over
+    /// `[tool.maturin] profile`.
+    pub profile: Option<String>,
+    /// On top of the profile built.
     pub dev_override: Option<DevOverride>,
     /// Report the cache's hits and misses.
     pub stats: bool,
@@ -50,7 +52,10 @@ pub enum Outcome {
 #[derive(Serialize)]
 pub struct Report {
     pub module: String,
-    pub profile: &'static str,
+    /// The profile built (with an override: "dev, full debuginfo").
+    pub profile: String,
+    /// Where that profile was named.
+    pub profile_source: ProfileSource,
     pub venv: Venv,
     pub jobs: Jobs,
     pub target: TargetDir,
@@ -89,11 +94,12 @@ pub struct PrebuiltReport {
     pub total_seconds: f64,
 }
 
-/// Whether the workspace has a dev build of the extension already (in `target/`, or the
-/// store it links to): then develop builds on it and never looks at the release.
-fn has_dev_build(ws: &Workspace) -> bool {
+/// Whether the workspace has a build of the extension with `profile` already (in
+/// `target/`, or the store it links to): then develop builds on it and never looks at the
+/// release.
+fn has_build(ws: &Workspace, profile: &Chosen) -> bool {
     ws.target_directory
-        .join("debug")
+        .join(&profile.profile.dir_name)
         .join(format!("lib{}.so", ws.cdylib.lib_name))
         .exists()
 }
@@ -101,6 +107,7 @@ fn has_dev_build(ws: &Workspace) -> bool {
 /// Builds the extension of `ws` into its editable package.
 pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     let started = Instant::now();
+    let chosen = Chosen::for_workspace(ws, args.profile.as_deref())?;
     let cache = build_env::find_cache(ws, Cache::Required)?;
     let venv_dir = args.venv.clone().unwrap_or_else(|| ws.root.join(".venv"));
     let venv = editable::ensure(ws, &venv_dir, args.python)?;
@@ -109,7 +116,11 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     }
 
     let features = ws.features.and(&args.features);
-    if args.prebuilt && !args.release && args.dev_override.is_none() && !has_dev_build(ws) {
+    if args.prebuilt
+        && chosen.source != ProfileSource::CommandLine
+        && args.dev_override.is_none()
+        && !has_build(ws, &chosen)
+    {
         let key = ws.rust_inputs_key(&features)?;
         let cache_root = crate::target_dir::cache_root()?;
         let (installed, downloaded) =
@@ -142,22 +153,24 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
 
     let request = Request {
         ws,
-        release: args.release,
+        profile: &chosen.profile,
         jobs: jobs.jobs,
         python: &venv.python,
         features,
         env: build.vars(),
         dev_override: args.dev_override,
     };
-    let profile = match (args.release, args.dev_override) {
-        (true, _) => "release",
-        (false, Some(o)) => o.profile_name(),
-        (false, None) => "dev",
+    let profile = match args.dev_override {
+        Some(o) => o.profile_name(&chosen.profile.name),
+        None => chosen.profile.name.clone(),
     };
     let installed = placement::installed_path(ws, &venv.interpreter.ext_suffix);
     note(format!(
-        "{} ({profile}) for CPython {}, jobs: {}",
-        ws.module_name, venv.interpreter.version, jobs.why
+        "{} ({profile}: {}) for CPython {}, jobs: {}",
+        ws.module_name,
+        chosen.why(),
+        venv.interpreter.version,
+        jobs.why
     ));
 
     let outcome = match request.run() {
@@ -220,6 +233,7 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     let report = Report {
         module: ws.module_name.clone(),
         profile,
+        profile_source: chosen.source,
         venv,
         jobs,
         target: build.target,

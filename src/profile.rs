@@ -1,8 +1,59 @@
-//! Dev-profile overrides maou-build can put on cargo's command line (`--config`), on top of
-//! the workspace's own `[profile.dev]`: full debuginfo for a debugging session, and the
-//! seed's configuration that `maou-build bench` keeps as its baseline. Cargo lets `--config`
-//! win over the manifest key by key, package overrides included, so an override never
-//! edits a file and disappears with the next ordinary build.
+//! Which cargo profile develop builds, and the overrides maou-build can put on cargo's
+//! command line (`--config`) on top of it: full debuginfo for a debugging session, and the
+//! seed's dev configuration that `maou-build bench` keeps as its baseline. Cargo lets
+//! `--config` win over the manifest key by key, package overrides included, so an override
+//! never edits a file and disappears with the next ordinary build.
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::workspace::{Profile, Workspace};
+
+/// Where the profile develop builds was named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProfileSource {
+    /// `--profile NAME` (or `--release`) on the command line.
+    CommandLine,
+    /// `[tool.maturin] profile`: what `maturin develop` and uv's builds use too.
+    Maturin,
+    /// Neither: cargo's default, `dev`.
+    Default,
+}
+
+/// The profile develop builds, resolved from the workspace's `Cargo.toml`, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Chosen {
+    #[serde(flatten)]
+    pub profile: Profile,
+    pub source: ProfileSource,
+}
+
+impl Chosen {
+    /// The profile for a build of `ws`: `cli` when given, else `[tool.maturin] profile` (as
+    /// maturin would), else dev.
+    pub fn for_workspace(ws: &Workspace, cli: Option<&str>) -> Result<Chosen> {
+        let (name, source) = match (cli, ws.profile.as_deref()) {
+            (Some(name), _) => (name, ProfileSource::CommandLine),
+            (None, Some(name)) => (name, ProfileSource::Maturin),
+            (None, None) => ("dev", ProfileSource::Default),
+        };
+        let profile = ws.profiles.resolve(name).with_context(|| match source {
+            ProfileSource::CommandLine => format!("--profile {name}"),
+            _ => format!("{}: [tool.maturin] profile", ws.pyproject.display()),
+        })?;
+        Ok(Chosen { profile, source })
+    }
+
+    /// Why this profile, for develop's report and doctor.
+    pub fn why(&self) -> &'static str {
+        match self.source {
+            ProfileSource::CommandLine => "chosen on the command line",
+            ProfileSource::Maturin => "[tool.maturin] profile, as maturin and uv build it",
+            ProfileSource::Default => "cargo's default: [tool.maturin] names no profile",
+        }
+    }
+}
 
 /// Linker options of the extension's link in dev builds, given to that one unit only
 /// (`cargo rustc --lib -- …`) so that no other crate's fingerprint or cache key changes.
@@ -11,7 +62,7 @@
 /// quarter larger (docs/benchmarks.md). Release builds keep the default.
 pub const DEV_LINK_ARGS: &[&str] = &["-C", "link-arg=-Wl,--no-gc-sections"];
 
-/// One set of overrides of `[profile.dev]`.
+/// One set of overrides of the profile a build uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DevOverride {
     /// Full debuginfo (`debug = 2`) for every crate, third-party ones included: what a
@@ -26,15 +77,19 @@ pub enum DevOverride {
 }
 
 impl DevOverride {
-    /// `KEY=VALUE` pairs for cargo's `--config`.
-    pub fn settings(self) -> &'static [&'static str] {
+    /// `KEY=VALUE` pairs for cargo's `--config`, over the profile `profile`. The seed's
+    /// configuration is the dev profile's whichever profile is named.
+    pub fn settings(self, profile: &str) -> Vec<String> {
         match self {
-            DevOverride::FullDebuginfo => &[
-                "profile.dev.debug=2",
-                "profile.dev.package.\"*\".debug=2",
-                "profile.dev.split-debuginfo=\"off\"",
-            ],
-            DevOverride::Seed => &[
+            DevOverride::FullDebuginfo => [
+                "debug=2",
+                "package.\"*\".debug=2",
+                "split-debuginfo=\"off\"",
+            ]
+            .iter()
+            .map(|s| format!("profile.{profile}.{s}"))
+            .collect(),
+            DevOverride::Seed => [
                 "profile.dev.debug=1",
                 "profile.dev.incremental=false",
                 "profile.dev.codegen-units=16",
@@ -43,15 +98,18 @@ impl DevOverride {
                 "profile.dev.package.\"*\".opt-level=0",
                 "profile.dev.package.\"*\".debug-assertions=true",
                 "profile.dev.package.\"*\".overflow-checks=true",
-            ],
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
         }
     }
 
-    /// What develop's report calls the profile built with it.
-    pub fn profile_name(self) -> &'static str {
+    /// What develop's report calls `profile` built with it.
+    pub fn profile_name(self, profile: &str) -> String {
         match self {
-            DevOverride::FullDebuginfo => "dev, full debuginfo",
-            DevOverride::Seed => "dev, seed configuration",
+            DevOverride::FullDebuginfo => format!("{profile}, full debuginfo"),
+            DevOverride::Seed => "dev, seed configuration".to_owned(),
         }
     }
 
@@ -61,10 +119,10 @@ impl DevOverride {
     }
 
     /// The arguments for cargo: `--config K=V` for each setting.
-    pub fn args(self) -> Vec<String> {
-        self.settings()
-            .iter()
-            .flat_map(|s| ["--config".to_owned(), (*s).to_owned()])
+    pub fn args(self, profile: &str) -> Vec<String> {
+        self.settings(profile)
+            .into_iter()
+            .flat_map(|s| ["--config".to_owned(), s])
             .collect()
     }
 }
@@ -74,13 +132,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_setting_is_a_toml_assignment_under_profile_dev() {
-        for o in [DevOverride::FullDebuginfo, DevOverride::Seed] {
-            for s in o.settings() {
-                let value: toml::Table = toml::from_str(s).unwrap_or_else(|e| panic!("{s}: {e}"));
-                assert!(value["profile"]["dev"].is_table(), "{s}");
+    fn every_setting_is_a_toml_assignment_under_its_profile() {
+        for (o, profile, under) in [
+            (DevOverride::FullDebuginfo, "dev", "dev"),
+            (DevOverride::FullDebuginfo, "py-ext", "py-ext"),
+            (DevOverride::Seed, "py-ext", "dev"),
+        ] {
+            for s in o.settings(profile) {
+                let value: toml::Table = toml::from_str(&s).unwrap_or_else(|e| panic!("{s}: {e}"));
+                assert!(value["profile"][under].is_table(), "{s}");
             }
-            assert_eq!(o.args().len(), 2 * o.settings().len());
+            assert_eq!(o.args(profile).len(), 2 * o.settings(profile).len());
         }
     }
 }

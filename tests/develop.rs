@@ -277,3 +277,107 @@ fn develop_works_on_another_workspace_of_the_same_shape() {
     let found = String::from_utf8_lossy(&found.stdout);
     assert!(found.contains("py/foo/__init__.py 1.2.3"), "{found}");
 }
+
+/// A workspace whose `[tool.maturin] profile` names an optimized profile of its own (as
+/// dousu/maou's `py-ext`): develop builds that profile and says so, `--profile` and
+/// `--release` override it, and an extension file of another suffix is removed.
+#[test]
+fn develop_builds_the_profile_tool_maturin_names() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("foo");
+    common::pyo3_workspace(&ws);
+    replace_in(
+        &ws.join("pyproject.toml"),
+        "[tool.maturin]\n",
+        "[tool.maturin]\nprofile = \"py-ext\"\n",
+    );
+    fs::write(
+        ws.join("Cargo.toml"),
+        fs::read_to_string(ws.join("Cargo.toml")).unwrap()
+            + "\n[profile.release]\nlto = \"thin\"\n\n[profile.py-ext]\ninherits = \"release\"\n\
+               lto = false\nopt-level = 3\ndebug-assertions = true\n",
+    )
+    .unwrap();
+    // The code tells which profile built it: debug assertions on, optimized.
+    fs::write(
+        ws.join("crates/native/src/lib.rs"),
+        "use pyo3::prelude::*;\n\n\
+         #[pymodule]\n\
+         fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {\n    \
+             m.add(\"answer\", foo_core::answer())?;\n    \
+             m.add(\"assertions\", cfg!(debug_assertions))?;\n    \
+             m.add(\"opt_level\", option_env!(\"OPT_LEVEL\").unwrap_or(\"?\"))?;\n    \
+             Ok(())\n}\n",
+    )
+    .unwrap();
+    // OPT_LEVEL is a build script's variable: hand it to the crate.
+    fs::write(
+        ws.join("crates/native/build.rs"),
+        "fn main() { println!(\"cargo:rustc-env=OPT_LEVEL={}\", std::env::var(\"OPT_LEVEL\").unwrap()); }\n",
+    )
+    .unwrap();
+    let stale = ws.join("py/foo/_native.abi3.so");
+    fs::write(&stale, b"a stale release build").unwrap();
+    let l = Loop {
+        root: ws.clone(),
+        venv: ws.join(".venv"),
+        cache: tmp.path().join("cache"),
+    };
+    let what = "import foo._native as n; print(n.opt_level, n.assertions)";
+
+    let report = l.develop_ok(&["--python", "3.12", "--no-prebuilt"]);
+    assert_eq!(report["profile"], "py-ext", "{report}");
+    assert_eq!(report["profile_source"], "maturin", "{report}");
+    assert!(
+        report["library"].as_str().unwrap().contains("/py-ext/"),
+        "{report}"
+    );
+    assert!(
+        report["command"]
+            .as_str()
+            .unwrap()
+            .contains("--profile py-ext"),
+        "{report}"
+    );
+    assert_eq!(l.python(what), "3 True");
+    assert!(!stale.exists(), "the other suffix's extension file is left");
+
+    // Nothing changed: nothing compiled, the same profile.
+    let again = l.develop_ok(&[]);
+    assert_eq!(again["profile"], "py-ext");
+    assert!(compiled(&again).is_empty(), "{again}");
+
+    // The command line overrides it: dev, then release (thin LTO).
+    let dev = l.develop_ok(&["--profile", "dev"]);
+    assert_eq!(
+        (dev["profile"].as_str(), dev["profile_source"].as_str()),
+        (Some("dev"), Some("command-line"))
+    );
+    assert_eq!(l.python(what), "0 True");
+    let release = l.develop_ok(&["--release"]);
+    assert_eq!(release["profile"], "release");
+    assert_eq!(l.python(what), "3 False");
+
+    // info and doctor name it too.
+    let info = maou_build(&ws).args(["info", "--json"]).output().unwrap();
+    let info: Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(info["develop_profile"]["name"], "py-ext");
+    assert_eq!(info["develop_profile"]["source"], "maturin");
+    let doctor = maou_build(&ws).args(["doctor"]).output().unwrap();
+    let doctor = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        doctor.contains("develop builds `py-ext` ([tool.maturin] profile"),
+        "{doctor}"
+    );
+
+    // A profile Cargo.toml does not define is refused, naming the file.
+    replace_in(&ws.join("pyproject.toml"), "\"py-ext\"", "\"py-fast\"");
+    let (out, _) = l.develop(&[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("profile `py-fast` is not defined") && err.contains("Cargo.toml"),
+        "{err}"
+    );
+}

@@ -1,5 +1,6 @@
-//! `maou-build develop`: the edit-to-import loop. Builds the cdylib with the dev profile through
-//! sccache and places it in the editable package, so `import maou._rust` sees it.
+//! `maou-build develop`: the edit-to-import loop. Builds the cdylib with the workspace's
+//! profile through sccache and places it in the editable package, so `import maou._rust`
+//! sees it.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,9 +15,10 @@ use crate::workspace::Workspace;
 
 #[derive(clap::Args)]
 #[command(
-    about = "Build the extension (dev profile, sccache) into the editable package: the edit-to-import loop",
-    long_about = "Build the extension with the dev profile through sccache and place it in the \
-    editable package, so `import maou._rust` sees it.\n\n\
+    about = "Build the extension (the profile [tool.maturin] names, else dev; sccache) into the editable package: the edit-to-import loop",
+    long_about = "Build the extension through sccache and place it in the editable package, so \
+    `import maou._rust` sees it. The profile is the one `[tool.maturin] profile` names (what \
+    maturin and uv build), else dev; `--profile` overrides it.\n\n\
     The first run creates the venv (uv) and installs the package in editable mode: Python \
     edits are then live with no build. Every run compiles only what changed (nothing at all \
     after a Python-only edit) and replaces the extension atomically; a failed build leaves \
@@ -35,8 +37,14 @@ pub struct Args {
     jobs: JobsArg,
     #[command(flatten)]
     features: crate::workspace::Features,
-    /// Build the release profile (thin LTO) instead of dev, for a local check
-    #[arg(long)]
+    /// The cargo profile to build [default: `[tool.maturin] profile`, as maturin and uv
+    /// build it, else dev]. develop's own choices (sccache, the target store, the dev
+    /// dylib and the extension's link options) apply to any profile without LTO; one with
+    /// LTO links everything into the extension
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Short for `--profile release` (thin LTO, as the wheels), for a local check
+    #[arg(long, conflicts_with = "profile")]
     release: bool,
     /// Full debuginfo for every crate, third-party ones included, for a debugging session.
     /// The extension grows to about a gigabyte and every crate is compiled once more
@@ -65,7 +73,11 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         venv: args.venv.clone(),
         jobs: args.jobs.clone(),
         features: args.features.clone(),
-        release: args.release,
+        profile: if args.release {
+            Some("release".to_owned())
+        } else {
+            args.profile.clone()
+        },
         dev_override: args
             .full_debuginfo
             .then_some(crate::profile::DevOverride::FullDebuginfo),

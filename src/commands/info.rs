@@ -8,6 +8,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::messages::print_report;
+use crate::profile::Chosen;
 use crate::python::{self, Interpreter, Minor};
 use crate::workspace::{Crate, Workspace};
 
@@ -33,6 +34,8 @@ struct Report<'a> {
     workspace: &'a Workspace,
     /// Where the extension will be placed for an editable install.
     package_dir: std::path::PathBuf,
+    /// The profile develop builds, and why.
+    develop_profile: Chosen,
     pythons: Vec<AllowedPython>,
     /// The key of the Rust inputs as develop builds them (no extra features) and as the
     /// release wheels are built: what `latest` must record for develop to use its extension.
@@ -56,6 +59,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         rust_inputs_key: ws.rust_inputs_key(&ws.features)?,
         release_inputs_key: ws.rust_inputs_key(&ws.release_features())?,
         package_dir: ws.package_dir(),
+        develop_profile: Chosen::for_workspace(&ws, None)?,
         workspace: &ws,
         pythons,
     };
@@ -106,6 +110,17 @@ fn print_text(r: &Report<'_>) {
             ),
         );
     }
+    let p = &r.develop_profile;
+    row(
+        "profile",
+        &format!(
+            "{} ({}; opt-level {}{})",
+            p.profile.name,
+            p.why(),
+            p.profile.opt_level,
+            if p.profile.lto { ", LTO" } else { "" }
+        ),
+    );
     if !ws.features.args().is_empty() {
         row("features", &ws.features.args().join(" "));
     }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{env, fail, pass, warn, Check};
 use crate::process;
+use crate::profile::Chosen;
 use crate::workspace::Workspace;
 
 #[derive(Deserialize, Default)]
@@ -30,8 +31,6 @@ struct Manifest {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 struct Profile {
-    incremental: Option<bool>,
-    codegen_units: Option<u32>,
     debug: Option<toml::Value>,
     split_debuginfo: Option<String>,
     #[serde(default)]
@@ -161,42 +160,79 @@ pub(super) fn linker(ws: &Workspace) -> Check {
     }
 }
 pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
+    let chosen = match Chosen::for_workspace(ws, None) {
+        Ok(c) => c,
+        Err(e) => {
+            checks.push(fail(
+                "profile",
+                format!("{e:#}"),
+                "define the profile in the Cargo workspace's Cargo.toml, or name another",
+            ));
+            return;
+        }
+    };
+    let p = &chosen.profile;
+    let linked = if p.lto {
+        "LTO: every crate linked statically into the extension, no dev dylib"
+    } else {
+        "develop's dev dylib and link options apply"
+    };
+    checks.push(pass(
+        "profile",
+        format!(
+            "develop builds `{}` ({}): opt-level {}, {linked}",
+            p.name,
+            chosen.why(),
+            p.opt_level
+        ),
+    ));
     let manifest = ws.cargo_workspace_root.join("Cargo.toml");
-    let dev = read_toml::<Manifest>(&manifest)
-        .and_then(|mut m| m.profile.remove("dev"))
+    let section = read_toml::<Manifest>(&manifest)
+        .and_then(|mut m| m.profile.remove(&p.name))
         .unwrap_or_default();
-    let incremental_env = env("CARGO_INCREMENTAL");
-    let incremental = match incremental_env.as_deref() {
+    // Cargo's variables for this profile (CARGO_PROFILE_PY_EXT_… for py-ext).
+    let var = |key: &str| {
+        env(&format!(
+            "CARGO_PROFILE_{}_{key}",
+            p.name.to_uppercase().replace('-', "_")
+        ))
+    };
+    let incremental = match env("CARGO_INCREMENTAL").as_deref() {
         Some("0") => false,
         Some(_) => true,
-        None => dev.incremental.unwrap_or(true),
+        None => var("INCREMENTAL").map_or(p.incremental, |v| v == "true"),
     };
+    let name = &p.name;
     checks.push(if incremental {
         fail(
             "incremental",
-            "dev builds are incremental: sccache cannot cache them",
-            "set `incremental = false` under [profile.dev] in Cargo.toml, or export CARGO_INCREMENTAL=0",
+            format!("`{name}` builds are incremental: sccache cannot cache them"),
+            format!("set `incremental = false` under [profile.{name}] in Cargo.toml, or export CARGO_INCREMENTAL=0"),
         )
     } else {
-        pass("incremental", "off for dev (sccache can cache every crate)")
+        pass(
+            "incremental",
+            format!("off for `{name}` (sccache can cache every crate)"),
+        )
     });
-    let cgu = env("CARGO_PROFILE_DEV_CODEGEN_UNITS")
+    let cgu = var("CODEGEN_UNITS")
         .and_then(|v| v.parse().ok())
-        .or(dev.codegen_units)
-        .unwrap_or(256);
+        .unwrap_or(p.codegen_units);
     checks.push(if cgu == 16 {
         pass(
             "codegen-units",
-            "16 for dev (bounds polars-core's peak memory in 4 GB)",
+            format!("16 for `{name}` (bounds polars-core's peak memory in 4 GB)"),
         )
     } else {
         warn(
             "codegen-units",
-            format!("{cgu} for dev: more codegen units raise the peak memory of a crate such as polars-core past a 4 GB machine; 16 keeps it under"),
-            "set `codegen-units = 16` under [profile.dev] (or CARGO_PROFILE_DEV_CODEGEN_UNITS=16)",
+            format!("{cgu} for `{name}`: more codegen units raise the peak memory of a crate such as polars-core past a 4 GB machine, fewer make every crate slower to build; 16 does both"),
+            format!("set `codegen-units = 16` under [profile.{name}]"),
         )
     });
-    checks.push(debuginfo(&dev));
+    if p.name == "dev" {
+        checks.push(debuginfo(&section, &var));
+    }
     checks.push(dev_dylib(ws));
 }
 
@@ -240,8 +276,8 @@ fn dev_dylib(ws: &Workspace) -> Check {
 }
 
 /// Third-party crates' debuginfo: linked into the extension, it is relinked on every edit.
-fn debuginfo(dev: &Profile) -> Check {
-    let workspace = env("CARGO_PROFILE_DEV_DEBUG")
+fn debuginfo(dev: &Profile, var: &dyn Fn(&str) -> Option<String>) -> Check {
+    let workspace = var("DEBUG")
         .map(toml::Value::String)
         .or_else(|| dev.debug.clone());
     let third_party = dev

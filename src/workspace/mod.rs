@@ -16,10 +16,12 @@ mod dev_dylib;
 mod features;
 mod files;
 mod inputs;
+mod profiles;
 
 pub use dev_dylib::DevDylib;
 pub use features::Features;
 use files::{cargo_metadata, MetaPackage, MetaTarget, Metadata, PyProject};
+pub use profiles::{Profile, Profiles};
 
 /// A crate of the workspace.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -76,7 +78,11 @@ pub struct Workspace {
     /// `[tool.maou-build] team-cache`: the team's shared compiler cache, a URL without
     /// credentials (checked here: a password in pyproject.toml is refused).
     pub team_cache: Option<String>,
+    /// `[tool.maturin] profile`: the profile maturin (and so uv) builds, and develop too.
     pub profile: Option<String>,
+    /// The Cargo workspace's `[profile.*]` sections.
+    #[serde(skip)]
+    pub profiles: Profiles,
     /// `[tool.maturin] compatibility`, if set (the platform policy's name).
     pub compatibility: Option<String>,
     pub cargo_workspace_root: PathBuf,
@@ -247,6 +253,12 @@ impl Workspace {
             None => None,
         };
         let version = project.version.unwrap_or_else(|| cdylib.version.clone());
+        let profiles = Profiles::read(&metadata.workspace_root.join("Cargo.toml"))?;
+        if let Some(name) = &maturin.profile {
+            profiles
+                .resolve(name)
+                .with_context(|| format!("{}: [tool.maturin] profile", pyproject.display()))?;
+        }
 
         Ok(Workspace {
             python_source: root.join(maturin.python_source.as_deref().unwrap_or(Path::new("."))),
@@ -264,6 +276,7 @@ impl Workspace {
             wheel_features,
             team_cache,
             profile: maturin.profile,
+            profiles,
             compatibility: maturin.compatibility,
             cargo_workspace_root: metadata.workspace_root,
             target_directory: metadata.target_directory,

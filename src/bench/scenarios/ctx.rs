@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::super::{Cmd, Sandbox};
 use crate::cargo_build::Request;
-use crate::profile::DevOverride;
+use crate::profile::{Chosen, DevOverride};
 use crate::python::Interpreter;
 
 pub struct Plan {
@@ -141,9 +141,15 @@ impl Ctx<'_> {
 
     fn cargo(&self, sccache: bool, dev_override: Option<DevOverride>, jobs: usize) -> Cmd {
         let python = self.sb.venv.join("bin/python");
+        // The seed's configuration is a dev profile's; otherwise the profile develop builds.
+        let profile = match dev_override {
+            Some(DevOverride::Seed) => self.sb.ws.profiles.resolve("dev"),
+            _ => Chosen::for_workspace(&self.sb.ws, None).map(|c| c.profile),
+        }
+        .expect("the workspace's profiles were checked when it was read");
         let request = Request {
             ws: &self.sb.ws,
-            release: false,
+            profile: &profile,
             jobs,
             python: &python,
             features: self.sb.ws.features.clone(),

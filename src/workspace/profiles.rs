@@ -1,0 +1,207 @@
+//! The Cargo workspace's profiles (`[profile.*]` of its root manifest), resolved as cargo
+//! resolves them: a profile's own keys, then those of the profile it `inherits`, then
+//! cargo's built-in `dev` or `release`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// One `[profile.NAME]` section as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct Section {
+    inherits: Option<String>,
+    opt_level: Option<toml::Value>,
+    lto: Option<toml::Value>,
+    incremental: Option<bool>,
+    codegen_units: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+struct Manifest {
+    #[serde(default)]
+    profile: BTreeMap<String, Section>,
+}
+
+/// The workspace's profiles as its root `Cargo.toml` defines them.
+#[derive(Debug, Clone, Default)]
+pub struct Profiles {
+    sections: BTreeMap<String, Section>,
+    /// The manifest they were read from (for messages).
+    manifest: std::path::PathBuf,
+}
+
+/// What maou-build needs to know of one profile, every key resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Profile {
+    pub name: String,
+    /// The built-in profile it derives from: `dev` or `release`.
+    pub base: &'static str,
+    /// The directory under the target directory cargo writes it to (`debug` for dev).
+    pub dir_name: String,
+    /// `opt-level` as written (`0`, `3`, `"s"`).
+    pub opt_level: String,
+    /// Whether the profile links with cross-crate LTO (`lto = true`, `"thin"`, `"fat"`):
+    /// then every crate is linked statically into the extension.
+    pub lto: bool,
+    pub incremental: bool,
+    pub codegen_units: u32,
+}
+
+impl Profiles {
+    /// Reads the `[profile]` table of `manifest` (the Cargo workspace's root `Cargo.toml`).
+    pub fn read(manifest: &Path) -> Result<Profiles> {
+        let text = std::fs::read_to_string(manifest)
+            .with_context(|| format!("cannot read {}", manifest.display()))?;
+        let parsed: Manifest = toml::from_str(&text).with_context(|| {
+            format!("cannot read the [profile] table of {}", manifest.display())
+        })?;
+        Ok(Profiles {
+            sections: parsed.profile,
+            manifest: manifest.to_path_buf(),
+        })
+    }
+
+    /// The profile `name`, resolved through `inherits` down to cargo's built-ins.
+    pub fn resolve(&self, name: &str) -> Result<Profile> {
+        let mut chain: Vec<(&str, Option<&Section>)> = Vec::new();
+        let mut current = name;
+        let base = loop {
+            if chain.iter().any(|(n, _)| *n == current) || chain.len() > 32 {
+                bail!(
+                    "profile `{name}` in {} inherits in a circle",
+                    self.manifest.display()
+                );
+            }
+            let section = self.sections.get(current);
+            chain.push((current, section));
+            match current {
+                "dev" | "test" => break "dev",
+                "release" | "bench" => break "release",
+                _ => {}
+            }
+            let Some(section) = section else {
+                bail!(
+                    "profile `{current}` is not defined in {}: add a [profile.{current}] section \
+                     (with `inherits = \"release\"` or `\"dev\"`), or name a profile that exists",
+                    self.manifest.display()
+                );
+            };
+            current = section.inherits.as_deref().with_context(|| {
+                format!(
+                    "[profile.{current}] in {} has no `inherits`: cargo requires one for a \
+                     profile of your own",
+                    self.manifest.display()
+                )
+            })?;
+        };
+        // The built-ins' implicit parents: test from dev, bench from release.
+        let builtin_parent = match chain.last().map(|(n, _)| *n) {
+            Some("test") => Some("dev"),
+            Some("bench") => Some("release"),
+            _ => None,
+        };
+        if let Some(parent) = builtin_parent {
+            chain.push((parent, self.sections.get(parent)));
+        }
+        let pick = |get: &dyn Fn(&Section) -> Option<toml::Value>| {
+            chain.iter().find_map(|(_, s)| s.and_then(get))
+        };
+        let dev = base == "dev";
+        let opt_level = pick(&|s| s.opt_level.clone())
+            .map(|v| match v {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                other => format!("{other:?}"),
+            })
+            .unwrap_or_else(|| if dev { "0" } else { "3" }.to_owned());
+        let lto = pick(&|s| s.lto.clone()).is_some_and(|v| match v {
+            toml::Value::Boolean(b) => b,
+            toml::Value::String(s) => s != "off" && s != "false",
+            _ => false,
+        });
+        let incremental = chain
+            .iter()
+            .find_map(|(_, s)| s.and_then(|s| s.incremental))
+            .unwrap_or(dev);
+        let codegen_units = chain
+            .iter()
+            .find_map(|(_, s)| s.and_then(|s| s.codegen_units))
+            .unwrap_or(if incremental { 256 } else { 16 });
+        let dir_name = match name {
+            "dev" | "test" => "debug",
+            "release" | "bench" => "release",
+            other => other,
+        };
+        Ok(Profile {
+            name: name.to_owned(),
+            base,
+            dir_name: dir_name.to_owned(),
+            opt_level,
+            lto,
+            incremental,
+            codegen_units,
+        })
+    }
+}
+
+impl Profile {
+    /// cargo's arguments that select it (none for dev, the default).
+    pub fn cargo_args(&self) -> Vec<String> {
+        match self.name.as_str() {
+            "dev" => Vec::new(),
+            "release" => vec!["--release".to_owned()],
+            other => vec!["--profile".to_owned(), other.to_owned()],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profiles(toml: &str) -> Profiles {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("Cargo.toml");
+        std::fs::write(&path, toml).unwrap();
+        Profiles::read(&path).unwrap()
+    }
+
+    #[test]
+    fn a_profile_inherits_its_parents_keys_down_to_the_builtin() {
+        let p = profiles(
+            "[profile.release]\nlto = \"thin\"\ncodegen-units = 1\n\
+             [profile.py-ext]\ninherits = \"release\"\nlto = false\nopt-level = 3\n\
+             [profile.py-ext-fast]\ninherits = \"py-ext\"\nincremental = true\n",
+        );
+        let release = p.resolve("release").unwrap();
+        assert!(release.lto && release.opt_level == "3");
+        assert_eq!(
+            (release.dir_name.as_str(), release.codegen_units),
+            ("release", 1)
+        );
+        let ext = p.resolve("py-ext").unwrap();
+        assert_eq!(ext.base, "release");
+        assert!(!ext.lto && !ext.incremental);
+        assert_eq!((ext.dir_name.as_str(), ext.codegen_units), ("py-ext", 1));
+        assert_eq!(ext.cargo_args(), ["--profile", "py-ext"]);
+        let fast = p.resolve("py-ext-fast").unwrap();
+        assert!(fast.incremental && !fast.lto);
+        let dev = p.resolve("dev").unwrap();
+        assert_eq!((dev.dir_name.as_str(), dev.incremental), ("debug", true));
+        assert_eq!(dev.codegen_units, 256);
+        assert!(dev.opt_level == "0" && dev.cargo_args().is_empty());
+        assert_eq!(p.resolve("bench").unwrap().codegen_units, 1);
+    }
+
+    #[test]
+    fn an_undefined_or_circular_profile_is_refused_by_name() {
+        let p = profiles("[profile.a]\ninherits = \"b\"\n[profile.b]\ninherits = \"a\"\n[profile.c]\nlto = true\n");
+        let missing = p.resolve("py-ext").unwrap_err().to_string();
+        assert!(missing.contains("`py-ext` is not defined"), "{missing}");
+        assert!(format!("{:#}", p.resolve("a").unwrap_err()).contains("circle"));
+        assert!(format!("{:#}", p.resolve("c").unwrap_err()).contains("no `inherits`"));
+    }
+}
