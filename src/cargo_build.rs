@@ -1,13 +1,14 @@
 //! Building the cdylib with cargo: progress and rustc's messages stream to the terminal,
 //! while cargo's JSON messages tell which units were compiled and where the library is.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use crate::profile::{DevOverride, DEV_LINK_ARGS};
+use crate::profile::DevOverride;
+use crate::python::Interpreter;
 use crate::workspace::{DevDylib, Features, Profile, Workspace};
 
 #[derive(Deserialize)]
@@ -36,7 +37,8 @@ pub struct Request<'a> {
     /// The profile built, resolved from the workspace's `Cargo.toml`.
     pub profile: &'a Profile,
     pub jobs: usize,
-    pub python: &'a Path,
+    /// The interpreter the extension is built for (maturin's variables: [crate::pyo3_env]).
+    pub interpreter: &'a Interpreter,
     /// Every switch of the build: `[tool.maturin]`'s and the command line's together.
     pub features: Features,
     /// The build environment's variables ([crate::build_env::BuildEnv::vars]).
@@ -56,23 +58,49 @@ pub struct Outcome {
     pub elapsed: Duration,
 }
 
-impl Request<'_> {
-    /// Whether the extension is linked with develop's own options ([DEV_LINK_ARGS], the
-    /// dev dylib): any profile without cross-crate LTO, which links every crate statically.
-    fn dev_link(&self) -> bool {
-        !self.profile.lto && self.dev_override.is_none_or(|o| o.dev_link_args())
-    }
+/// The workspace's dev dylib, when a build of `profile` links the third-party crates
+/// through it: any profile without cross-crate LTO (which links every crate statically),
+/// but not the seed's configuration.
+pub fn dev_dylib<'w>(
+    ws: &'w Workspace,
+    profile: &Profile,
+    dev_override: Option<DevOverride>,
+) -> Option<&'w DevDylib> {
+    ws.dev_dylib
+        .as_ref()
+        .filter(|_| !profile.lto && dev_override != Some(DevOverride::Seed))
+}
 
+/// `features` and, when a build links through `dylib`, its feature.
+pub fn with_dev_dylib(features: &Features, dylib: Option<&DevDylib>) -> Features {
+    match dylib {
+        Some(d) => features.and(&Features {
+            features: vec![d.feature.clone()],
+            ..Features::default()
+        }),
+        None => features.clone(),
+    }
+}
+
+impl Request<'_> {
     /// The workspace's dev dylib, when this build links the third-party crates through it.
     pub fn dev_dylib(&self) -> Option<&DevDylib> {
-        self.ws.dev_dylib.as_ref().filter(|_| self.dev_link())
+        dev_dylib(self.ws, self.profile, self.dev_override)
     }
 
+    /// Every feature switch of the build: the request's, and the dev dylib's feature when
+    /// it links through it.
+    pub fn features(&self) -> Features {
+        with_dev_dylib(&self.features, self.dev_dylib())
+    }
+
+    /// cargo's arguments: those maturin gives it (`cargo rustc --lib` with the profile and
+    /// the features, nothing for rustc itself), so that develop's build and maturin's
+    /// share every fingerprint; what the dev dylib needs at link time comes from the
+    /// cdylib's build script ([crate::placement]).
     pub fn args(&self) -> Vec<String> {
-        // Dev builds link the extension with options of their own, on that unit alone.
-        let link_args = self.dev_link();
         let mut args = vec![
-            if link_args { "rustc" } else { "build" }.to_owned(),
+            "build".to_owned(),
             "--lib".to_owned(),
             "--manifest-path".to_owned(),
             self.ws.cdylib.manifest_path.to_string_lossy().into_owned(),
@@ -82,26 +110,19 @@ impl Request<'_> {
             self.jobs.to_string(),
         ];
         args.extend(self.profile.cargo_args());
-        let features = match self.dev_dylib() {
-            Some(d) => self.features.and(&Features {
-                features: vec![d.feature.clone()],
-                ..Features::default()
-            }),
-            None => self.features.clone(),
-        };
-        args.extend(features.args());
+        args.extend(self.features().args());
+        // `[tool.maturin] config` and `unstable-flags`, as maturin passes them.
+        for c in &self.ws.cargo_config {
+            args.extend(["--config".to_owned(), c.clone()]);
+        }
+        for z in &self.ws.unstable_flags {
+            args.extend(["-Z".to_owned(), z.clone()]);
+        }
         args.extend(
             self.dev_override
                 .iter()
                 .flat_map(|o| o.args(&self.profile.name)),
         );
-        if link_args {
-            args.push("--".to_owned());
-            args.extend(DEV_LINK_ARGS.iter().map(|a| (*a).to_owned()));
-            if self.dev_dylib().is_some() {
-                args.extend(crate::placement::dev_link_args(self.ws));
-            }
-        }
         args
     }
 
@@ -113,21 +134,17 @@ impl Request<'_> {
             .filter(|a| a != "--message-format" && a != "json-render-diagnostics")
             .map(Into::into)
             .collect();
-        crate::process::display_with_env(self.env(), "cargo", &args)
+        crate::process::display_with_env(self.env().unwrap_or_default(), "cargo", &args)
     }
 
-    pub fn env(&self) -> Vec<(String, String)> {
+    pub fn env(&self) -> Result<Vec<(String, String)>> {
         let mut env = self.env.clone();
         // No CARGO_TARGET_DIR: cargo finds its target directory itself (`target/`, the link
         // to the store, or what the user chose), and sccache hashes CARGO_* variables into
         // its keys, so a per-checkout path here would make every other checkout miss.
-        // PyO3 >= 0.26 leaves libpython unlinked when this is set (what maturin does).
-        env.push(("PYO3_BUILD_EXTENSION_MODULE".into(), "1".into()));
-        env.push((
-            "PYO3_PYTHON".into(),
-            self.python.to_string_lossy().into_owned(),
-        ));
-        env
+        // maturin's variables, so that its builds (uv's door) and this one are one.
+        env.extend(crate::pyo3_env::vars(self.ws, self.interpreter)?);
+        Ok(env)
     }
 
     /// Runs the build. On failure cargo has already printed rustc's errors.
@@ -137,7 +154,7 @@ impl Request<'_> {
             "cargo",
             self.args(),
             &self.ws.cargo_workspace_root,
-            &self.env(),
+            &self.env()?,
         );
         let mut compiled = Vec::new();
         let mut library = None;

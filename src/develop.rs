@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::build_env::{self, BuildEnv, Cache, JobsArg};
 use crate::cargo_build::Request;
-use crate::editable::{self, Venv};
+use crate::editable::{self, Install, Venv};
 use crate::messages::note;
 use crate::placement::{self, Extension};
 use crate::prebuilt::{self, Installed, Lookup};
@@ -104,14 +104,67 @@ fn has_build(ws: &Workspace, profile: &Chosen) -> bool {
         .exists()
 }
 
+/// Installs the package editable after a build: through uv with this build's profile and
+/// features (maturin finds everything fresh, and uv's record then keeps `uv run` from
+/// building), saying where uv's own builds would differ. With a profile override on the
+/// command line (full debuginfo) maturin could not build the same: the install is left as
+/// it is, or made with maou-build's own wheel.
+fn install_editable(
+    ws: &Workspace,
+    venv: &mut Venv,
+    request: &Request,
+    chosen: &Chosen,
+    build: &BuildEnv,
+    dev_override: Option<DevOverride>,
+) -> Result<()> {
+    let features = request.features();
+    let mismatches = crate::doors::mismatches(ws, &chosen.profile.name, &features);
+    let env = build.vars();
+    let how = if dev_override.is_some() {
+        Install::OwnWheel
+    } else if mismatches.is_empty() {
+        // What `uv run` would do: the same record, the same build.
+        Install::Uv {
+            build_args: None,
+            env: &env,
+        }
+    } else if ws.uv_build_args.is_none() {
+        Install::Uv {
+            build_args: Some(crate::doors::build_args(
+                Some(&chosen.profile.name),
+                &features,
+            )),
+            env: &env,
+        }
+    } else {
+        // `[tool.uv]` gives maturin other arguments, which develop's cannot replace.
+        Install::OwnWheel
+    };
+    let made = editable::install(ws, venv, how)?;
+    for action in std::mem::take(&mut venv.actions) {
+        note(action);
+    }
+    if made {
+        for m in mismatches {
+            note(format!(
+                "{}
+  fix: {}",
+                m.describe(),
+                m.fix
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Builds the extension of `ws` into its editable package.
 pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     let started = Instant::now();
     let chosen = Chosen::for_workspace(ws, args.profile.as_deref())?;
     let cache = build_env::find_cache(ws, Cache::Required)?;
     let venv_dir = args.venv.clone().unwrap_or_else(|| ws.root.join(".venv"));
-    let venv = editable::ensure(ws, &venv_dir, args.python)?;
-    for action in &venv.actions {
+    let mut venv = editable::ensure(ws, &venv_dir, args.python)?;
+    for action in std::mem::take(&mut venv.actions) {
         note(action);
     }
 
@@ -133,6 +186,9 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
                 }
             };
         if let Some(i) = installed {
+            // uv's install would build the dev profile now: the release's extension is
+            // installed beside maou-build's own editable wheel instead.
+            editable::install(ws, &mut venv, Install::OwnWheel)?;
             return Ok(Outcome::Prebuilt(Box::new(PrebuiltReport {
                 module: ws.module_name.clone(),
                 profile: "release",
@@ -151,11 +207,12 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     let jobs = build.jobs.clone();
     let sccache_server = build.server_restarted.clone();
 
+    let interpreter = venv.interpreter.clone();
     let request = Request {
         ws,
         profile: &chosen.profile,
         jobs: jobs.jobs,
-        python: &venv.python,
+        interpreter: &interpreter,
         features,
         env: build.vars(),
         dev_override: args.dev_override,
@@ -164,7 +221,7 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         Some(o) => o.profile_name(&chosen.profile.name),
         None => chosen.profile.name.clone(),
     };
-    let installed = placement::installed_path(ws, &venv.interpreter.ext_suffix);
+    let installed = placement::installed_path(ws, &venv.interpreter);
     note(format!(
         "{} ({profile}: {}) for CPython {}, jobs: {}",
         ws.module_name,
@@ -210,7 +267,7 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     }
 
     let dylib = request.dev_dylib().zip(outcome.dev_dylib.as_deref());
-    let replaced = !placement::up_to_date(&installed, &outcome.library, dylib.is_some());
+    let replaced = !placement::up_to_date(&installed, &outcome.library);
     let mut companion = None;
     if replaced {
         let placed = placement::place(
@@ -227,6 +284,8 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         companion = placed.companion;
         prebuilt::forget(ws, &crate::target_dir::cache_root()?);
     }
+
+    install_editable(ws, &mut venv, &request, &chosen, &build, args.dev_override)?;
 
     let command = request.shown();
     drop(request);

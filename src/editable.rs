@@ -1,10 +1,15 @@
-//! The venv and the editable install that develop sets up on its first run.
+//! The venv and the editable install that develop sets up on its first run, and again when
+//! `pyproject.toml` changes.
 //!
-//! The install is a small generated wheel that holds no code: a `.pth` file that puts
-//! `python-source` on `sys.path`, the package metadata (so `Requires-Dist` dependencies
-//! are installed and `importlib.metadata` works) and the console scripts. uv installs it
-//! like any wheel. Python edits are then live with no build, ever; only the compiled
-//! extension is placed into the package by develop.
+//! The install is uv's own (`uv pip install -e`), through maturin's PEP 517 backend with
+//! develop's profile and features and maturin's variables ([crate::doors]): made after
+//! develop's build, it finds every unit fresh, and it leaves uv's record of the project, so
+//! that `uv run` and `uv sync` find it installed and build nothing. Where that cannot be
+//! used (the release's extension was placed instead of a build, or uv's build fails) it is
+//! a small generated wheel that holds no code: a `.pth` file that puts `python-source` on
+//! `sys.path`, the package metadata (so `Requires-Dist` dependencies are installed and
+//! `importlib.metadata` works) and the console scripts. Either way Python edits are live
+//! with no build, ever; only the compiled extension is placed into the package by develop.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -23,7 +28,7 @@ const STAMP: &str = ".maou-build.json";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Stamp {
     interpreter: Interpreter,
-    /// Hash of the editable wheel last installed (of pyproject.toml's contents, in effect).
+    /// Key of the editable install last made: how, and of which pyproject.toml.
     editable: Option<String>,
 }
 
@@ -49,13 +54,16 @@ fn uv() -> Result<PathBuf> {
         .context("uv is not on PATH: install it with `pip install uv` (or enter the Nix dev shell)")
 }
 
-/// Makes sure `dir` is a venv of an allowed CPython (`want`, else the newest installed)
-/// with the workspace installed in editable mode.
+/// Makes sure `dir` is a venv of an allowed CPython (`want`, else the newest installed).
+/// The package is installed into it by [install].
 pub fn ensure(ws: &Workspace, dir: &Path, want: Option<Minor>) -> Result<Venv> {
     let python = dir.join("bin").join("python");
     let mut actions = Vec::new();
-    let mut stamp =
-        read_stamp(dir).filter(|s| python.exists() && s.interpreter.executable.exists());
+    let mut stamp = read_stamp(dir).filter(|s| {
+        python.exists()
+            && s.interpreter.executable.exists()
+            && s.interpreter.base_executable.is_some()
+    });
 
     if let Some(s) = &stamp {
         if want.is_some_and(|w| w != s.interpreter.minor) {
@@ -77,7 +85,7 @@ pub fn ensure(ws: &Workspace, dir: &Path, want: Option<Minor>) -> Result<Venv> {
             }
         }
     }
-    let mut stamp = match stamp {
+    let stamp = match stamp {
         Some(s) => s,
         None => {
             let base = python::select(&ws.requires_python, want.as_slice())?
@@ -98,15 +106,6 @@ pub fn ensure(ws: &Workspace, dir: &Path, want: Option<Minor>) -> Result<Venv> {
         }
     };
 
-    let wheel = EditableWheel::new(ws);
-    if stamp.editable.as_deref() != Some(wheel.key.as_str()) {
-        wheel.install(&python)?;
-        actions.push(format!(
-            "installed {} {} in editable mode",
-            ws.package, ws.version
-        ));
-        stamp.editable = Some(wheel.key);
-    }
     write_stamp(dir, &stamp)?;
     Ok(Venv {
         dir: dir.to_path_buf(),
@@ -114,6 +113,96 @@ pub fn ensure(ws: &Workspace, dir: &Path, want: Option<Minor>) -> Result<Venv> {
         interpreter: stamp.interpreter,
         actions,
     })
+}
+
+/// How the package is installed in editable mode.
+pub enum Install<'a> {
+    /// By uv, through maturin, with these variables and (when the workspace's `[tool.uv]`
+    /// does not already give the same) these build arguments (after develop's build of the
+    /// same: nothing compiles).
+    Uv {
+        build_args: Option<String>,
+        env: &'a [(String, String)],
+    },
+    /// The generated wheel.
+    OwnWheel,
+}
+
+/// Installs `ws` into `venv` in editable mode as `how` says, unless the same install of
+/// the same pyproject.toml was made already. Says what it did in `venv.actions`; returns
+/// whether it installed.
+pub fn install(ws: &Workspace, venv: &mut Venv, how: Install) -> Result<bool> {
+    let mut stamp = read_stamp(&venv.dir).context("the venv's record is gone")?;
+    let pyproject = fs::read(&ws.pyproject)
+        .with_context(|| format!("cannot read {}", ws.pyproject.display()))?;
+    let wheel = EditableWheel::new(ws);
+    let key = match &how {
+        Install::Uv { build_args, .. } => record_hash(
+            &[
+                b"uv\0".as_slice(),
+                &pyproject,
+                build_args.as_deref().unwrap_or("").as_bytes(),
+            ]
+            .concat(),
+        ),
+        Install::OwnWheel => wheel.key.clone(),
+    };
+    if stamp.editable.as_deref() == Some(key.as_str()) {
+        return Ok(false);
+    }
+    let made = match how {
+        Install::Uv { build_args, env } => match install_with_uv(ws, venv, build_args, env) {
+            Ok(()) => Ok(key),
+            Err(e) => {
+                venv.actions.push(format!(
+                    "uv could not install {} editable ({e:#}): installed maou-build's own \
+                     editable wheel instead, which `uv run` will replace with a build of its own",
+                    ws.package
+                ));
+                wheel.install(&venv.python).map(|()| wheel.key.clone())
+            }
+        },
+        Install::OwnWheel => wheel.install(&venv.python).map(|()| key),
+    }?;
+    venv.actions.push(format!(
+        "installed {} {} in editable mode",
+        ws.package, ws.version
+    ));
+    stamp.editable = Some(made);
+    write_stamp(&venv.dir, &stamp)?;
+    Ok(true)
+}
+
+/// `uv pip install -e` of the workspace, maturin given `build_args` (the profile and the
+/// features, when `[tool.uv]` does not give them: uv would join two values into a list
+/// maturin cannot read) and the base interpreter, as develop builds.
+fn install_with_uv(
+    ws: &Workspace,
+    venv: &Venv,
+    build_args: Option<String>,
+    env: &[(String, String)],
+) -> Result<()> {
+    let uv = uv()?;
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "pip".into(),
+        "install".into(),
+        "--python".into(),
+        venv.python.clone().into(),
+    ];
+    if let Some(b) = build_args {
+        args.push("--config-settings-package".into());
+        args.push(format!("{}:maturin.build-args={b}", ws.package).into());
+    }
+    args.extend(["--editable".into(), ws.root.clone().into()]);
+    let mut vars = env.to_vec();
+    vars.push(("MATURIN_PEP517_USE_BASE_PYTHON".into(), "1".into()));
+    let shown = process::display(&uv.to_string_lossy(), &args);
+    let expr = crate::build_env::child(&uv.to_string_lossy(), args, &ws.root, &vars);
+    let ok = process::each_line(expr, &shown, |line| eprint!("{line}"))?;
+    if !ok {
+        anyhow::bail!("`{shown}` failed");
+    }
+    Ok(())
 }
 
 fn create_venv(dir: &Path, base: &Interpreter) -> Result<()> {

@@ -257,43 +257,6 @@ fn dynamic_layout(bytes: &[u8], what: &str) -> Result<Option<DynamicLayout>> {
     }))
 }
 
-/// Replaces `from` by `to` (of the same length) in the `DT_RPATH`/`DT_RUNPATH` strings,
-/// in place: nothing else in the file moves. Returns how many strings changed.
-pub fn replace_in_search_paths(
-    bytes: &mut [u8],
-    what: &str,
-    from: &str,
-    to: &str,
-) -> Result<usize> {
-    if from.len() != to.len() || from.is_empty() {
-        bail!("{what}: {from:?} and {to:?} differ in length: a search path is replaced in place");
-    }
-    let Some(layout) = dynamic_layout(bytes, what)? else {
-        return Ok(0);
-    };
-    let mut changed = 0;
-    for &(tag, val) in &layout.entries {
-        if tag != DT_RPATH && tag != DT_RUNPATH {
-            continue;
-        }
-        let start = layout.strtab_offset + val as usize;
-        let len = bytes
-            .get(start..)
-            .and_then(|rest| rest.iter().position(|&b| b == 0))
-            .with_context(|| format!("{what}: unterminated search path string"))?;
-        let value = &mut bytes[start..start + len];
-        let mut at = 0;
-        let mut here = false;
-        while let Some(pos) = find(&value[at..], from.as_bytes()) {
-            value[at + pos..at + pos + to.len()].copy_from_slice(to.as_bytes());
-            at += pos + to.len();
-            here = true;
-        }
-        changed += usize::from(here);
-    }
-    Ok(changed)
-}
-
 /// Removes from `DT_RPATH`/`DT_RUNPATH` every entry that `keep` rejects. An entry left
 /// with paths is rewritten in place (the string only gets shorter); one left empty is
 /// deleted from the dynamic array, later entries moving up, as patchelf does. Returns
@@ -421,52 +384,5 @@ mod tests {
             "{:?}",
             facts.versioned
         );
-    }
-
-    #[test]
-    fn a_search_path_is_rewritten_in_place() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (src, so) = (tmp.path().join("a.c"), tmp.path().join("liba.so"));
-        std::fs::write(&src, "int a(void) { return 1; }\n").unwrap();
-        let built = std::process::Command::new("cc")
-            .args(["-shared", "-fPIC", "-o"])
-            .arg(&so)
-            .arg(&src)
-            .arg("-Wl,-rpath,$ORIGIN/libs/PLACEHOLDER_1234:/opt/keep")
-            .status()
-            .unwrap();
-        assert!(built.success());
-        let mut bytes = std::fs::read(&so).unwrap();
-        let len = bytes.len();
-        let n = replace_in_search_paths(
-            &mut bytes,
-            "liba.so",
-            "PLACEHOLDER_1234",
-            "0123456789abcdef",
-        )
-        .unwrap();
-        assert_eq!(n, 1);
-        assert_eq!(bytes.len(), len);
-        let paths: Vec<String> = inspect(&bytes, "liba.so")
-            .unwrap()
-            .search_paths
-            .into_iter()
-            .map(|p| p.path)
-            .collect();
-        assert_eq!(paths, ["$ORIGIN/libs/0123456789abcdef", "/opt/keep"]);
-        // Nothing to replace: nothing changes; another length: refused.
-        let before = bytes.clone();
-        assert_eq!(
-            replace_in_search_paths(
-                &mut bytes,
-                "liba.so",
-                "PLACEHOLDER_1234",
-                "0123456789abcdef"
-            )
-            .unwrap(),
-            0
-        );
-        assert_eq!(bytes, before);
-        assert!(replace_in_search_paths(&mut bytes, "liba.so", "/opt/keep", "/x").is_err());
     }
 }

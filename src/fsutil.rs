@@ -67,7 +67,7 @@ pub const SKIP: &[&str] = &[
     ".ruff_cache",
     "node_modules",
     ".direnv",
-    // develop's companion libraries (placement::companion::DIR): built, and hundreds of megabytes
+    // develop's companion libraries (placement::companion::OLD_DIR, before they were found in place): built, and hundreds of megabytes
     ".maou-build-dev-libs",
 ];
 

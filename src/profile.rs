@@ -15,6 +15,9 @@ use crate::workspace::{Profile, Workspace};
 pub enum ProfileSource {
     /// `--profile NAME` (or `--release`) on the command line.
     CommandLine,
+    /// `[tool.maturin] editable-profile`: what maturin (1.10 and later) builds for an
+    /// editable install, uv's included.
+    MaturinEditable,
     /// `[tool.maturin] profile`: what `maturin develop` and uv's builds use too.
     Maturin,
     /// Neither: cargo's default, `dev`.
@@ -30,16 +33,23 @@ pub struct Chosen {
 }
 
 impl Chosen {
-    /// The profile for a build of `ws`: `cli` when given, else `[tool.maturin] profile` (as
-    /// maturin would), else dev.
+    /// The profile for a build of `ws`: `cli` when given, else what maturin builds for an
+    /// editable install (`[tool.maturin] editable-profile`, else `profile`), else dev.
     pub fn for_workspace(ws: &Workspace, cli: Option<&str>) -> Result<Chosen> {
-        let (name, source) = match (cli, ws.profile.as_deref()) {
-            (Some(name), _) => (name, ProfileSource::CommandLine),
-            (None, Some(name)) => (name, ProfileSource::Maturin),
-            (None, None) => ("dev", ProfileSource::Default),
+        let (name, source) = match (cli, ws.editable_profile.as_deref(), ws.profile.as_deref()) {
+            (Some(name), _, _) => (name, ProfileSource::CommandLine),
+            (None, Some(name), _) => (name, ProfileSource::MaturinEditable),
+            (None, None, Some(name)) => (name, ProfileSource::Maturin),
+            (None, None, None) => ("dev", ProfileSource::Default),
         };
         let profile = ws.profiles.resolve(name).with_context(|| match source {
             ProfileSource::CommandLine => format!("--profile {name}"),
+            ProfileSource::MaturinEditable => {
+                format!(
+                    "{}: [tool.maturin] editable-profile",
+                    ws.pyproject.display()
+                )
+            }
             _ => format!("{}: [tool.maturin] profile", ws.pyproject.display()),
         })?;
         Ok(Chosen { profile, source })
@@ -49,18 +59,14 @@ impl Chosen {
     pub fn why(&self) -> &'static str {
         match self.source {
             ProfileSource::CommandLine => "chosen on the command line",
+            ProfileSource::MaturinEditable => {
+                "[tool.maturin] editable-profile, as maturin and uv build editable installs"
+            }
             ProfileSource::Maturin => "[tool.maturin] profile, as maturin and uv build it",
             ProfileSource::Default => "cargo's default: [tool.maturin] names no profile",
         }
     }
 }
-
-/// Linker options of the extension's link in dev builds, given to that one unit only
-/// (`cargo rustc --lib -- …`) so that no other crate's fingerprint or cache key changes.
-/// Without `--gc-sections` lld does not trace what is live through the ~1 GB of
-/// third-party objects: about 0.5 s less per edit on 2 cores, for an extension about a
-/// quarter larger (docs/benchmarks.md). Release builds keep the default.
-pub const DEV_LINK_ARGS: &[&str] = &["-C", "link-arg=-Wl,--no-gc-sections"];
 
 /// One set of overrides of the profile a build uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,8 +77,8 @@ pub enum DevOverride {
     FullDebuginfo,
     /// The seed's dev configuration (docs of the design card, layer 3): line tables for
     /// every crate, third-party ones included, at opt-level 0 with their assertions,
-    /// non-incremental, 16 codegen units, debuginfo linked into the extension, and the
-    /// linker's defaults (no [DEV_LINK_ARGS]).
+    /// non-incremental, 16 codegen units, debuginfo linked into the extension, and no dev
+    /// dylib.
     Seed,
 }
 
@@ -111,11 +117,6 @@ impl DevOverride {
             DevOverride::FullDebuginfo => format!("{profile}, full debuginfo"),
             DevOverride::Seed => "dev, seed configuration".to_owned(),
         }
-    }
-
-    /// Whether the extension's link takes [DEV_LINK_ARGS].
-    pub fn dev_link_args(self) -> bool {
-        self != DevOverride::Seed
     }
 
     /// The arguments for cargo: `--config K=V` for each setting.

@@ -222,6 +222,11 @@ pub struct Interpreter {
     pub version: String,
     /// `sys.executable`: the real binary, not a pyenv shim.
     pub executable: PathBuf,
+    /// The real path of the interpreter a venv's is made from (`sys._base_executable`): the
+    /// one maturin builds with under `use-base-python`. None in a record made before it was
+    /// asked.
+    #[serde(default)]
+    pub base_executable: Option<PathBuf>,
     /// `sysconfig.get_config_var("EXT_SUFFIX")`, e.g. `.cpython-312-x86_64-linux-gnu.so`.
     pub ext_suffix: String,
     /// How it was found: `PATH` or `pyenv`.
@@ -234,13 +239,15 @@ struct Probe {
     implementation: String,
     version: Vec<u64>,
     executable: PathBuf,
+    base_executable: Option<PathBuf>,
     ext_suffix: Option<String>,
 }
 
-const PROBE: &str = "import json, platform, sys, sysconfig; print(json.dumps({\
+const PROBE: &str = "import json, os, platform, sys, sysconfig; print(json.dumps({\
     'implementation': platform.python_implementation(), \
     'version': list(sys.version_info[:3]), \
     'executable': sys.executable, \
+    'base_executable': os.path.realpath(getattr(sys, '_base_executable', None) or sys.executable), \
     'ext_suffix': sysconfig.get_config_var('EXT_SUFFIX')}))";
 
 impl Interpreter {
@@ -268,6 +275,7 @@ impl Interpreter {
                 .collect::<Vec<_>>()
                 .join("."),
             executable: probe.executable,
+            base_executable: probe.base_executable,
             ext_suffix,
             found_via: found_via.to_owned(),
         })

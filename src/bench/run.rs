@@ -67,8 +67,10 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<Report> {
     note(format!("bench: the copy is {}", sandbox.root.display()));
     // The venv first, outside any timing, with the sandbox's own uv cache.
     std::env::set_var("UV_CACHE_DIR", sandbox.caches().join("uv"));
-    let venv = crate::editable::ensure(&sandbox.ws, &sandbox.venv, Some(python.minor))
+    let mut venv = crate::editable::ensure(&sandbox.ws, &sandbox.venv, Some(python.minor))
         .context("creating the sandbox's venv")?;
+    crate::editable::install(&sandbox.ws, &mut venv, crate::editable::Install::OwnWheel)
+        .context("installing the sandbox's package")?;
     let jobs = crate::resources::choose_jobs(None).jobs;
     let plan = Plan {
         runs: opts.runs,

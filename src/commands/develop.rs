@@ -120,7 +120,12 @@ fn print_text(ws: &Workspace, r: &Report) {
         .strip_prefix(&ws.root)
         .unwrap_or(&r.installed)
         .display();
-    if r.compiled.is_empty() && !r.replaced {
+    if r.compiled.is_empty() && r.replaced {
+        println!(
+            "placed {shown} in {:.1} s: nothing compiled, the build was already there",
+            r.total_seconds
+        );
+    } else if r.compiled.is_empty() {
         println!(
             "nothing changed: {shown} is up to date ({:.2} s); Python edits are live without a build",
             r.total_seconds
@@ -142,13 +147,15 @@ fn print_text(ws: &Workspace, r: &Report) {
             names.len()
         );
     }
-    if let Some(c) = r.companion.as_ref().filter(|c| c.copied) {
-        println!(
-            "placed {} ({:.0} MB) beside it in {}",
-            c.files.join(", "),
-            c.bytes as f64 / 1e6,
-            c.dir.strip_prefix(&ws.root).unwrap_or(&c.dir).display()
-        );
+    if r.replaced {
+        if let Some(c) = &r.companion {
+            let names: Vec<&str> = c.libraries.iter().map(|(n, _)| n.as_str()).collect();
+            println!(
+                "it loads {} ({:.0} MB) where cargo and the toolchain keep them",
+                names.join(", "),
+                c.bytes as f64 / 1e6
+            );
+        }
     }
     if let Some(d) = &r.sccache {
         println!(

@@ -175,7 +175,7 @@ pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
     let linked = if p.lto {
         "LTO: every crate linked statically into the extension, no dev dylib"
     } else {
-        "develop's dev dylib and link options apply"
+        "develop's dev dylib applies"
     };
     checks.push(pass(
         "profile",
@@ -234,6 +234,37 @@ pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
         checks.push(debuginfo(&section, &var));
     }
     checks.push(dev_dylib(ws));
+}
+
+/// Whether uv's build of the project (`uv run`, `uv sync` after a change) is develop's.
+pub(super) fn uv_door(ws: &Workspace) -> Check {
+    match crate::doors::mismatches_of_default(ws) {
+        Err(e) => warn(
+            "uv builds",
+            format!("cannot tell what develop builds: {e:#}"),
+            "fix the profile named in pyproject.toml",
+        ),
+        Ok((chosen, found)) if found.is_empty() => pass(
+            "uv builds",
+            format!(
+                "`uv run` and `uv sync` build what develop builds (`{}`, same features, the base interpreter): after develop they compile nothing",
+                chosen.profile.name
+            ),
+        ),
+        Ok((_, found)) => warn(
+            "uv builds",
+            found
+                .iter()
+                .map(|m| m.describe())
+                .collect::<Vec<_>>()
+                .join("; "),
+            found
+                .iter()
+                .map(|m| m.fix.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+    }
 }
 
 /// The third-party crates in a dylib of their own for dev builds: an edit relinks only

@@ -62,6 +62,7 @@ pub fn run(ws: &Workspace) -> Report {
     machine::sccache(&mut checks);
     checks.push(machine::team_cache(ws));
     config::profile(ws, &mut checks);
+    checks.push(config::uv_door(ws));
     machine::jobs(&mut checks);
     checks.push(machine::target(ws));
     checks.push(machine::pythons(ws));

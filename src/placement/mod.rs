@@ -2,10 +2,10 @@
 //! where `import` finds it, for develop's builds and for the release's extension alike.
 //!
 //! A placement makes the package directory, writes the module file under a temporary name
-//! and renames it over the installed one (a failed placement leaves the previous one), puts
-//! the dev dylib's companion libraries beside it or removes them (a static extension needs
-//! none), and removes every other extension file of the module: Python loads whichever
-//! suffix it tries first, so two files of one module are one too many.
+//! and renames it over the installed one (a failed placement leaves the previous one),
+//! checks that a dev build finds its companion libraries (the dev dylib, libstd), and
+//! removes every other extension file of the module: Python loads whichever suffix it
+//! tries first, so two files of one module are one too many.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,11 +13,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use crate::python::Interpreter;
 use crate::workspace::{DevDylib, Workspace};
 
 mod companion;
 
-pub use companion::Placed as Companion;
+pub use companion::Found as Companion;
 
 /// The extension to place.
 pub enum Extension<'a> {
@@ -35,35 +36,34 @@ pub enum Extension<'a> {
 #[derive(Debug, Clone, Serialize)]
 pub struct Placement {
     pub installed: PathBuf,
-    /// The libraries placed beside a dev build that links through the dev dylib.
+    /// The libraries a dev build that links through the dev dylib loads, and where from.
     pub companion: Option<Companion>,
     /// Other extension files of the module that were removed.
     pub removed: Vec<PathBuf>,
 }
 
-/// Where the extension file of `ws` for an interpreter with `ext_suffix`
-/// (`.cpython-312-x86_64-linux-gnu.so`, `.abi3.so`) goes.
-pub fn installed_path(ws: &Workspace, ext_suffix: &str) -> PathBuf {
+/// Where the extension file of `ws` built for `interp` goes, named as maturin names it:
+/// `_rust.abi3.so` for a stable-ABI build the interpreter is new enough for, else the
+/// interpreter's own suffix (`_rust.cpython-312-x86_64-linux-gnu.so`). Any other name
+/// would leave maturin's file (uv's door) beside it.
+pub fn installed_path(ws: &Workspace, interp: &Interpreter) -> PathBuf {
+    let abi3 = ws
+        .stable_abi
+        .as_ref()
+        .is_some_and(|a| a.min.is_none_or(|min| interp.minor >= min));
+    let suffix = if abi3 { ".abi3.so" } else { &interp.ext_suffix };
     ws.package_dir()
-        .join(format!("{}{ext_suffix}", ws.module_leaf()))
-}
-
-/// The linker options a build needs to be placed with its companion (the RUNPATH
-/// placeholder the placement fills in).
-pub fn dev_link_args(ws: &Workspace) -> Vec<String> {
-    companion::link_args(ws)
+        .join(format!("{}{suffix}", ws.module_leaf()))
 }
 
 /// Whether `installed` already is `library` as a placement would leave it: the same file,
-/// or a copy at least as new, and (for a build through the dev dylib) its companion there.
-pub fn up_to_date(installed: &Path, library: &Path, through_dylib: bool) -> bool {
+/// or a copy of it (maturin's, for uv) at least as new.
+pub fn up_to_date(installed: &Path, library: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     let (Ok(a), Ok(b)) = (fs::metadata(installed), fs::metadata(library)) else {
         return false;
     };
-    let same = (a.dev() == b.dev() && a.ino() == b.ino())
-        || (a.len() == b.len() && a.mtime() >= b.mtime());
-    same && (!through_dylib || companion::in_place(installed))
+    (a.dev() == b.dev() && a.ino() == b.ino()) || (a.len() == b.len() && a.mtime() >= b.mtime())
 }
 
 /// Places `ext` at `installed` (see the module's documentation).
@@ -74,16 +74,14 @@ pub fn place(ws: &Workspace, installed: &Path, ext: Extension) -> Result<Placeme
         Extension::Built {
             library,
             dylib: Some((dylib, file)),
-        } => companion::install(ws, dylib, library, file, installed)?,
+        } => companion::check(dylib, library, file)?,
         _ => None,
     };
-    if companion.is_none() {
-        match ext {
-            Extension::Built { library, .. } => crate::fsutil::place_atomic(library, installed)?,
-            Extension::Bytes(bytes) => crate::fsutil::write_atomic(installed, bytes)?,
-        }
-        companion::remove_all(ws)?;
+    match ext {
+        Extension::Built { library, .. } => crate::fsutil::place_atomic(library, installed)?,
+        Extension::Bytes(bytes) => crate::fsutil::write_atomic(installed, bytes)?,
     }
+    companion::remove_old_copies(ws)?;
     let removed = remove_other_extensions(ws, installed)?;
     Ok(Placement {
         installed: installed.to_path_buf(),

@@ -44,6 +44,19 @@ pub(super) struct Tool {
     pub(super) maturin: Option<MaturinConfig>,
     #[serde(rename = "maou-build", default)]
     pub(super) maou_build: MaouBuildConfig,
+    #[serde(default)]
+    pub(super) uv: UvConfig,
+}
+
+/// `[tool.uv]`: what uv hands the build backend when it builds the project (`uv run`,
+/// `uv sync` after a change), read to tell whether that build is develop's.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub(super) struct UvConfig {
+    #[serde(default)]
+    pub(super) config_settings: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub(super) config_settings_package: BTreeMap<String, BTreeMap<String, toml::Value>>,
 }
 
 /// `[tool.maou-build]`: what maou-build needs beyond maturin's settings. Never a secret.
@@ -75,6 +88,17 @@ pub(super) struct MaturinConfig {
     #[serde(default)]
     pub(super) all_features: bool,
     pub(super) profile: Option<String>,
+    /// The profile of editable installs (maturin 1.10 and later), over `profile`.
+    pub(super) editable_profile: Option<String>,
+    /// Build with the venv's base interpreter rather than the build environment's.
+    #[serde(default)]
+    pub(super) use_base_python: bool,
+    /// cargo `--config` values.
+    #[serde(default)]
+    pub(super) config: Vec<String>,
+    /// cargo `-Z` flags.
+    #[serde(default)]
+    pub(super) unstable_flags: Vec<String>,
     /// The platform the wheels are for: maturin's `compatibility` (alias `manylinux`).
     #[serde(alias = "manylinux")]
     pub(super) compatibility: Option<String>,
@@ -121,6 +145,9 @@ pub(super) struct MetaDependency {
     /// The name the dependency is known by in the dependent (`package = ` renames).
     #[serde(default)]
     pub(super) rename: Option<String>,
+    /// The dependency's features the dependent turns on.
+    #[serde(default)]
+    pub(super) features: Vec<String>,
 }
 
 pub(super) fn cargo_metadata(manifest: &Path) -> Result<Metadata> {

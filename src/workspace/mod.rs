@@ -17,11 +17,13 @@ mod features;
 mod files;
 mod inputs;
 mod profiles;
+mod stable_abi;
 
 pub use dev_dylib::DevDylib;
 pub use features::Features;
 use files::{cargo_metadata, MetaPackage, MetaTarget, Metadata, PyProject};
 pub use profiles::{Profile, Profiles};
+pub use stable_abi::StableAbi;
 
 /// A crate of the workspace.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -80,6 +82,20 @@ pub struct Workspace {
     pub team_cache: Option<String>,
     /// `[tool.maturin] profile`: the profile maturin (and so uv) builds, and develop too.
     pub profile: Option<String>,
+    /// `[tool.maturin] editable-profile`: the profile of editable installs (uv's, develop's),
+    /// over `profile`.
+    pub editable_profile: Option<String>,
+    /// `[tool.maturin] use-base-python`: maturin's PEP 517 builds use the venv's base
+    /// interpreter, not the throw-away build environment's.
+    pub use_base_python: bool,
+    /// `[tool.maturin] config` (cargo `--config`) and `unstable-flags` (cargo `-Z`): every
+    /// build's, as maturin passes them.
+    pub cargo_config: Vec<String>,
+    pub unstable_flags: Vec<String>,
+    /// The build arguments uv hands maturin when it builds this project: `maturin.build-args`
+    /// (or `build-args`) of `[tool.uv] config-settings-package.<name>`, else of
+    /// `config-settings`, split as maturin splits them.
+    pub uv_build_args: Option<Vec<String>>,
     /// The Cargo workspace's `[profile.*]` sections.
     #[serde(skip)]
     pub profiles: Profiles,
@@ -89,6 +105,8 @@ pub struct Workspace {
     pub target_directory: PathBuf,
     /// The PyO3 cdylib that becomes the extension module.
     pub cdylib: Crate,
+    /// The stable ABI it is built for (`pyo3/abi3-py311`), if it is.
+    pub stable_abi: Option<StableAbi>,
     /// Workspace crates the cdylib depends on (directly or not), by name.
     pub rlib_deps: Vec<Crate>,
     /// `[tool.maou-build] dev-dylib-feature`, checked: the third-party crates linked
@@ -253,12 +271,24 @@ impl Workspace {
             None => None,
         };
         let version = project.version.unwrap_or_else(|| cdylib.version.clone());
+        let stable_abi = stable_abi::of(
+            cdylib_pkg,
+            &features.features,
+            &metadata.workspace_root.join("Cargo.lock"),
+        );
         let profiles = Profiles::read(&metadata.workspace_root.join("Cargo.toml"))?;
-        if let Some(name) = &maturin.profile {
-            profiles
-                .resolve(name)
-                .with_context(|| format!("{}: [tool.maturin] profile", pyproject.display()))?;
+        for (key, name) in [
+            ("profile", &maturin.profile),
+            ("editable-profile", &maturin.editable_profile),
+        ] {
+            if let Some(name) = name {
+                profiles
+                    .resolve(name)
+                    .with_context(|| format!("{}: [tool.maturin] {key}", pyproject.display()))?;
+            }
         }
+        let uv_build_args = uv_build_args(&parsed.tool.uv, &project.name)
+            .with_context(|| format!("{}: [tool.uv] config-settings", pyproject.display()))?;
 
         Ok(Workspace {
             python_source: root.join(maturin.python_source.as_deref().unwrap_or(Path::new("."))),
@@ -276,11 +306,17 @@ impl Workspace {
             wheel_features,
             team_cache,
             profile: maturin.profile,
+            editable_profile: maturin.editable_profile,
+            use_base_python: maturin.use_base_python,
+            cargo_config: maturin.config,
+            unstable_flags: maturin.unstable_flags,
+            uv_build_args,
             profiles,
             compatibility: maturin.compatibility,
             cargo_workspace_root: metadata.workspace_root,
             target_directory: metadata.target_directory,
             cdylib,
+            stable_abi,
             rlib_deps,
             dev_dylib,
         })
@@ -311,6 +347,34 @@ impl Workspace {
             .map(|dir| dir.join(rel))
             .find(|path| path.is_file())
     }
+}
+
+/// The build arguments `[tool.uv]` hands maturin for the package `name` (see
+/// [Workspace::uv_build_args]).
+fn uv_build_args(uv: &files::UvConfig, name: &str) -> Result<Option<Vec<String>>> {
+    let normalized = |n: &str| n.to_lowercase().replace(['-', '.'], "_");
+    let settings = uv
+        .config_settings_package
+        .iter()
+        .find(|(pkg, _)| normalized(pkg) == normalized(name))
+        .map(|(_, s)| s)
+        .unwrap_or(&uv.config_settings);
+    let Some(value) = settings
+        .get("maturin.build-args")
+        .or_else(|| settings.get("build-args"))
+    else {
+        return Ok(None);
+    };
+    Ok(Some(match value {
+        toml::Value::String(s) => shlex::split(s)
+            .with_context(|| format!("build-args `{s}` is not a valid shell word list"))?,
+        toml::Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .context("build-args holds something other than strings")?,
+        other => bail!("build-args is neither a string nor a list: {other:?}"),
+    }))
 }
 
 fn module_leaf(module_name: &str) -> &str {

@@ -140,7 +140,6 @@ impl Ctx<'_> {
     }
 
     fn cargo(&self, sccache: bool, dev_override: Option<DevOverride>, jobs: usize) -> Cmd {
-        let python = self.sb.venv.join("bin/python");
         // The seed's configuration is a dev profile's; otherwise the profile develop builds.
         let profile = match dev_override {
             Some(DevOverride::Seed) => self.sb.ws.profiles.resolve("dev"),
@@ -151,13 +150,16 @@ impl Ctx<'_> {
             ws: &self.sb.ws,
             profile: &profile,
             jobs,
-            python: &python,
+            interpreter: &self.plan.python,
             features: self.sb.ws.features.clone(),
             env: crate::build_env::always(),
             dev_override,
         };
         let mut cmd = Cmd::new(std::iter::once("cargo".to_owned()).chain(request.args()));
-        for (k, v) in request.env() {
+        for (k, v) in request
+            .env()
+            .expect("the sandbox's target directory is writable")
+        {
             cmd = cmd.env(k, v);
         }
         if sccache {
