@@ -23,8 +23,6 @@ craneLib.devShell {
   env = {
     RUSTC_WRAPPER = "sccache";
     SCCACHE_CACHE_SIZE = "1G";
-    CARGO_INCREMENTAL = "0";
-    CARGO_PROFILE_DEV_CODEGEN_UNITS = "16";
   };
   # HOME is only known when the shell starts.
   shellHook = ''

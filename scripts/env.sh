@@ -1,6 +1,7 @@
-# Sourced by the scripts: the seed's build environment (layer 3). sccache wraps rustc,
-# incremental compilation is off (sccache cannot cache it), and the cache lives under
-# ~/.cache so that it survives the checkout.
+# Sourced by the scripts: the seed's build environment (layer 3). sccache wraps rustc and
+# the cache lives under ~/.cache so that it survives the checkout. Incremental compilation
+# and codegen units are the workspace's profiles' (rust/Cargo.toml), read alike by every
+# door: no variable here overrides them.
 if [ -z "${RUSTC_WRAPPER+set}" ]; then
     RUSTC_WRAPPER=$(command -v sccache || echo sccache)
     # A pyenv shim would start bash and pyenv for every crate: use the real binary.
@@ -9,6 +10,5 @@ if [ -z "${RUSTC_WRAPPER+set}" ]; then
     esac
     export RUSTC_WRAPPER
 fi
-export CARGO_INCREMENTAL=0
 export SCCACHE_DIR="${SCCACHE_DIR:-$HOME/.cache/sccache}"
 export SCCACHE_CACHE_SIZE="${SCCACHE_CACHE_SIZE:-1G}"

@@ -24,17 +24,9 @@ pub enum Cache {
     IfFound,
 }
 
-/// Set by every build: sccache cannot cache an incremental build, and the dev profile's
-/// speed comes from the cache instead.
-const ALWAYS: [(&str, &str); 1] = [("CARGO_INCREMENTAL", "0")];
-
-/// The variables set for every build, with or without a cache ([ALWAYS]).
-pub fn always() -> Vec<(String, String)> {
-    ALWAYS
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
-}
+// No variable overrides the workspace's profiles (CARGO_INCREMENTAL, CARGO_PROFILE_*):
+// they are the one place a build's settings live, read alike by develop, maturin (uv's
+// builds), plain cargo and the wheels, and doctor checks them there.
 
 /// `--jobs`, as develop and wheel take it.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -107,16 +99,12 @@ impl BuildEnv {
         })
     }
 
-    /// The variables of every build child: the cache's, and [ALWAYS].
+    /// The variables of every build child: the cache's.
     pub fn vars(&self) -> Vec<(String, String)> {
-        let cache = self.cache.iter().flat_map(Sccache::env);
-        cache
+        self.cache
+            .iter()
+            .flat_map(Sccache::env)
             .map(|(k, v)| (k.to_owned(), v))
-            .chain(
-                ALWAYS
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-            )
             .collect()
     }
 

@@ -54,16 +54,20 @@ fn compiled(report: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The directory develop placed the companion libraries in, checked to be one of `libs`.
-fn companion_dir(report: &Value, libs: &std::path::Path) -> std::path::PathBuf {
-    let dir = std::path::PathBuf::from(
-        report["companion"]["dir"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no companion: {report}")),
-    );
-    assert_eq!(dir.parent(), Some(libs), "{}", dir.display());
-    assert!(dir.is_dir(), "{}", dir.display());
-    dir
+/// The libraries the extension loads from outside the package (name, directory), as
+/// develop's report gives them.
+fn companion(report: &Value) -> Vec<(String, std::path::PathBuf)> {
+    report["companion"]["libraries"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no companion: {report}"))
+        .iter()
+        .map(|pair| {
+            (
+                pair[0].as_str().unwrap().to_owned(),
+                std::path::PathBuf::from(pair[1].as_str().unwrap()),
+            )
+        })
+        .collect()
 }
 
 /// develop may restart the shared sccache server (a new checkout root): the builds of
@@ -95,32 +99,37 @@ fn develop_edit_loop() {
     assert_eq!(first["replaced"], true);
     assert_eq!(l.python(READ_VERSION), "1");
     let installed = first["installed"].as_str().unwrap().to_owned();
-    assert!(
-        installed.starts_with(l.root.join("python/maou/_rust.cpython-").to_str().unwrap()),
-        "{installed}"
+    // Named as maturin names a stable-ABI extension, so that uv's build replaces it.
+    assert_eq!(
+        installed,
+        l.root.join("python/maou/_rust.abi3.so").to_str().unwrap()
     );
     assert!(fs::symlink_metadata(l.root.join("rust/target"))
         .unwrap()
         .file_type()
         .is_symlink());
-    // The third-party crates come from the dev dylib, placed outside the package with
-    // the toolchain's libstd; the extension is small and imports from another directory
-    // (python() runs in the temp dir) with no LD_LIBRARY_PATH.
-    let libs = l.root.join("python/.maou-build-dev-libs");
-    let first_dir = companion_dir(&first, &libs);
-    let files = first["companion"]["files"].to_string();
+    // The third-party crates come from the dev dylib, which the extension finds where cargo
+    // built it (and libstd in the toolchain) through the RUNPATH the cdylib's build script
+    // gives it: nothing is copied; the extension is small and imports from another
+    // directory (python() runs in the temp dir) with no LD_LIBRARY_PATH.
+    let libs = companion(&first);
+    let names: Vec<&str> = libs.iter().map(|(n, _)| n.as_str()).collect();
     assert!(
-        files.contains("libmaou_dev_deps.so") && files.contains("libstd-"),
-        "{files}"
+        names.contains(&"libmaou_dev_deps.so") && names.iter().any(|n| n.starts_with("libstd-")),
+        "{names:?}"
+    );
+    let store = fs::canonicalize(l.root.join("rust/target")).unwrap();
+    assert!(
+        libs.iter()
+            .any(|(n, dir)| n == "libmaou_dev_deps.so" && dir == &store.join("debug/deps")),
+        "{libs:?}"
     );
     let ext_bytes = fs::metadata(&installed).unwrap().len();
     assert!(ext_bytes < 100 << 20, "extension of {ext_bytes} bytes");
+    // Byte for byte what cargo built: what maturin would copy too.
     assert_eq!(
-        fs::read_to_string(libs.join(".gitignore"))
-            .unwrap()
-            .lines()
-            .last(),
-        Some("*")
+        fs::read(&installed).unwrap(),
+        fs::read(first["library"].as_str().unwrap()).unwrap()
     );
 
     // A Rust edit in maou_io: only maou_io and what depends on it are compiled again.
@@ -140,14 +149,17 @@ fn develop_edit_loop() {
         "dependencies rebuilt: {units:?}"
     );
     assert_eq!(l.python(READ_VERSION), "7");
-    assert_eq!(
-        companion_dir(&edit, &libs),
-        first_dir,
-        "the companion was not rebuilt"
+    assert!(
+        !units.contains(&"maou_dev_deps".to_owned()),
+        "the dylib was rebuilt: {units:?}"
     );
-    assert_eq!(edit["companion"]["copied"], false);
 
-    // The dylib rebuilt: a new id, the extension names it, the old one is gone.
+    // The dylib rebuilt: the extension loads the new one. The copies an earlier develop
+    // placed beside the package are removed.
+    let old_copies = l
+        .root
+        .join("python/.maou-build-dev-libs/3f5b3f3e223e1ea1ca4a");
+    fs::create_dir_all(&old_copies).unwrap();
     let dylib_lib = l.root.join("rust/maou_dev_deps/src/lib.rs");
     fs::write(
         &dylib_lib,
@@ -162,9 +174,7 @@ fn develop_edit_loop() {
         compiled(&relinked).contains(&"maou_dev_deps".to_owned()),
         "{relinked}"
     );
-    let second_dir = companion_dir(&relinked, &libs);
-    assert_ne!(second_dir, first_dir);
-    assert!(!first_dir.exists(), "{} is left", first_dir.display());
+    assert!(!old_copies.parent().unwrap().exists(), "old copies left");
     assert_eq!(l.python(READ_VERSION), "7");
 
     // Nothing changed: no rustc, nothing replaced.
@@ -201,12 +211,11 @@ fn develop_edit_loop() {
     assert_eq!(compiled(&recovered), Vec::<String>::new());
     assert_eq!(l.python(READ_VERSION), "7");
 
-    // The companion lost: develop places it again though nothing was compiled.
-    fs::remove_dir_all(&libs).unwrap();
+    // The extension lost: develop places it again though nothing was compiled.
+    fs::remove_file(&installed).unwrap();
     let replaced = l.develop_ok(&[]);
     assert_eq!(compiled(&replaced), Vec::<String>::new());
     assert_eq!(replaced["replaced"], true);
-    assert!(companion_dir(&replaced, &libs).is_dir());
     assert_eq!(l.python(READ_VERSION), "7");
 
     // A compile error: develop fails with rustc's error, the old extension still imports.

@@ -207,7 +207,7 @@ pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
         fail(
             "incremental",
             format!("`{name}` builds are incremental: sccache cannot cache them"),
-            format!("set `incremental = false` under [profile.{name}] in Cargo.toml, or export CARGO_INCREMENTAL=0"),
+            format!("set `incremental = false` under [profile.{name}] in the workspace's Cargo.toml (a file every door reads: develop, uv's builds, cargo), and unset CARGO_INCREMENTAL"),
         )
     } else {
         pass(

@@ -152,7 +152,7 @@ impl Ctx<'_> {
             jobs,
             interpreter: &self.plan.python,
             features: self.sb.ws.features.clone(),
-            env: crate::build_env::always(),
+            env: Vec::new(),
             dev_override,
         };
         let mut cmd = Cmd::new(std::iter::once("cargo".to_owned()).chain(request.args()));
@@ -172,7 +172,7 @@ impl Ctx<'_> {
     /// `maturin develop`, building in place (no install) into its own target directory,
     /// through the same sccache, so that it and develop do not rebuild each other's flags.
     pub(super) fn maturin_develop(&self) -> Cmd {
-        let cmd = Cmd::new([
+        Cmd::new([
             "maturin".to_owned(),
             "develop".into(),
             "--skip-install".into(),
@@ -188,10 +188,7 @@ impl Ctx<'_> {
                 .display()
                 .to_string(),
         )
-        .env("RUSTC_WRAPPER", self.sb.sccache_program());
-        crate::build_env::always()
-            .into_iter()
-            .fold(cmd, |cmd, (k, v)| cmd.env(k, v))
+        .env("RUSTC_WRAPPER", self.sb.sccache_program())
     }
 
     /// `<scenario> [run/runs] <what>`; `scenario` may name work several share.

@@ -1,0 +1,221 @@
+//! One build, whichever door: after `maou-build develop`, uv's doors (`uv run`, `uv sync`,
+//! `uv pip install -e .`) compile nothing and leave exactly develop's extension file, byte
+//! for byte; develop after them compiles nothing; a changed pyproject.toml and a new venv
+//! are built by uv through develop's store with nothing compiled. Real uv, maturin (in
+//! uv's own build environment, from PyPI), cargo and sccache on a small PyO3 workspace
+//! built for the stable ABI (maturin's PyO3 configuration file included).
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{maou_build, pyo3_workspace, replace_in, text};
+use serde_json::Value;
+
+struct Ws {
+    root: PathBuf,
+    cache: PathBuf,
+    uv_cache: PathBuf,
+}
+
+impl Ws {
+    fn env(&self, cmd: &mut Command) {
+        cmd.current_dir(&self.root)
+            .env("MAOU_BUILD_CACHE", &self.cache)
+            .env("UV_CACHE_DIR", &self.uv_cache)
+            .env("UV_PYTHON_DOWNLOADS", "never")
+            .env_remove("VIRTUAL_ENV");
+    }
+
+    fn develop(&self) -> Value {
+        let mut cmd = maou_build(&self.root);
+        self.env(&mut cmd);
+        let out = cmd
+            .args(["develop", "--json", "--python", "3.12"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)))
+    }
+
+    /// `uv -v ARGS`: succeeds; returns its output.
+    fn uv(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new("uv");
+        self.env(&mut cmd);
+        let out = cmd.arg("-v").args(args).output().unwrap();
+        assert!(out.status.success(), "uv {args:?}: {}", text(&out));
+        out
+    }
+
+    fn extension_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.root.join("py/foo"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("_native.") && n.ends_with(".so"))
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// Crates cargo compiled, as maturin's cargo reported them through `uv -v`.
+fn compiled_by_uv(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter_map(|l| l.split("Compiling ").nth(1))
+        .map(|rest| rest.split_whitespace().next().unwrap_or("").to_owned())
+        .collect()
+}
+
+fn built_by_uv(out: &Output) -> bool {
+    String::from_utf8_lossy(&out.stderr).contains("maturin pep517 build-wheel")
+}
+
+fn compiled(report: &Value) -> Vec<String> {
+    report["compiled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().split(' ').next().unwrap().to_owned())
+        .collect()
+}
+
+fn run_python(root: &Path, code: &str) -> String {
+    let out = Command::new(root.join(".venv/bin/python"))
+        .args(["-c", code])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn every_door_after_develop_compiles_nothing_and_keeps_its_extension() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("foo");
+    pyo3_workspace(&root);
+    replace_in(
+        &root.join("crates/native/Cargo.toml"),
+        "pyo3 = \"=0.29.3\"",
+        "pyo3 = { version = \"=0.29.3\", features = [\"abi3-py311\"] }",
+    );
+    replace_in(
+        &root.join("pyproject.toml"),
+        "[tool.maturin]\n",
+        "[tool.maturin]\neditable-profile = \"dev\"\nuse-base-python = true\n",
+    );
+    let ws = Ws {
+        root: root.clone(),
+        cache: tmp.path().join("cache"),
+        uv_cache: tmp.path().join("uv-cache"),
+    };
+    let ext = root.join("py/foo/_native.abi3.so");
+    let answer = "import foo; print(foo.answer)";
+
+    let first = ws.develop();
+    assert_eq!(first["installed"], ext.to_str().unwrap(), "{first}");
+    assert!(!compiled(&first).is_empty());
+    let bytes = fs::read(&ext).unwrap();
+    // The CPython develop chose, by its real path (uv may not find pyenv's by version).
+    let cpython = first["venv"]["interpreter"]["base_executable"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(run_python(&root, answer), "42");
+
+    // Each of uv's doors: nothing compiled, one extension file, the same bytes; develop
+    // after it compiles nothing.
+    let doors: [&[&str]; 3] = [
+        &["run", "python", "-c", answer],
+        &["sync"],
+        &["pip", "install", "--python", ".venv/bin/python", "-e", "."],
+    ];
+    for door in doors {
+        let out = ws.uv(door);
+        assert_eq!(
+            compiled_by_uv(&out),
+            Vec::<String>::new(),
+            "uv {door:?}: {}",
+            text(&out)
+        );
+        assert_eq!(ws.extension_files(), ["_native.abi3.so"], "uv {door:?}");
+        assert!(
+            fs::read(&ext).unwrap() == bytes,
+            "uv {door:?} changed the extension"
+        );
+        let after = ws.develop();
+        assert_eq!(
+            compiled(&after),
+            Vec::<String>::new(),
+            "after uv {door:?}: {after}"
+        );
+    }
+    // `uv run` and `uv sync` find develop's install as uv records it: no build at all.
+    assert!(!built_by_uv(&ws.uv(&["run", "python", "-c", answer])));
+
+    // pyproject.toml changed (a version bump): uv builds, through develop's store, with
+    // develop's profile and features: nothing compiled, the same extension.
+    replace_in(&root.join("pyproject.toml"), "1.2.3", "1.2.4");
+    let out = ws.uv(&["run", "python", "-c", answer]);
+    assert!(built_by_uv(&out), "{}", text(&out));
+    assert_eq!(compiled_by_uv(&out), Vec::<String>::new(), "{}", text(&out));
+    assert!(fs::read(&ext).unwrap() == bytes);
+    assert_eq!(
+        run_python(
+            &root,
+            "import importlib.metadata as m; print(m.version('foo'))"
+        ),
+        "1.2.4"
+    );
+
+    // A Rust edit is develop's to build; then uv runs it without a build.
+    replace_in(&root.join("crates/core/src/lib.rs"), "42", "43");
+    let edit = ws.develop();
+    assert_eq!(compiled(&edit), ["foo_core", "_native"], "{edit}");
+    let out = ws.uv(&["run", "python", "-c", answer]);
+    assert!(!built_by_uv(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "43");
+
+    // A new venv (of develop's CPython: another one is another build of pyo3): `uv sync`
+    // installs uv's cached editable wheel, the extension in place.
+    fs::remove_dir_all(root.join(".venv")).unwrap();
+    let out = ws.uv(&["sync", "--python", &cpython]);
+    assert_eq!(compiled_by_uv(&out), Vec::<String>::new(), "{}", text(&out));
+    assert_eq!(run_python(&root, answer), "43");
+    // A new venv and an empty uv cache: uv builds, from the warm store, compiling nothing.
+    fs::remove_dir_all(root.join(".venv")).unwrap();
+    let ws = Ws {
+        uv_cache: tmp.path().join("uv-cache-2"),
+        ..ws
+    };
+    let out = ws.uv(&["sync", "--python", &cpython]);
+    assert!(built_by_uv(&out), "{}", text(&out));
+    assert_eq!(compiled_by_uv(&out), Vec::<String>::new(), "{}", text(&out));
+    assert_eq!(run_python(&root, answer), "43");
+    assert_eq!(ws.extension_files(), ["_native.abi3.so"]);
+
+    // Without use-base-python uv's builds would recompile pyo3: doctor warns, with the fix.
+    replace_in(&root.join("pyproject.toml"), "use-base-python = true\n", "");
+    let mut cmd = maou_build(&root);
+    ws.env(&mut cmd);
+    let doctor = cmd.args(["doctor", "--json"]).output().unwrap();
+    let report: Value = serde_json::from_slice(&doctor.stdout).unwrap();
+    let check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "uv builds")
+        .unwrap_or_else(|| panic!("{report}"))
+        .clone();
+    assert_eq!(check["level"], "WARN", "{check}");
+    assert!(
+        check["fix"]
+            .as_str()
+            .unwrap()
+            .contains("use-base-python = true"),
+        "{check}"
+    );
+}
