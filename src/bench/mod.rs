@@ -58,6 +58,7 @@ impl Series {
 pub struct Ran {
     pub seconds: f64,
     pub stdout: String,
+    pub stderr: String,
 }
 
 /// A failed command, with what it printed.

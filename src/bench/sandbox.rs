@@ -191,7 +191,11 @@ impl Sandbox {
             }
             .into());
         }
-        Ok(Ran { seconds, stdout })
+        Ok(Ran {
+            seconds,
+            stdout,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
     }
 
     /// Appends an item that changes the crate (and so its hash) without changing what it

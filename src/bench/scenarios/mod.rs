@@ -5,6 +5,7 @@ mod cold;
 mod ctx;
 mod prebuilt;
 mod team;
+mod uv;
 mod warm;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ use ctx::Ctx;
 pub use ctx::Plan;
 use prebuilt::new_machine_prebuilt;
 use team::team_cache;
+use uv::{uv_run_after_develop, uv_sync_new_venv};
 use warm::{cdylib_edit, python_edit, release_edit, rlib_edit};
 
 /// One scenario: its name, what the report and `--help` say of it, and how it runs. The
@@ -43,7 +45,7 @@ enum Run {
     Alone,
 }
 
-pub static SCENARIOS: [Def; 12] = [
+pub static SCENARIOS: [Def; 14] = [
     Def {
         name: "rlib-edit",
         title: "one-line edit in an rlib crate, then develop until importable",
@@ -114,6 +116,22 @@ pub static SCENARIOS: [Def; 12] = [
                local caches and no venv, develops from it; against the cold develops. Once, \
                a checkout at another path: which crates still hit. Needs redis-server",
         run: Run::Cold(team_cache),
+    },
+    Def {
+        name: "uv-run-after-develop",
+        title: "uv run after develop, pyproject.toml changed: uv builds the project",
+        help: "after develop, pyproject.toml touched (uv then builds the project through \
+               maturin): `uv run` importing the module; the units it compiled (none is the \
+               goal); against develop's no-op and the cold develops",
+        run: Run::Cold(uv_run_after_develop),
+    },
+    Def {
+        name: "uv-sync-new-venv",
+        title: "a new venv by uv sync, the target store warm",
+        help: "a new venv made by `uv sync` after pyproject.toml changed (uv builds the \
+               project through maturin), then an import; the units compiled (none is the \
+               goal); against the cold develops (goal: at most 0.10x)",
+        run: Run::Cold(uv_sync_new_venv),
     },
     Def {
         name: "release-edit",
