@@ -172,10 +172,10 @@ pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
         }
     };
     let p = &chosen.profile;
-    let linked = if p.lto {
-        "LTO: every crate linked statically into the extension, no dev dylib"
-    } else {
-        "develop's dev dylib applies"
+    let linked = match (p.lto, &ws.dev_dylib) {
+        (true, _) => "LTO: every crate linked statically into the extension, no dev dylib",
+        (false, Some(_)) => "no LTO: the third-party crates come from the dev dylib",
+        (false, None) => "no LTO",
     };
     checks.push(pass(
         "profile",
@@ -203,17 +203,24 @@ pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
         None => var("INCREMENTAL").map_or(p.incremental, |v| v == "true"),
     };
     let name = &p.name;
-    checks.push(if incremental {
-        fail(
+    checks.push(match (incremental, p.base) {
+        // The seed's decision for dev builds: every crate from sccache.
+        (true, "dev") => fail(
             "incremental",
-            format!("`{name}` builds are incremental: sccache cannot cache them"),
+            format!("`{name}` builds are incremental: sccache cannot cache the workspace's crates"),
             format!("set `incremental = false` under [profile.{name}] in the workspace's Cargo.toml (a file every door reads: develop, uv's builds, cargo), and unset CARGO_INCREMENTAL"),
-        )
-    } else {
-        pass(
+        ),
+        // An optimized profile may rebuild the workspace's own crates incrementally (maou's
+        // dev container does): cargo never builds registry crates incrementally, so
+        // sccache still caches every third-party crate.
+        (true, _) => pass(
+            "incremental",
+            format!("on for `{name}`, an optimized profile: the workspace's own crates rebuild incrementally (sccache does not cache them), every third-party crate still comes from sccache (cargo builds none of them incrementally)"),
+        ),
+        (false, _) => pass(
             "incremental",
             format!("off for `{name}` (sccache can cache every crate)"),
-        )
+        ),
     });
     let cgu = var("CODEGEN_UNITS")
         .and_then(|v| v.parse().ok())
