@@ -140,8 +140,9 @@ fn install_editable(
         // `[tool.uv]` gives maturin other arguments, which develop's cannot replace.
         Install::OwnWheel
     };
+    let said = venv.actions.len();
     let made = editable::install(ws, venv, how)?;
-    for action in std::mem::take(&mut venv.actions) {
+    for action in &venv.actions[said..] {
         note(action);
     }
     if made {
@@ -164,7 +165,7 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     let cache = build_env::find_cache(ws, Cache::Required)?;
     let venv_dir = args.venv.clone().unwrap_or_else(|| ws.root.join(".venv"));
     let mut venv = editable::ensure(ws, &venv_dir, args.python)?;
-    for action in std::mem::take(&mut venv.actions) {
+    for action in &venv.actions {
         note(action);
     }
 
@@ -188,7 +189,11 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         if let Some(i) = installed {
             // uv's install would build the dev profile now: the release's extension is
             // installed beside maou-build's own editable wheel instead.
+            let said = venv.actions.len();
             editable::install(ws, &mut venv, Install::OwnWheel)?;
+            for action in &venv.actions[said..] {
+                note(action);
+            }
             return Ok(Outcome::Prebuilt(Box::new(PrebuiltReport {
                 module: ws.module_name.clone(),
                 profile: "release",

@@ -6,7 +6,9 @@ mod common;
 use std::fs;
 use std::process::Command;
 
-use common::{maou_build, replace_in, text, tiny_workspace, workspace_copy_at_fixed_path};
+use common::{
+    compiled, maou_build, replace_in, text, tiny_workspace, workspace_copy_at_fixed_path,
+};
 use serde_json::Value;
 
 struct Loop {
@@ -43,15 +45,6 @@ impl Loop {
         assert!(out.status.success(), "python -c {code:?}: {}", text(&out));
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
-}
-
-fn compiled(report: &Value) -> Vec<String> {
-    report["compiled"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().split(' ').next().unwrap().to_owned())
-        .collect()
 }
 
 /// The libraries the extension loads from outside the package (name, directory), as

@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{maou_build, pyo3_workspace, replace_in, text};
+use common::{compiled, extension_files, maou_build, pyo3_workspace, replace_in, text};
 use serde_json::Value;
 
 struct Ws {
@@ -48,16 +48,6 @@ impl Ws {
         assert!(out.status.success(), "uv {args:?}: {}", text(&out));
         out
     }
-
-    fn extension_files(&self) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(self.root.join("py/foo"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with("_native.") && n.ends_with(".so"))
-            .collect();
-        names.sort();
-        names
-    }
 }
 
 /// Crates cargo compiled, as maturin's cargo reported them through `uv -v`.
@@ -71,15 +61,6 @@ fn compiled_by_uv(out: &Output) -> Vec<String> {
 
 fn built_by_uv(out: &Output) -> bool {
     String::from_utf8_lossy(&out.stderr).contains("maturin pep517 build-wheel")
-}
-
-fn compiled(report: &Value) -> Vec<String> {
-    report["compiled"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().split(' ').next().unwrap().to_owned())
-        .collect()
 }
 
 fn run_python(root: &Path, code: &str) -> String {
@@ -141,7 +122,11 @@ fn every_door_after_develop_compiles_nothing_and_keeps_its_extension() {
             "uv {door:?}: {}",
             text(&out)
         );
-        assert_eq!(ws.extension_files(), ["_native.abi3.so"], "uv {door:?}");
+        assert_eq!(
+            extension_files(&ws.root),
+            ["_native.abi3.so"],
+            "uv {door:?}"
+        );
         assert!(
             fs::read(&ext).unwrap() == bytes,
             "uv {door:?} changed the extension"
@@ -195,7 +180,7 @@ fn every_door_after_develop_compiles_nothing_and_keeps_its_extension() {
     assert!(built_by_uv(&out), "{}", text(&out));
     assert_eq!(compiled_by_uv(&out), Vec::<String>::new(), "{}", text(&out));
     assert_eq!(run_python(&root, answer), "43");
-    assert_eq!(ws.extension_files(), ["_native.abi3.so"]);
+    assert_eq!(extension_files(&ws.root), ["_native.abi3.so"]);
 
     // Without use-base-python uv's builds would recompile pyo3: doctor warns, with the fix.
     replace_in(&root.join("pyproject.toml"), "use-base-python = true\n", "");

@@ -17,7 +17,7 @@ use std::process::{Command, Output};
 
 use common::fake_github::{sha256_hex, FakeGitHub};
 use common::wheels::write_wheel;
-use common::{copy_item, free_port, maou_build, pyo3_workspace, replace_in, text};
+use common::{copy_item, extension_files, free_port, maou_build, pyo3_workspace, replace_in, text};
 use serde_json::{json, Value};
 
 const REPO: &str = "team/foo";
@@ -100,16 +100,6 @@ fn imports(ws: &Path) -> String {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
     String::from_utf8(out.stdout).unwrap()
-}
-
-fn extension_files(ws: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(ws.join("py/foo"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("_native.") && n.ends_with(".so"))
-        .collect();
-    names.sort();
-    names
 }
 
 fn stderr(out: &Output) -> String {

@@ -19,7 +19,7 @@ const SKIP: &[&str] = &[
     "dist",
     "__pycache__",
     ".pytest_cache",
-    // develop's companion libraries (src/companion.rs)
+    // the copies of develop's companion libraries an earlier version placed
     ".maou-build-dev-libs",
 ];
 
@@ -182,6 +182,27 @@ pub fn pyo3_workspace(dir: &Path) {
         "from foo._native import answer\n",
     )
     .unwrap();
+}
+
+/// The extension files of tiny_workspace's module `foo._native` in its package, sorted.
+pub fn extension_files(ws: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(ws.join("py/foo"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("_native.") && n.ends_with(".so"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The units develop's JSON report says rustc compiled, by name.
+pub fn compiled(report: &serde_json::Value) -> Vec<String> {
+    report["compiled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().split(' ').next().unwrap().to_owned())
+        .collect()
 }
 
 /// A free port on 127.0.0.1 (for an sccache server or a Redis of a test's own).

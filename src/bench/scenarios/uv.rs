@@ -34,10 +34,7 @@ fn uv(ctx: &Ctx, venv: &std::path::Path, args: &[&str]) -> Cmd {
 
 /// The crates maturin's cargo compiled, from `uv -v`'s output.
 fn compiled(stderr: &str) -> usize {
-    stderr
-        .lines()
-        .filter(|l| l.contains(" Compiling "))
-        .count()
+    stderr.lines().filter(|l| l.contains(" Compiling ")).count()
 }
 
 /// Makes uv's next command build the project: its record is older than pyproject.toml.
@@ -89,27 +86,20 @@ pub(super) fn uv_run_after_develop(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Sce
         );
     }
     let import = format!("import {}", ctx.sb.ws.module_name);
-    let (subject, units) = uv_series(ctx, id, "uv run after develop", |_| {
+    let measured = uv_series(ctx, id, "uv run after develop", |_| {
         Ok(uv(ctx, &ctx.sb.venv, &["run", "python", "-c", &import]))
     })?;
-    s.subject = Some(subject);
     s.baselines.push(noop);
-    s.baselines.push(cold.series.clone());
-    s.facts.insert("units_compiled_by_uv".into(), units.into());
-    s.checks.push(Check {
-        what: "uv compiled nothing".into(),
-        ok: units == 0,
-    });
-    Ok(s)
+    Ok(finish(s, measured, cold))
 }
 
 pub(super) fn uv_sync_new_venv(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
-    let mut s = Scenario::new(id);
+    let s = Scenario::new(id);
     ctx.sb
         .note("uv-sync-new-venv: develop once to catch up (not timed)");
     ctx.develop_until_importable("develop (catch up)", ctx.plan.jobs)?;
     let import = format!("import {}", ctx.sb.ws.module_name);
-    let (subject, units) = uv_series(ctx, id, "uv sync into a new venv, then import", |run| {
+    let measured = uv_series(ctx, id, "uv sync into a new venv, then import", |run| {
         let venv = ctx.sb.caches().join(format!("uv-new-venv-{run}"));
         let _ = std::fs::remove_dir_all(&venv);
         let sync = uv(ctx, &venv, &["sync"]);
@@ -127,6 +117,12 @@ pub(super) fn uv_sync_new_venv(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenari
         cmd.env_remove = sync.env_remove;
         Ok(cmd)
     })?;
+    Ok(finish(s, measured, cold))
+}
+
+/// `s` with the uv door's series as its subject, the cold develops as its last baseline,
+/// and the units uv compiled (the goal: none).
+fn finish(mut s: Scenario, (subject, units): (Series, usize), cold: &Cold) -> Scenario {
     s.subject = Some(subject);
     s.baselines.push(cold.series.clone());
     s.facts.insert("units_compiled_by_uv".into(), units.into());
@@ -134,5 +130,5 @@ pub(super) fn uv_sync_new_venv(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenari
         what: "uv compiled nothing".into(),
         ok: units == 0,
     });
-    Ok(s)
+    s
 }
