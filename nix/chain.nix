@@ -5,7 +5,7 @@
 # Cargo reuses an artifact only when everything that goes into its fingerprint is the
 # same: target, rustflags, linker and the C compiler build scripts use, PyO3's settings,
 # profile, features and the packages selected. So every step runs the very maturin build
-# that `maou-build wheel` runs (src/wheels.rs): the same command line, in the same
+# that `maou-build wheel` runs (src/release_build/): the same command line, in the same
 # directory, with the same interpreter. Steps before the wheels see crane's dummy
 # workspace (every crate's sources stubbed), with the real sources of the crates they are
 # about laid over it, and a pyproject.toml reduced to what maturin's build reads.

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::process;
 use crate::python::{self, Interpreter, Minor};
-use crate::wheel::{escape_name, record_hash, WheelWriter};
+use crate::wheel_format::{escape_name, record_hash, WheelWriter};
 use crate::workspace::Workspace;
 
 const STAMP: &str = ".maou-build.json";

@@ -35,8 +35,8 @@ mod resources;
 mod sccache;
 mod target_dir;
 mod team_cache;
-mod wheel;
-mod wheels;
+mod wheel_format;
+mod release_build;
 mod workspace;
 mod zig;
 

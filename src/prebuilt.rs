@@ -19,9 +19,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::github::{self, Client, Settings, Token};
+use crate::github::{self, Client, Patience, Settings};
 use crate::python::Interpreter;
-use crate::wheel::{self, WheelContents, WheelName};
+use crate::wheel_format::{self, WheelContents, WheelName};
 use crate::workspace::Workspace;
 
 /// The release develop looks at.
@@ -91,7 +91,7 @@ pub enum Lookup {
 
 /// Where develop remembers the released extension it placed for a workspace.
 fn marker(cache_root: &Path, ws: &Workspace) -> PathBuf {
-    let digest = wheel::sha256_hex(ws.root.as_os_str().as_encoded_bytes());
+    let digest = wheel_format::sha256_hex(ws.root.as_os_str().as_encoded_bytes());
     cache_root
         .join("prebuilt")
         .join(format!("{}-{}.json", ws.package, &digest[..16]))
@@ -137,18 +137,18 @@ fn fetch_and_place(
         Ok(r) => r,
         Err(e) => return Ok(Err(format!("no GitHub repository to look in ({e:#})"))),
     };
-    let token = Token::from_env();
-    let token_set = token.is_some();
-    let client = Client::new(Settings {
-        api_url: github::api_url(),
+    let settings = Settings::from_env(
         repo,
-        token,
-        verbose: false,
-        retries: 0,
-        max_wait: Duration::ZERO,
-        connect_timeout: CONNECT_TIMEOUT,
-        read_timeout: READ_TIMEOUT,
-    });
+        Patience {
+            retries: 0,
+            max_wait: Duration::ZERO,
+            connect_timeout: CONNECT_TIMEOUT,
+            read_timeout: READ_TIMEOUT,
+        },
+        false,
+    );
+    let token_set = settings.token.is_some();
+    let client = Client::new(settings);
     let release_name = format!("{} release {TAG}", client.repo());
     let Some(release) = client.release_by_tag(TAG)? else {
         let hint = if token_set {
@@ -190,14 +190,14 @@ fn fetch_and_place(
     let Some(asset) = release
         .assets
         .iter()
-        .find(|a| &a.name == name && (a.state.is_empty() || a.state == "uploaded"))
+        .find(|a| &a.name == name && a.is_uploaded())
     else {
         return Ok(Err(format!(
             "the {release_name} lists {name} but has no such asset"
         )));
     };
     let bytes = client.download_asset(asset.id, asset.size, MIN_DOWNLOAD_RATE)?;
-    let got = wheel::sha256_hex(&bytes);
+    let got = wheel_format::sha256_hex(&bytes);
     if &got != sha256 {
         return Ok(Err(format!(
             "{name} from the {release_name} has SHA-256 {got}, its record says {sha256}"

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::policy::{parse_dotted, Policy};
 use crate::elf::{ElfFacts, VersionedRef};
-use crate::wheel::{WheelContents, WheelName};
+use crate::wheel_format::{WheelContents, WheelName};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {

@@ -18,7 +18,7 @@ pub use policy::{platform_of, Policy};
 pub use repair::Repair;
 
 use crate::elf;
-use crate::wheel::{WheelContents, WheelName};
+use crate::wheel_format::{WheelContents, WheelName};
 
 #[derive(Debug, Serialize)]
 pub struct Report {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::check::{check_elf, search_path_inside};
 use super::policy::Policy;
 use crate::elf;
-use crate::wheel::{WheelContents, WheelName};
+use crate::wheel_format::{WheelContents, WheelName};
 
 #[derive(Debug, Default, Serialize)]
 pub struct Repair {

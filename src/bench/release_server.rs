@@ -106,7 +106,7 @@ fn serve(stream: TcpStream, offer: &Offer) -> std::io::Result<()> {
     let mut out = stream;
     match (method, path) {
         ("GET", p) if p == release => {
-            let sha = crate::wheel::sha256_hex(&offer.bytes);
+            let sha = crate::wheel_format::sha256_hex(&offer.bytes);
             let body = json!({
                 "id": 1,
                 "tag_name": "latest",

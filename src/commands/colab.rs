@@ -9,10 +9,10 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 
 use crate::colab;
-use crate::github::{self, Client, Release, Settings, Token};
+use crate::github::{self, Client, Patience, Release, Settings};
 use crate::messages::note;
 use crate::python::Minor;
-use crate::wheel::{escape_name, WheelName};
+use crate::wheel_format::{escape_name, WheelName};
 use crate::workspace::Workspace;
 
 #[derive(clap::Args)]
@@ -54,16 +54,16 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         ));
         None
     } else {
-        let client = Client::new(Settings {
-            api_url: github::api_url(),
-            repo: repo.clone(),
-            token: Token::from_env(),
-            verbose: false,
-            retries: 1,
-            max_wait: Duration::from_secs(5),
-            connect_timeout: Duration::from_secs(github::DEFAULT_CONNECT_TIMEOUT),
-            read_timeout: Duration::from_secs(github::DEFAULT_READ_TIMEOUT),
-        });
+        let client = Client::new(Settings::from_env(
+            repo.clone(),
+            Patience {
+                retries: 1,
+                max_wait: Duration::from_secs(5),
+                connect_timeout: Duration::from_secs(github::DEFAULT_CONNECT_TIMEOUT),
+                read_timeout: Duration::from_secs(github::DEFAULT_READ_TIMEOUT),
+            },
+            false,
+        ));
         match client.release_by_tag(&args.tag) {
             Ok(Some(release)) => {
                 let urls = release_wheels(&release, &package);
@@ -108,7 +108,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
             .map(|m| {
                 let py = m.tag();
                 let file = format!("{package}-{}-{py}-{py}-{platform}.whl", ws.version);
-                let url = format!("{server_url}/{repo}/releases/download/{}/{file}", args.tag);
+                let url = github::download_url(&server_url, &repo, &args.tag, &file);
                 (py, url)
             })
             .collect()
@@ -146,7 +146,7 @@ fn release_wheels(release: &Release, package: &str) -> BTreeMap<String, String> 
     release
         .assets
         .iter()
-        .filter(|a| a.state.is_empty() || a.state == "uploaded")
+        .filter(|a| a.is_uploaded())
         .filter_map(|a| {
             let name = WheelName::parse(&a.name).ok()?;
             let usable = name.distribution == package

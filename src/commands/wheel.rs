@@ -10,7 +10,7 @@ use anyhow::Result;
 use crate::build_env::JobsArg;
 use crate::messages::{note, print_report};
 use crate::python::Minor;
-use crate::wheels::run::{Options, Outcome, Report};
+use crate::release_build::run::{Options, Outcome, Report};
 use crate::workspace::{Features, Workspace};
 
 #[derive(clap::Args)]
@@ -55,7 +55,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         jobs: args.jobs.clone(),
         features: args.features.clone(),
     };
-    match crate::wheels::run::run(&ws, &opts)? {
+    match crate::release_build::run::run(&ws, &opts)? {
         Outcome::Delivered(report) => {
             print_report(args.json, &*report, |r| print_text(&ws, r))?;
             Ok(ExitCode::SUCCESS)

@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use crate::messages::note;
 
-pub use releases::{Asset, Release, ReleaseFields};
+pub use releases::{download_url, Asset, Release, ReleaseFields};
 pub use repo::{api_url, env_nonempty, resolve_repo, server_url, Repo, Token};
 use retry::{retry_wait, until_reset, RetryHints, Wait};
 
@@ -61,6 +61,31 @@ pub struct Settings {
     /// a dead connection from a slow one. An upload's body gets this plus its size at
     /// [MIN_UPLOAD_RATE].
     pub read_timeout: Duration,
+}
+
+/// How long a client waits, and how often it tries again: each use of the API its own.
+pub struct Patience {
+    pub retries: u32,
+    pub max_wait: Duration,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+}
+
+impl Settings {
+    /// Settings for `repo` with the API base (`GITHUB_API_URL`) and the token
+    /// (`GITHUB_TOKEN`, `GH_TOKEN`) of the environment: every client is made this way.
+    pub fn from_env(repo: Repo, patience: Patience, verbose: bool) -> Settings {
+        Settings {
+            api_url: api_url(),
+            repo,
+            token: Token::from_env(),
+            verbose,
+            retries: patience.retries,
+            max_wait: patience.max_wait,
+            connect_timeout: patience.connect_timeout,
+            read_timeout: patience.read_timeout,
+        }
+    }
 }
 
 /// The defaults of `--connect-timeout` and `--read-timeout`: a dead connection is given up

@@ -41,6 +41,20 @@ pub struct Asset {
     pub browser_download_url: String,
 }
 
+impl Asset {
+    /// Whether it can be downloaded: `uploaded` (a server that gives no state counts too),
+    /// not `starter`, which an interrupted upload leaves.
+    pub fn is_uploaded(&self) -> bool {
+        self.state.is_empty() || self.state == "uploaded"
+    }
+}
+
+/// The address a release asset is downloaded from by name (what GitHub gives as
+/// `browser_download_url`), for when no asset record is at hand.
+pub fn download_url(server_url: &str, repo: &super::Repo, tag: &str, name: &str) -> String {
+    format!("{server_url}/{repo}/releases/download/{tag}/{name}")
+}
+
 #[derive(Deserialize)]
 struct GitRef {
     object: GitObject,

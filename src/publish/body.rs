@@ -44,12 +44,7 @@ impl Publish<'_> {
             .map(|a| a.browser_download_url.clone())
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| {
-                format!(
-                    "{}/{}/releases/download/{}/{name}",
-                    self.server_url,
-                    self.client.repo(),
-                    self.tag
-                )
+                crate::github::download_url(&self.server_url, self.client.repo(), self.tag, name)
             })
     }
 

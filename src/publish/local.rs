@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use anyhow::{bail, Context, Result};
 
 use crate::github::Asset;
-use crate::wheel::{WheelContents, WheelName};
+use crate::wheel_format::{WheelContents, WheelName};
 use crate::workspace::Workspace;
 
 /// A wheel in dist/, read whole: wheels are tens of MB, and the upload needs the bytes.
@@ -31,7 +31,7 @@ impl Local {
     /// present; an older server has none, and then the sha256 this tool wrote into the
     /// release body stands in for it.
     pub fn is_on(&self, asset: &Asset, body: &str) -> bool {
-        asset.state == "uploaded"
+        asset.is_uploaded()
             && asset.size == self.bytes.len() as u64
             && match &asset.digest {
                 Some(d) => d.eq_ignore_ascii_case(&format!("sha256:{}", self.sha256)),
@@ -56,7 +56,7 @@ pub fn summary(wheels: &[Local]) -> String {
 
 /// The wheels in `dist`, one per Python and platform tag.
 pub fn read_wheels(dist: &Path) -> Result<Vec<Local>> {
-    let paths = crate::wheel::files_in(dist).with_context(|| {
+    let paths = crate::wheel_format::files_in(dist).with_context(|| {
         format!(
             "no wheels to publish in {}: build them first with `maou-build wheel`",
             dist.display()
@@ -96,7 +96,7 @@ pub fn read_wheels(dist: &Path) -> Result<Vec<Local>> {
         let contents = WheelContents::read(&path, &name)?;
         let extras = metadata_extras(&contents, &name);
         wheels.push(Local {
-            sha256: crate::wheel::sha256_hex(&bytes),
+            sha256: crate::wheel_format::sha256_hex(&bytes),
             name,
             bytes,
             python,
@@ -141,7 +141,7 @@ fn metadata_extras(contents: &WheelContents, name: &WheelName) -> Vec<String> {
 
 pub fn check_package(wheels: &[Local], ws: &Workspace, dist: &Path) -> Result<()> {
     let name = &wheels[0].name;
-    let want = crate::wheel::escape_name(&ws.package);
+    let want = crate::wheel_format::escape_name(&ws.package);
     if name.distribution != want || name.version != ws.version {
         bail!(
             "{} holds {} {} but {} is {} {}: rebuild with `maou-build wheel` (or pass --dist \

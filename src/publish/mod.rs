@@ -29,7 +29,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::audit::{self, Report as AuditReport};
 use crate::git;
-use crate::github::{self, Client, Settings, Token};
+use crate::github::{self, Client, Patience, Settings};
 use crate::messages::note;
 use crate::workspace::Workspace;
 pub use local::Local;
@@ -138,29 +138,30 @@ pub fn run(workspace: Option<&Path>, opts: &Options) -> Result<Ended> {
         }
         None => git::head_commit(&here)?,
     };
-    let token = Token::from_env();
-    if token.is_none() && !opts.dry_run {
+    let settings = Settings::from_env(
+        repo,
+        Patience {
+            retries: opts.retries,
+            max_wait: opts.max_wait,
+            connect_timeout: opts.connect_timeout,
+            read_timeout: opts.read_timeout,
+        },
+        opts.verbose,
+    );
+    if settings.token.is_none() && !opts.dry_run {
         bail!(
             "no token: set GITHUB_TOKEN or GH_TOKEN to a token that may write releases of \
-             {repo} (in a workflow: `env: GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}` with \
-             `permissions: contents: write`). Nothing was sent."
+             {} (in a workflow: `env: GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}` with \
+             `permissions: contents: write`). Nothing was sent.",
+            settings.repo
         );
     }
-    let client = Client::new(Settings {
-        api_url: github::api_url(),
-        repo,
-        token,
-        verbose: opts.verbose,
-        retries: opts.retries,
-        max_wait: opts.max_wait,
-        connect_timeout: opts.connect_timeout,
-        read_timeout: opts.read_timeout,
-    });
+    let client = Client::new(settings);
     let inputs_key = match &ws {
         Some(ws)
             if wheels
                 .iter()
-                .all(|w| w.name.distribution == crate::wheel::escape_name(&ws.package)) =>
+                .all(|w| w.name.distribution == crate::wheel_format::escape_name(&ws.package)) =>
         {
             Some(ws.rust_inputs_key(&ws.release_features())?)
         }

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use crate::messages::note;
-use crate::wheel::{files_in, sha256_hex};
+use crate::wheel_format::{files_in, sha256_hex};
 
 #[derive(Debug, Serialize)]
 pub struct WheelCheck {

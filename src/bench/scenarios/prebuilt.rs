@@ -41,7 +41,7 @@ pub(super) fn new_machine_prebuilt(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Sce
     let built = ctx.sb.run("release wheel", &wheel)?;
     s.facts
         .insert("wheel_build_seconds".into(), built.seconds.into());
-    let path = crate::wheel::files_in(&dist)?
+    let path = crate::wheel_format::files_in(&dist)?
         .into_iter()
         .next()
         .with_context(|| format!("`maou-build wheel` left no wheel in {}", dist.display()))?;
@@ -53,7 +53,7 @@ pub(super) fn new_machine_prebuilt(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Sce
     let ws = &ctx.sb.ws;
     let record = Record {
         inputs_key: ws.rust_inputs_key(&ws.release_features())?,
-        wheels: [(name.clone(), crate::wheel::sha256_hex(&bytes))].into(),
+        wheels: [(name.clone(), crate::wheel_format::sha256_hex(&bytes))].into(),
     };
     s.facts.insert("wheel".into(), name.clone().into());
     s.facts.insert("wheel_bytes".into(), bytes.len().into());

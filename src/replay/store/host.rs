@@ -154,7 +154,7 @@ impl Store {
                 bytes
             }
         };
-        let got = crate::wheel::sha256_hex(&bytes);
+        let got = crate::wheel_format::sha256_hex(&bytes);
         if got != hash {
             bail!("{file} has sha256 {got}, the derivation expects {hash}");
         }

@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::audit::Policy;
 use crate::messages::note;
 use crate::python::{Interpreter, Minor};
-use crate::wheel::{WheelContents, WheelName};
+use crate::wheel_format::{WheelContents, WheelName};
 use crate::workspace::{Features, Workspace};
 use crate::zig::Zig;
 
@@ -212,7 +212,7 @@ impl Plan<'_> {
                 interpreter.version
             );
         }
-        let written: Vec<PathBuf> = crate::wheel::files_in(&out)?.into_iter().collect();
+        let written: Vec<PathBuf> = crate::wheel_format::files_in(&out)?.into_iter().collect();
         let [wheel] = written.as_slice() else {
             bail!(
                 "`{shown}` succeeded but wrote {} wheels to {} (expected one)",
@@ -280,7 +280,7 @@ pub fn shared_crates(ws: &Workspace, wheels: &[Staged]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wheel::WheelWriter;
+    use crate::wheel_format::WheelWriter;
 
     #[test]
     fn the_sbom_loses_the_checkout_path_and_record_follows() {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::wheel::WheelContents;
+use crate::wheel_format::WheelContents;
 use crate::workspace::Workspace;
 
 /// What the checkout's root becomes in the SBOM, like the registry's `/cargo/registry` in

@@ -157,7 +157,7 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     for wheel in &mut wheels {
         let file = &wheel.staged.file;
         let bytes = fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-        wheel.sha256 = crate::wheel::sha256_hex(&bytes);
+        wheel.sha256 = crate::wheel_format::sha256_hex(&bytes);
         wheel.size = bytes.len() as u64;
         let dest = out.join(file.file_name().unwrap_or_default());
         fs::rename(file, &dest)
