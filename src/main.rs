@@ -67,6 +67,9 @@ struct Cli {
 enum Command {
     Audit(commands::audit::Args),
     Bench(commands::bench::Args),
+    /// For studies by hand: the bench's memory cgroup around one command
+    #[command(hide = true)]
+    CgroupRun(commands::cgroup_run::Args),
     Colab(commands::colab::Args),
     Develop(commands::develop::Args),
     Doctor(commands::doctor::Args),
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Audit(args) => commands::audit::run(workspace, &args),
         Command::Bench(args) => commands::bench::run(workspace, &args),
+        Command::CgroupRun(args) => commands::cgroup_run::run(&args),
         Command::Colab(args) => commands::colab::run(workspace, &args),
         Command::Develop(args) => commands::develop::run(workspace, &args),
         Command::Doctor(args) => commands::doctor::run(workspace, &args),

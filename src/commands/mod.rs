@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod cgroup_run;
 pub mod colab;
 pub mod develop;
 pub mod doctor;
