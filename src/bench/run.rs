@@ -23,6 +23,8 @@ pub struct Options {
     pub mem_limit: u64,
     /// The CPython of the venv and the release wheel [default: the newest allowed].
     pub python: Option<Minor>,
+    /// The profile develop builds, over the workspace's.
+    pub profile: Option<String>,
 }
 
 /// Runs the scenarios on a copy of `ws`. An interrupted run returns what was measured,
@@ -78,6 +80,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<Report> {
         mem_limit: opts.mem_limit,
         no_cgroup: no_cgroup.clone(),
         python: venv.interpreter.clone(),
+        profile: crate::profile::Chosen::for_workspace(&sandbox.ws, opts.profile.as_deref())?,
     };
 
     let outcome = scenarios::run(&sandbox, &plan, &opts.ids);

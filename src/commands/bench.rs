@@ -31,6 +31,13 @@ pub struct Args {
     /// CPython for the venv and the release wheel, e.g. 3.12 [default: the newest allowed and installed]
     #[arg(long, value_name = "VERSION")]
     python: Option<crate::python::Minor>,
+    /// The cargo profile develop builds in every scenario [default: what develop builds,
+    /// `[tool.maturin] editable-profile`, else `profile`, else dev]. Under another profile
+    /// than dev the edit scenarios' baselines are maou's own loop with it: `maturin develop`
+    /// with the profile as Cargo.toml defines it, and with maou's dev container overrides
+    /// (incremental, 16 codegen units, one job), and bare cargo build with it
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
     /// Write the report as JSON to FILE
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -100,6 +107,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
             runs: usize::from(args.runs),
             mem_limit,
             python: args.python,
+            profile: args.profile.clone(),
         },
     )?;
     print!("{}", report::table(&report));

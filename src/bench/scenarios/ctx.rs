@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::super::{Cmd, Sandbox};
 use crate::cargo_build::Request;
-use crate::profile::{Chosen, DevOverride};
+use crate::profile::{Chosen, DevOverride, ProfileSource};
 use crate::python::Interpreter;
 
 pub struct Plan {
@@ -16,6 +16,8 @@ pub struct Plan {
     pub no_cgroup: Option<String>,
     /// The interpreter of the venv and of the release wheel.
     pub python: Interpreter,
+    /// The profile develop builds (`--profile` or the workspace's).
+    pub profile: Chosen,
 }
 
 /// What develop until importable took and did.
@@ -68,7 +70,7 @@ impl Ctx<'_> {
 
     /// develop as a user runs it: the release's extension when the Rust inputs match.
     pub(super) fn develop_may_use_release(&self, jobs: usize) -> Cmd {
-        Cmd::new([
+        let mut cmd = Cmd::new([
             self.sb.exe(),
             "develop".into(),
             "--venv".into(),
@@ -78,7 +80,17 @@ impl Ctx<'_> {
             "--jobs".into(),
             jobs.to_string(),
             "--json".into(),
-        ])
+        ]);
+        if self.plan.profile.source == ProfileSource::CommandLine {
+            cmd.argv
+                .extend(["--profile".into(), self.plan.profile.profile.name.clone()]);
+        }
+        cmd
+    }
+
+    /// Whether the edit scenarios measure an optimized profile against maou's own loop.
+    pub(super) fn optimized(&self) -> bool {
+        self.plan.profile.profile.base != "dev"
     }
 
     pub(super) fn import(&self) -> Cmd {
@@ -142,10 +154,14 @@ impl Ctx<'_> {
     fn cargo(&self, sccache: bool, dev_override: Option<DevOverride>, jobs: usize) -> Cmd {
         // The seed's configuration is a dev profile's; otherwise the profile develop builds.
         let profile = match dev_override {
-            Some(DevOverride::Seed) => self.sb.ws.profiles.resolve("dev"),
-            _ => Chosen::for_workspace(&self.sb.ws, None).map(|c| c.profile),
-        }
-        .expect("the workspace's profiles were checked when it was read");
+            Some(DevOverride::Seed) => self
+                .sb
+                .ws
+                .profiles
+                .resolve("dev")
+                .expect("dev is a built-in profile"),
+            _ => self.plan.profile.profile.clone(),
+        };
         let request = Request {
             ws: &self.sb.ws,
             profile: &profile,
@@ -170,21 +186,48 @@ impl Ctx<'_> {
     }
 
     /// `maturin develop`, building in place (no install) into its own target directory,
-    /// through the same sccache, so that it and develop do not rebuild each other's flags.
+    /// through the same sccache, so that it and develop do not rebuild each other's flags;
+    /// with `--profile` when the bench names one.
     pub(super) fn maturin_develop(&self) -> Cmd {
-        Cmd::new([
+        self.maturin_develop_with(&[], "maturin-target")
+    }
+
+    /// `maturin develop` as maou's dev container runs it: its user-level cargo config gives
+    /// the profile incremental builds, 16 codegen units and one job.
+    pub(super) fn maturin_develop_devcontainer(&self) -> Cmd {
+        let p = &self.plan.profile.profile.name;
+        self.maturin_develop_with(
+            &[
+                "--config".into(),
+                format!("profile.{p}.incremental=true"),
+                "--config".into(),
+                format!("profile.{p}.codegen-units=16"),
+                "--jobs".into(),
+                "1".into(),
+            ],
+            "maturin-devcontainer-target",
+        )
+    }
+
+    fn maturin_develop_with(&self, extra: &[String], target: &str) -> Cmd {
+        let mut argv = vec![
             "maturin".to_owned(),
             "develop".into(),
             "--skip-install".into(),
             "--manifest-path".into(),
             self.sb.ws.cdylib.manifest_path.display().to_string(),
-        ])
+        ];
+        if self.plan.profile.source == ProfileSource::CommandLine {
+            argv.extend(["--profile".into(), self.plan.profile.profile.name.clone()]);
+        }
+        argv.extend(extra.iter().cloned());
+        Cmd::new(argv)
         .env("VIRTUAL_ENV", self.sb.venv.display().to_string())
         .env(
             "CARGO_TARGET_DIR",
             self.sb
                 .caches()
-                .join("maturin-target")
+                .join(target)
                 .display()
                 .to_string(),
         )

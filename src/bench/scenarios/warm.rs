@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 
-use super::super::Series;
+use super::super::{Cmd, Series};
 use super::{Check, Ctx, Id, Scenario};
 use crate::workspace::Crate;
 
@@ -47,20 +47,48 @@ pub(super) fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
             .into(),
     );
     let floor_cmd = ctx.bare_cargo();
-    let seed_cmd = ctx.seed_cargo(SEED_TARGET, ctx.plan.jobs);
-    let maturin_cmd = ctx.maturin_develop();
     let mut subject = Series::new("develop until importable", ctx.develop_shown(ctx.plan.jobs));
-    let mut seed = Series::new(SEED_FLOOR, ctx.sb.shown(&seed_cmd));
-    let mut floor = Series::new("bare cargo build (the floor)", ctx.sb.shown(&floor_cmd));
-    let mut maturin = Series::new("maturin develop", ctx.sb.shown(&maturin_cmd));
+    // The baselines: under dev, the seed's configuration (the seed floor), the floor and
+    // maturin develop; under an optimized profile, maou's own loop with it (maturin develop
+    // as Cargo.toml defines the profile and with maou's dev container overrides) and the
+    // floor.
+    let mut baselines: Vec<(&str, Cmd, Series)> = Vec::new();
+    let mut add = |label: &'static str, title: &str, cmd: Cmd| {
+        let series = Series::new(title, ctx.sb.shown(&cmd));
+        baselines.push((label, cmd, series));
+    };
+    if ctx.optimized() {
+        let p = &ctx.plan.profile.profile.name;
+        add(
+            "maturin develop",
+            &format!("maturin develop, `{p}` as Cargo.toml defines it"),
+            ctx.maturin_develop(),
+        );
+        add(
+            "maturin develop (dev container)",
+            &format!("maturin develop, `{p}` with maou's dev container overrides"),
+            ctx.maturin_develop_devcontainer(),
+        );
+    } else {
+        add(
+            "seed configuration",
+            SEED_FLOOR,
+            ctx.seed_cargo(SEED_TARGET, ctx.plan.jobs),
+        );
+    }
+    add("bare cargo build", "bare cargo build (the floor)", floor_cmd);
+    if !ctx.optimized() {
+        add("maturin develop", "maturin develop", ctx.maturin_develop());
+    }
 
     ctx.sb.note(format!(
-        "{}: first maturin develop and first seed-configuration build, each into its own \
-         target dir (not timed; the seed's is cold the first time: minutes)",
+        "{}: first build of each baseline into its own target dir (not timed; cold the \
+         first time: minutes)",
         id.name()
     ));
-    ctx.sb.run("maturin develop (setup)", &maturin_cmd)?;
-    ctx.sb.run("seed configuration (setup)", &seed_cmd)?;
+    for (label, cmd, _) in &baselines {
+        ctx.sb.run(&format!("{label} (setup)"), cmd)?;
+    }
     // What ran before (a cold scenario that left no dev build) must not be timed here.
     ctx.develop_until_importable("develop (catch up)", ctx.plan.jobs)?;
     let mut last = None;
@@ -72,11 +100,7 @@ pub(super) fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
         last = Some(developed);
 
         // Each baseline after an edit of its own, so that each rebuilds the same.
-        for (label, cmd, series) in [
-            ("seed configuration", &seed_cmd, &mut seed),
-            ("bare cargo build", &floor_cmd, &mut floor),
-            ("maturin develop", &maturin_cmd, &mut maturin),
-        ] {
+        for (label, cmd, series) in &mut baselines {
             ctx.progress(id.name(), &format!("edit {}, {label}", krate.name), run);
             ctx.sb.edit_crate(krate)?;
             series.push(ctx.sb.run(label, cmd)?.seconds);
@@ -95,9 +119,12 @@ pub(super) fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
             .insert("units_compiled".into(), last.compiled.into());
     }
     s.subject = Some(subject);
-    s.baselines.push(seed);
-    s.baselines.push(floor);
-    s.baselines.push(maturin);
+    s.facts.insert(
+        "profile".into(),
+        ctx.plan.profile.profile.name.clone().into(),
+    );
+    s.baselines
+        .extend(baselines.into_iter().map(|(_, _, series)| series));
     Ok(s)
 }
 
