@@ -30,13 +30,13 @@ mod profile;
 mod publish;
 mod pyo3_env;
 mod python;
+mod release_build;
 mod replay;
 mod resources;
 mod sccache;
 mod target_dir;
 mod team_cache;
 mod wheel_format;
-mod release_build;
 mod workspace;
 mod zig;
 

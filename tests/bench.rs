@@ -331,3 +331,116 @@ fn the_cold_build_without_sccache_alternates_with_the_cold_develops() {
         "{s}"
     );
 }
+
+/// `--profile` with an optimized profile: develop builds it, and the edit scenario's
+/// baselines are maou's own loop with it (maturin develop as Cargo.toml defines the profile,
+/// and with maou's dev container overrides) and bare cargo with it.
+#[test]
+fn an_optimized_profile_is_measured_against_maous_own_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    pyo3_workspace(&ws);
+    fs::write(
+        ws.join("Cargo.toml"),
+        fs::read_to_string(ws.join("Cargo.toml")).unwrap()
+            + "\n[profile.py-ext]\ninherits = \"release\"\nlto = false\ndebug-assertions = true\n",
+    )
+    .unwrap();
+    let json = dir.path().join("bench.json");
+    let out = maou_build(&ws)
+        .args([
+            "bench",
+            "--scenarios",
+            "cdylib-edit",
+            "--runs",
+            "1",
+            "--profile",
+            "py-ext",
+            "--json",
+        ])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let report: Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    let s = &report["scenarios"][0];
+    assert_eq!(s["facts"]["profile"], "py-ext", "{s}");
+    assert!(s["subject"]["command"]
+        .as_str()
+        .unwrap()
+        .contains("--profile py-ext"));
+    let baselines = s["baselines"].as_array().unwrap();
+    let labels: Vec<&str> = baselines
+        .iter()
+        .map(|b| b["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "maturin develop, `py-ext` as Cargo.toml defines it",
+            "maturin develop, `py-ext` with maou's dev container overrides",
+            "bare cargo build (the floor)"
+        ]
+    );
+    let command = |i: usize| baselines[i]["command"].as_str().unwrap().to_owned();
+    assert!(
+        command(0).contains("maturin develop --skip-install"),
+        "{}",
+        command(0)
+    );
+    assert!(command(0).contains("--profile py-ext"), "{}", command(0));
+    for flag in [
+        "profile.py-ext.incremental=true",
+        "profile.py-ext.codegen-units=16",
+        "--jobs 1",
+    ] {
+        assert!(command(1).contains(flag), "{flag}: {}", command(1));
+    }
+    assert!(command(2).contains("--profile py-ext"), "{}", command(2));
+}
+
+/// uv's doors in the bench: after develop, uv made to build (pyproject.toml touched) by
+/// `uv run` and by `uv sync` into a new venv compiles nothing.
+#[test]
+fn uv_builds_after_develop_are_measured_and_compile_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    pyo3_workspace(&ws);
+    common::replace_in(
+        &ws.join("pyproject.toml"),
+        "[tool.maturin]\n",
+        "[tool.maturin]\neditable-profile = \"dev\"\nuse-base-python = true\n",
+    );
+    let json = dir.path().join("bench.json");
+    let out = maou_build(&ws)
+        .args([
+            "bench",
+            "--scenarios",
+            "uv-run-after-develop,uv-sync-new-venv",
+            "--runs",
+            "1",
+            "--json",
+        ])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let report: Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    for s in report["scenarios"].as_array().unwrap() {
+        assert_eq!(s["facts"]["units_compiled_by_uv"], 0, "{s}");
+        assert!(
+            s["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["ok"] == true),
+            "{s}"
+        );
+        series_ok(&s["subject"], 1);
+        let last = s["baselines"].as_array().unwrap().last().unwrap().clone();
+        assert!(
+            last["label"].as_str().unwrap().contains("cold"),
+            "the cold develops are the last baseline: {last}"
+        );
+    }
+}

@@ -222,16 +222,12 @@ impl Ctx<'_> {
         }
         argv.extend(extra.iter().cloned());
         Cmd::new(argv)
-        .env("VIRTUAL_ENV", self.sb.venv.display().to_string())
-        .env(
-            "CARGO_TARGET_DIR",
-            self.sb
-                .caches()
-                .join(target)
-                .display()
-                .to_string(),
-        )
-        .env("RUSTC_WRAPPER", self.sb.sccache_program())
+            .env("VIRTUAL_ENV", self.sb.venv.display().to_string())
+            .env(
+                "CARGO_TARGET_DIR",
+                self.sb.caches().join(target).display().to_string(),
+            )
+            .env("RUSTC_WRAPPER", self.sb.sccache_program())
     }
 
     /// `<scenario> [run/runs] <what>`; `scenario` may name work several share.

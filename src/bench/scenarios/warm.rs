@@ -76,7 +76,11 @@ pub(super) fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
             ctx.seed_cargo(SEED_TARGET, ctx.plan.jobs),
         );
     }
-    add("bare cargo build", "bare cargo build (the floor)", floor_cmd);
+    add(
+        "bare cargo build",
+        "bare cargo build (the floor)",
+        floor_cmd,
+    );
     if !ctx.optimized() {
         add("maturin develop", "maturin develop", ctx.maturin_develop());
     }
