@@ -15,7 +15,10 @@ fn main() {
     // OUT_DIR is <target>/<profile>/build/<package>-<hash>/out; rustc writes the dylib to
     // <target>/<profile>/deps. The real path: `target/` may be a link that is recreated.
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let profile_dir = out.ancestors().nth(3).expect("OUT_DIR is under the target directory");
+    let profile_dir = out
+        .ancestors()
+        .nth(3)
+        .expect("OUT_DIR is under the target directory");
     let deps = profile_dir.join("deps");
     let deps = deps.canonicalize().unwrap_or(deps);
     let rustc = std::env::var_os("RUSTC").expect("cargo sets RUSTC");
@@ -25,7 +28,10 @@ fn main() {
         .expect("rustc --print sysroot runs");
     let sysroot = String::from_utf8(sysroot.stdout).expect("a UTF-8 sysroot path");
     let target = std::env::var("TARGET").expect("cargo sets TARGET");
-    let libstd = PathBuf::from(sysroot.trim()).join("lib/rustlib").join(target).join("lib");
+    let libstd = PathBuf::from(sysroot.trim())
+        .join("lib/rustlib")
+        .join(target)
+        .join("lib");
     println!(
         "cargo:rustc-cdylib-link-arg=-Wl,-rpath,{}:{}",
         deps.display(),
