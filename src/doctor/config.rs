@@ -274,6 +274,34 @@ pub(super) fn uv_door(ws: &Workspace) -> Check {
     }
 }
 
+/// The doors that cannot reach "nothing to compile" after develop, and why: said, not
+/// warned about (each costs one rebuild of a few crates, and develop's next run one more).
+pub(super) fn other_doors(ws: &Workspace) -> Check {
+    let interpreter = if ws.stable_abi.as_ref().is_some_and(|a| a.with_config_file()) {
+        "its interpreter does not matter (a stable-ABI extension: pyo3 reads maturin's configuration file)"
+    } else {
+        "it builds with the venv's interpreter (`use-base-python` is only its PEP 517 backend's): pyo3 and every crate above it rebuild once"
+    };
+    let maturin = match &ws.dev_dylib {
+        Some(d) => format!(
+            "`maturin develop` has `[tool.maturin]`'s features only, not `{}`: the extension recompiles and links every third-party crate statically (`maturin develop --features {}` does not); {interpreter}",
+            d.feature, d.feature
+        ),
+        None => format!("`maturin develop` with develop's profile: {interpreter}"),
+    };
+    pass(
+        "other doors",
+        format!(
+            "{maturin}; plain `cargo build` has none of maturin's PyO3 variables{}: pyo3 and the extension rebuild once",
+            if ws.dev_dylib.is_some() {
+                " nor the dev dylib's feature"
+            } else {
+                ""
+            }
+        ),
+    )
+}
+
 /// The third-party crates in a dylib of their own for dev builds: an edit relinks only
 /// the workspace's code ([crate::companion]).
 fn dev_dylib(ws: &Workspace) -> Check {
