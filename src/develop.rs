@@ -142,9 +142,7 @@ fn install_editable(
     };
     let said = venv.actions.len();
     let made = editable::install(ws, venv, how)?;
-    for action in &venv.actions[said..] {
-        note(action);
-    }
+    note_since(venv, said);
     if made {
         for m in mismatches {
             note(format!(
@@ -158,7 +156,104 @@ fn install_editable(
     Ok(())
 }
 
-/// Builds the extension of `ws` into its editable package.
+/// Says the actions `venv` gained since it had `said` of them.
+fn note_since(venv: &Venv, said: usize) {
+    for action in &venv.actions[said..] {
+        note(action);
+    }
+}
+
+/// The `latest` release's extension for `ws`, placed, when its Rust inputs are this
+/// checkout's (and whether it was downloaded now); None, having said why, otherwise.
+fn released_extension(
+    ws: &Workspace,
+    venv: &Venv,
+    features: &crate::workspace::Features,
+) -> Result<Option<(Installed, bool)>> {
+    let key = ws.rust_inputs_key(features)?;
+    let cache_root = crate::target_dir::cache_root()?;
+    Ok(
+        match prebuilt::lookup(ws, &venv.interpreter, &key, &cache_root) {
+            Lookup::Installed(i) => Some((i, true)),
+            Lookup::AlreadyInPlace(i) => Some((i, false)),
+            Lookup::NotUsed(why) => {
+                note(format!("building, not using the released extension: {why}"));
+                None
+            }
+        },
+    )
+}
+
+/// What the cache did in this build, asked of the server only when reported or when a
+/// team cache's counts are kept for doctor (a round trip less in the edit loop).
+fn cache_counts(
+    build: &BuildEnv,
+    team_cache: Option<&Checked>,
+    stats: bool,
+) -> Result<Option<Delta>> {
+    let remote = team_cache.and_then(Checked::active);
+    let delta = (stats || remote.is_some())
+        .then(|| build.sccache_delta())
+        .flatten();
+    if let (Some(checked), Some(d)) = (remote.and(team_cache), delta.as_ref()) {
+        let last = LastBuild {
+            endpoint: checked.configured.endpoint.clone(),
+            finished: crate::fsutil::unix_now(),
+            hits: d.hits,
+            misses: d.misses,
+            remote_hits: d.remote_hits,
+            remote_writes: d.remote_writes,
+        };
+        if let Err(e) = last.save(&crate::target_dir::cache_root()?) {
+            note(format!(
+                "could not keep the team cache's counts for doctor: {e:#}"
+            ));
+        }
+    }
+    Ok(delta)
+}
+
+/// Places the build `library` at `installed`, saying what it removed; the companion it
+/// loads, if any.
+fn place(
+    ws: &Workspace,
+    installed: &std::path::Path,
+    library: &std::path::Path,
+    dylib: Option<(&crate::workspace::DevDylib, &std::path::Path)>,
+) -> Result<Option<placement::Companion>> {
+    let placed = placement::place(ws, installed, Extension::Built { library, dylib })?;
+    for old in &placed.removed {
+        note(format!("removed {}: this build replaces it", old.display()));
+    }
+    prebuilt::forget(ws, &crate::target_dir::cache_root()?);
+    Ok(placed.companion)
+}
+
+/// Runs `request`; on failure says so (cargo has shown rustc's errors) and whether the
+/// previous extension at `installed` is still in place.
+fn run_build(
+    request: &Request,
+    installed: &std::path::Path,
+) -> Option<crate::cargo_build::Outcome> {
+    match request.run() {
+        Ok(outcome) => Some(outcome),
+        Err(err) => {
+            note(format!("error: {err:#}"));
+            if installed.exists() {
+                note(format!(
+                    "the previous extension is still in place: {}",
+                    installed.display()
+                ));
+            }
+            None
+        }
+    }
+}
+
+/// Builds the extension of `ws` into its editable package: the venv, the release's
+/// extension when it can stand in for a build, else the build, its placement and the
+/// editable install, each a function of its own; what is left here is the order and the
+/// report's fields.
 pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     let started = Instant::now();
     let chosen = Chosen::for_workspace(ws, args.profile.as_deref())?;
@@ -175,32 +270,19 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         && args.dev_override.is_none()
         && !has_build(ws, &chosen)
     {
-        let key = ws.rust_inputs_key(&features)?;
-        let cache_root = crate::target_dir::cache_root()?;
-        let (installed, downloaded) =
-            match prebuilt::lookup(ws, &venv.interpreter, &key, &cache_root) {
-                Lookup::Installed(i) => (Some(i), true),
-                Lookup::AlreadyInPlace(i) => (Some(i), false),
-                Lookup::NotUsed(why) => {
-                    note(format!("building, not using the released extension: {why}"));
-                    (None, false)
-                }
-            };
-        if let Some(i) = installed {
+        if let Some((prebuilt, downloaded)) = released_extension(ws, &venv, &features)? {
             // uv's install would build the dev profile now: the release's extension is
             // installed beside maou-build's own editable wheel instead.
             let said = venv.actions.len();
             editable::install(ws, &mut venv, Install::OwnWheel)?;
-            for action in &venv.actions[said..] {
-                note(action);
-            }
+            note_since(&venv, said);
             return Ok(Outcome::Prebuilt(Box::new(PrebuiltReport {
                 module: ws.module_name.clone(),
                 profile: "release",
                 compiled: Vec::new(),
-                installed: i.installed.clone(),
+                installed: prebuilt.installed.clone(),
                 downloaded,
-                prebuilt: i,
+                prebuilt,
                 team_cache: cache.and_then(|c| c.team_cache),
                 venv,
                 total_seconds: started.elapsed().as_secs_f64(),
@@ -235,60 +317,19 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         jobs.why
     ));
 
-    let outcome = match request.run() {
-        Ok(outcome) => outcome,
-        Err(err) => {
-            note(format!("error: {err:#}"));
-            if installed.exists() {
-                note(format!(
-                    "the previous extension is still in place: {}",
-                    installed.display()
-                ));
-            }
-            return Ok(Outcome::BuildFailed);
-        }
+    let Some(outcome) = run_build(&request, &installed) else {
+        return Ok(Outcome::BuildFailed);
     };
-    // Asked of the server only when reported (or kept for doctor, with a team cache): a
-    // round trip less in the edit loop.
     let team_cache = build.cache.as_ref().and_then(|c| c.team_cache.clone());
-    let remote = team_cache.as_ref().and_then(Checked::active);
-    let sccache_delta = (args.stats || remote.is_some())
-        .then(|| build.sccache_delta())
-        .flatten();
-    if let (Some(checked), Some(d)) = (remote.and(team_cache.as_ref()), sccache_delta) {
-        let last = LastBuild {
-            endpoint: checked.configured.endpoint.clone(),
-            finished: crate::fsutil::unix_now(),
-            hits: d.hits,
-            misses: d.misses,
-            remote_hits: d.remote_hits,
-            remote_writes: d.remote_writes,
-        };
-        if let Err(e) = last.save(&crate::target_dir::cache_root()?) {
-            note(format!(
-                "could not keep the team cache's counts for doctor: {e:#}"
-            ));
-        }
-    }
+    let sccache_delta = cache_counts(&build, team_cache.as_ref(), args.stats)?;
 
     let dylib = request.dev_dylib().zip(outcome.dev_dylib.as_deref());
     let replaced = !placement::up_to_date(&installed, &outcome.library);
-    let mut companion = None;
-    if replaced {
-        let placed = placement::place(
-            ws,
-            &installed,
-            Extension::Built {
-                library: &outcome.library,
-                dylib,
-            },
-        )?;
-        for old in &placed.removed {
-            note(format!("removed {}: this build replaces it", old.display()));
-        }
-        companion = placed.companion;
-        prebuilt::forget(ws, &crate::target_dir::cache_root()?);
-    }
+    let companion = if replaced {
+        place(ws, &installed, &outcome.library, dylib)?
+    } else {
+        None
+    };
 
     install_editable(ws, &mut venv, &request, &chosen, &build, args.dev_override)?;
 
