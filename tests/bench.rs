@@ -162,27 +162,36 @@ fn a_reduced_bench_reports_ratios_of_the_recorded_times() {
         .all(|l| !l.contains("BENCH")));
 }
 
+/// `maou-build bench --scenarios SCENARIOS --runs 1 EXTRA --json FILE` in `ws`: its output
+/// and the report it wrote.
+fn bench_once(
+    ws: &std::path::Path,
+    scenarios: &str,
+    extra: &[&str],
+) -> (std::process::Output, Value) {
+    let json = ws.with_extension("bench.json");
+    let out = maou_build(ws)
+        .args(["bench", "--scenarios", scenarios, "--runs", "1"])
+        .args(extra)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let report = fs::read_to_string(&json)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_else(|| panic!("no report: {}", text(&out)));
+    (out, report)
+}
+
 #[test]
 fn a_workspace_that_does_not_build_fails_per_scenario_with_its_output() {
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path().join("ws");
     tiny_workspace(&ws, ">=3.11,<3.13", "cdylib");
     fs::write(ws.join("crates/native/src/lib.rs"), "pub fn broken( {\n").unwrap();
-    let json = dir.path().join("bench.json");
-    let out = maou_build(&ws)
-        .args([
-            "bench",
-            "--scenarios",
-            "python-edit,cdylib-edit",
-            "--runs",
-            "1",
-            "--json",
-        ])
-        .arg(&json)
-        .output()
-        .unwrap();
+    let (out, report) = bench_once(&ws, "python-edit,cdylib-edit", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let report: Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
     let scenarios = report["scenarios"].as_array().unwrap();
     assert_eq!(scenarios.len(), 2);
     for s in scenarios {
@@ -346,23 +355,8 @@ fn an_optimized_profile_is_measured_against_maous_own_loop() {
             + "\n[profile.py-ext]\ninherits = \"release\"\nlto = false\ndebug-assertions = true\n",
     )
     .unwrap();
-    let json = dir.path().join("bench.json");
-    let out = maou_build(&ws)
-        .args([
-            "bench",
-            "--scenarios",
-            "cdylib-edit",
-            "--runs",
-            "1",
-            "--profile",
-            "py-ext",
-            "--json",
-        ])
-        .arg(&json)
-        .output()
-        .unwrap();
+    let (out, report) = bench_once(&ws, "cdylib-edit", &["--profile", "py-ext"]);
     assert!(out.status.success(), "{}", text(&out));
-    let report: Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
     let s = &report["scenarios"][0];
     assert_eq!(s["facts"]["profile"], "py-ext", "{s}");
     assert!(s["subject"]["command"]
@@ -411,21 +405,8 @@ fn uv_builds_after_develop_are_measured_and_compile_nothing() {
         "[tool.maturin]\n",
         "[tool.maturin]\neditable-profile = \"dev\"\nuse-base-python = true\n",
     );
-    let json = dir.path().join("bench.json");
-    let out = maou_build(&ws)
-        .args([
-            "bench",
-            "--scenarios",
-            "uv-run-after-develop,uv-sync-new-venv",
-            "--runs",
-            "1",
-            "--json",
-        ])
-        .arg(&json)
-        .output()
-        .unwrap();
+    let (out, report) = bench_once(&ws, "uv-run-after-develop,uv-sync-new-venv", &[]);
     assert!(out.status.success(), "{}", text(&out));
-    let report: Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
     for s in report["scenarios"].as_array().unwrap() {
         assert_eq!(s["facts"]["units_compiled_by_uv"], 0, "{s}");
         assert!(
