@@ -17,10 +17,14 @@ use crate::workspace::Workspace;
 #[command(
     about = "Build the extension (the profile [tool.maturin] names, else dev; sccache) into the editable package: the edit-to-import loop",
     long_about = "Build the extension through sccache and place it in the editable package, so \
-    `import maou._rust` sees it. The profile is the one `[tool.maturin] profile` names (what \
-    maturin and uv build), else dev; `--profile` overrides it.\n\n\
-    The first run creates the venv (uv) and installs the package in editable mode: Python \
-    edits are then live with no build. Every run compiles only what changed (nothing at all \
+    `import maou._rust` sees it. The profile is the one maturin builds for an editable \
+    install (`[tool.maturin] editable-profile`, else `profile`), else dev; `--profile` \
+    overrides it. The cargo command and its PyO3 variables are maturin's, so that uv's \
+    builds (`uv run`, `uv sync`) find everything built.\n\n\
+    The first run creates the venv (uv) and, after the build, has uv install the package in \
+    editable mode (uv's own record: `uv run` then builds nothing); develop says what in \
+    pyproject.toml would make uv's later builds differ. Python edits are then live with no \
+    build. Every run compiles only what changed (nothing at all \
     after a Python-only edit) and replaces the extension atomically; a failed build leaves \
     the previous extension in place.\n\n\
     target/ is a link to a store under ~/.cache/maou-build (MAOU_BUILD_CACHE), kept when \
@@ -37,10 +41,10 @@ pub struct Args {
     jobs: JobsArg,
     #[command(flatten)]
     features: crate::workspace::Features,
-    /// The cargo profile to build [default: `[tool.maturin] profile`, as maturin and uv
-    /// build it, else dev]. develop's own choices (sccache, the target store, the dev
-    /// dylib and the extension's link options) apply to any profile without LTO; one with
-    /// LTO links everything into the extension
+    /// The cargo profile to build [default: `[tool.maturin] editable-profile`, else
+    /// `profile`, as maturin and uv build an editable install, else dev]. develop's own
+    /// choices (sccache, the target store, the dev dylib) apply to any profile without
+    /// LTO; one with LTO links everything into the extension
     #[arg(long, value_name = "NAME")]
     profile: Option<String>,
     /// Short for `--profile release` (thin LTO, as the wheels), for a local check
@@ -49,7 +53,7 @@ pub struct Args {
     /// Full debuginfo for every crate, third-party ones included, for a debugging session.
     /// The extension grows to about a gigabyte and every crate is compiled once more
     /// (sccache keeps both variants); the next develop without it goes back to the
-    /// workspace's dev profile
+    /// profile as the workspace defines it
     #[arg(long, conflicts_with = "release")]
     full_debuginfo: bool,
     /// Print the sccache hits and misses of this build
