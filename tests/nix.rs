@@ -333,3 +333,49 @@ fn the_dev_build_environment_has_one_source() {
         text(&sourced)
     );
 }
+
+/// `requires-python` has two parsers, maou-build's (`src/python.rs`) and the flake's
+/// (`nix/requires-python.nix`: Nix cannot call Rust while it evaluates): fed the same
+/// specifiers, they allow the same CPythons.
+#[test]
+fn both_requires_python_parsers_allow_the_same_cpythons() {
+    let lib = nix_eval_dir().join("inputs/nixpkgs-lib/lib");
+    for spec in [
+        ">=3.11,<3.13",
+        ">=3.12,<3.14",
+        "~=3.10",
+        ">=3.8,!=3.9.*",
+        "==3.12.*",
+        ">3.11",
+        "<=3.10,>=3.9",
+        ">=3.12.1",
+    ] {
+        let expr = format!(
+            "import {}/nix/requires-python.nix {{ lib = import {}; }} \"{spec}\"",
+            source_root().display(),
+            lib.display()
+        );
+        let out = Command::new("nix-instantiate")
+            .args(["--eval", "--strict", "--json", "-E", &expr])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{spec}: {}", text(&out));
+        let nix: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        common::tiny_workspace(dir.path(), spec, "cdylib");
+        let out = common::maou_build(dir.path())
+            .args(["info", "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{spec}: {}", text(&out));
+        let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let rust: Vec<String> = info["pythons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["version"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(nix, rust, "requires-python = \"{spec}\"");
+    }
+}
