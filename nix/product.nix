@@ -64,7 +64,8 @@ in {
   inherit (pyproject.project) name;
   # Oldest first: the chain builds with the first, as `maou-build wheel` does.
   pythons = import ./requires-python.nix {inherit lib;} (pyproject.project.requires-python or "");
-  platform = maturin.compatibility or maturin.manylinux or "manylinux_2_28";
+  # The default platform's one source, read by maou-build too (src/audit/policy.rs).
+  platform = maturin.compatibility or maturin.manylinux or (lib.importJSON ../src/audit/platforms.json).default;
   wheelFeatures = (pyproject.tool.maou-build or {}).wheel-features or [];
   src = fileset.toSource {
     inherit root;

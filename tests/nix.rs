@@ -379,3 +379,30 @@ fn both_requires_python_parsers_allow_the_same_cpythons() {
         assert_eq!(nix, rust, "requires-python = \"{spec}\"");
     }
 }
+
+/// The default platform's one source is `src/audit/platforms.json`: changed there in a
+/// copy, the flake's chain builds for the new platform (maou-build includes the file when
+/// it is compiled), and no .nix file names a platform itself.
+#[test]
+fn the_default_platform_has_one_source() {
+    for path in nix_files() {
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains("\"manylinux_"),
+            "{} names a platform itself",
+            path.display()
+        );
+    }
+    let (_tmp, flake) = flake_copy();
+    let file = flake.join("src/audit/platforms.json");
+    let mut platforms: Value = serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
+    platforms["default"] = "manylinux_2_34".into();
+    fs::write(&file, platforms.to_string()).unwrap();
+    let outputs = evaluate(&flake);
+    let deps = derivation(&outputs["packages.maou-deps"]);
+    let build = deps["env"]["buildPhase"].as_str().unwrap();
+    assert!(
+        build.contains("maturin build --release --zig --compatibility manylinux_2_34"),
+        "{build}"
+    );
+}

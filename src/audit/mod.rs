@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 pub use check::{Extension, Finding};
-pub use policy::{platform_of, Policy};
+pub use policy::{default_platform, platform_of, Policy};
 pub use repair::Repair;
 
 use crate::elf;

@@ -28,13 +28,26 @@ const LOADER: &str = "ld-linux-x86-64.so.2";
 /// The policies maou-build knows, by name: the data beside this file.
 const POLICIES: &[(&str, &str)] = &[("manylinux_2_28", include_str!("manylinux_2_28.json"))];
 
-/// The platform wheels are built for when `[tool.maturin] compatibility` says nothing.
-pub const DEFAULT_PLATFORM: &str = "manylinux_2_28";
+#[derive(serde::Deserialize)]
+struct Platforms {
+    default: String,
+}
+
+/// The platform wheels are built for when `[tool.maturin] compatibility` says nothing:
+/// `platforms.json` beside this file, its one source (the flake reads it too).
+pub fn default_platform() -> &'static str {
+    static DEFAULT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DEFAULT.get_or_init(|| {
+        serde_json::from_str::<Platforms>(include_str!("platforms.json"))
+            .expect("src/audit/platforms.json is checked by a unit test")
+            .default
+    })
+}
 
 impl Policy {
     #[cfg(test)]
     pub fn manylinux_2_28() -> Policy {
-        Policy::named(DEFAULT_PLATFORM).expect("the built-in manylinux_2_28 policy")
+        Policy::named("manylinux_2_28").expect("the built-in manylinux_2_28 policy")
     }
 
     /// The policy called `name` (`manylinux_2_28`), or an error listing those there are.
@@ -94,10 +107,20 @@ pub fn platform_of(ws: Option<&crate::workspace::Workspace>) -> Result<Policy> {
                 ws.pyproject.display()
             )
         }),
-        None => Policy::named(DEFAULT_PLATFORM),
+        None => Policy::named(default_platform()),
     }
 }
 
 pub(super) fn parse_dotted(text: &str) -> Option<Vec<u64>> {
     text.split('.').map(|p| p.parse().ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_platform_has_a_policy() {
+        assert!(Policy::named(default_platform()).is_ok());
+    }
 }

@@ -9,21 +9,29 @@ use anyhow::{Context, Result};
 use crate::audit::{audit_path, platform_of, Options};
 use crate::messages::print_report;
 
+/// `audit --help`, naming the default platform from its one source.
+fn long_about() -> String {
+    format!(
+        "Check wheels or shared objects against the platform policy: the workspace's \
+         [tool.maturin] compatibility, else {} x86_64 (also outside a workspace).\n\n\
+         For every ELF file: x86_64, the highest GLIBC, GLIBCXX, CXXABI and GCC symbol versions, \
+         every DT_NEEDED library among those the policy allows, no RPATH/RUNPATH outside $ORIGIN \
+         (or outside the wheel), and no /nix/store path anywhere in the file. For a wheel also: \
+         the file name's tags against WHEEL, every file against RECORD (hash and size), and each \
+         extension's name against its PyInit_ symbol and the Python tag.\n\n\
+         --repair removes RPATH/RUNPATH entries that point outside the wheel and retags a wheel \
+         whose files comply, rewriting WHEEL and RECORD; it then audits the result again. It \
+         never retags a wheel whose files it found outside the policy.\n\n\
+         Exit status: 0 when everything passes, 1 when a check fails, 2 when an input cannot be \
+         read (not a zip, not a wheel, not an ELF file, truncated).",
+        crate::audit::default_platform()
+    )
+}
+
 #[derive(clap::Args)]
 #[command(
-    about = "Check wheels or shared objects against the platform policy (manylinux_2_28), and repair what can be",
-    long_about = "Check wheels or shared objects against the platform policy: the workspace's \
-    [tool.maturin] compatibility, else manylinux_2_28 x86_64 (also outside a workspace).\n\n\
-    For every ELF file: x86_64, the highest GLIBC, GLIBCXX, CXXABI and GCC symbol versions, \
-    every DT_NEEDED library among those the policy allows, no RPATH/RUNPATH outside $ORIGIN \
-    (or outside the wheel), and no /nix/store path anywhere in the file. For a wheel also: \
-    the file name's tags against WHEEL, every file against RECORD (hash and size), and each \
-    extension's name against its PyInit_ symbol and the Python tag.\n\n\
-    --repair removes RPATH/RUNPATH entries that point outside the wheel and retags a wheel \
-    whose files comply, rewriting WHEEL and RECORD; it then audits the result again. It \
-    never retags a wheel whose files it found outside the policy.\n\n\
-    Exit status: 0 when everything passes, 1 when a check fails, 2 when an input cannot be \
-    read (not a zip, not a wheel, not an ELF file, truncated)."
+    about = "Check wheels or shared objects against the platform policy, and repair what can be",
+    long_about = long_about()
 )]
 pub struct Args {
     /// Wheels (.whl) or ELF shared objects to check

@@ -13,23 +13,31 @@ use crate::python::Minor;
 use crate::release_build::run::{Options, Outcome, Report};
 use crate::workspace::{Features, Workspace};
 
+/// `wheel --help`, naming the default platform from its one source.
+fn long_about() -> String {
+    format!(
+        "Build one release wheel per CPython that requires-python allows and this \
+         machine has (or those given with --python), for the platform in [tool.maturin] \
+         compatibility ({} by default): Cargo.toml's release profile (thin LTO) as it \
+         is, linked against the platform's glibc by zig through maturin.\n\n\
+         An extension on the stable ABI (pyo3's abi3 features) is built once and packaged into \
+         each CPython's wheel (NAME-VERSION-cpXY-cpXY-PLATFORM.whl); otherwise each CPython's \
+         build shares one target directory, so only PyO3 and the cdylib are rebuilt per \
+         interpreter. Each wheel is then audited (as `maou-build audit`), and only wheels that \
+         pass are moved into the output directory: a failed build or audit leaves nothing there.\n\n\
+         Features: [tool.maturin] features (every build), [tool.maou-build] wheel-features (the \
+         distributed wheels; the flake's CI chain reads the same list) and -F on the command line.\n\n\
+         Wheels are reproducible: the same source and SOURCE_DATE_EPOCH give the same bytes. \
+         SOURCE_DATE_EPOCH defaults to the time of the last git commit. sccache is used when it \
+         is on PATH.",
+        crate::audit::default_platform()
+    )
+}
+
 #[derive(clap::Args)]
 #[command(
     about = "Build audited release wheels (thin LTO) for each allowed CPython, for the workspace's platform",
-    long_about = "Build one release wheel per CPython that requires-python allows and this \
-    machine has (or those given with --python), for the platform in [tool.maturin] \
-    compatibility (manylinux_2_28 by default): Cargo.toml's release profile (thin LTO) as it \
-    is, linked against the platform's glibc by zig through maturin.\n\n\
-    An extension on the stable ABI (pyo3's abi3 features) is built once and packaged into \
-    each CPython's wheel (NAME-VERSION-cpXY-cpXY-PLATFORM.whl); otherwise each CPython's \
-    build shares one target directory, so only PyO3 and the cdylib are rebuilt per \
-    interpreter. Each wheel is then audited (as `maou-build audit`), and only wheels that \
-    pass are moved into the output directory: a failed build or audit leaves nothing there.\n\n\
-    Features: [tool.maturin] features (every build), [tool.maou-build] wheel-features (the \
-    distributed wheels; the flake's CI chain reads the same list) and -F on the command line.\n\n\
-    Wheels are reproducible: the same source and SOURCE_DATE_EPOCH give the same bytes. \
-    SOURCE_DATE_EPOCH defaults to the time of the last git commit. sccache is used when it \
-    is on PATH."
+    long_about = long_about()
 )]
 pub struct Args {
     /// CPython to build for, e.g. 3.12; repeat for several [default: every one allowed and installed]
