@@ -44,6 +44,8 @@ pub struct BuildEnv {
     pub server_restarted: Option<String>,
     pub target: TargetDir,
     pub jobs: Jobs,
+    /// The host's target triple (from the `rustc -vV` the target store is keyed by).
+    pub rustc_host: String,
 }
 
 /// The compiler cache for `ws`, checked writable, or None when `cache` allows it. Done
@@ -73,7 +75,8 @@ impl BuildEnv {
     /// Starts (or restarts) the cache's server with this workspace's settings, prepares
     /// the target directory and chooses the jobs, saying what it did.
     pub fn prepare(ws: &Workspace, found: Option<Sccache>, jobs: &JobsArg) -> Result<BuildEnv> {
-        let target = target_dir::prepare(ws, &target_dir::rustc_version(ws)?)?;
+        let rustc_version = target_dir::rustc_version(ws)?;
+        let target = target_dir::prepare(ws, &rustc_version)?;
         if !matches!(target.state, target_dir::TargetState::Linked) {
             note(target.describe());
         }
@@ -96,6 +99,7 @@ impl BuildEnv {
             server_restarted,
             target,
             jobs: resources::choose_jobs(jobs.jobs.map(usize::from)),
+            rustc_host: target_dir::host_of(&rustc_version)?,
         })
     }
 

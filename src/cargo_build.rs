@@ -8,7 +8,6 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 use crate::profile::DevOverride;
-use crate::python::Interpreter;
 use crate::workspace::{DevDylib, Features, Profile, Workspace};
 
 #[derive(Deserialize)]
@@ -37,11 +36,11 @@ pub struct Request<'a> {
     /// The profile built, resolved from the workspace's `Cargo.toml`.
     pub profile: &'a Profile,
     pub jobs: usize,
-    /// The interpreter the extension is built for (maturin's variables: [crate::pyo3_env]).
-    pub interpreter: &'a Interpreter,
     /// Every switch of the build: `[tool.maturin]`'s and the command line's together.
     pub features: Features,
-    /// The build environment's variables ([crate::build_env::BuildEnv::vars]).
+    /// The build environment's variables ([crate::build_env::BuildEnv::vars]) and maturin's
+    /// PyO3 variables ([crate::pyo3_env::vars]), so that its builds (uv's door) and this
+    /// one are one.
     pub env: Vec<(String, String)>,
     /// Overrides of that profile, on cargo's command line.
     pub dev_override: Option<DevOverride>,
@@ -134,17 +133,14 @@ impl Request<'_> {
             .filter(|a| a != "--message-format" && a != "json-render-diagnostics")
             .map(Into::into)
             .collect();
-        crate::process::display_with_env(self.env().unwrap_or_default(), "cargo", &args)
+        crate::process::display_with_env(self.env(), "cargo", &args)
     }
 
-    pub fn env(&self) -> Result<Vec<(String, String)>> {
-        let mut env = self.env.clone();
+    pub fn env(&self) -> Vec<(String, String)> {
         // No CARGO_TARGET_DIR: cargo finds its target directory itself (`target/`, the link
         // to the store, or what the user chose), and sccache hashes CARGO_* variables into
         // its keys, so a per-checkout path here would make every other checkout miss.
-        // maturin's variables, so that its builds (uv's door) and this one are one.
-        env.extend(crate::pyo3_env::vars(self.ws, self.interpreter)?);
-        Ok(env)
+        self.env.clone()
     }
 
     /// Runs the build. On failure cargo has already printed rustc's errors.
@@ -154,7 +150,7 @@ impl Request<'_> {
             "cargo",
             self.args(),
             &self.ws.cargo_workspace_root,
-            &self.env()?,
+            &self.env(),
         );
         let mut compiled = Vec::new();
         let mut library = None;

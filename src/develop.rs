@@ -294,14 +294,16 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     let jobs = build.jobs.clone();
     let sccache_server = build.server_restarted.clone();
 
-    let interpreter = venv.interpreter.clone();
     let request = Request {
         ws,
         profile: &chosen.profile,
         jobs: jobs.jobs,
-        interpreter: &interpreter,
         features,
-        env: build.vars(),
+        env: [
+            build.vars(),
+            crate::pyo3_env::vars(ws, &venv.interpreter, &build.rustc_host)?,
+        ]
+        .concat(),
         dev_override: args.dev_override,
     };
     let profile = match args.dev_override {

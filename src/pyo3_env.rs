@@ -15,33 +15,17 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::python::Interpreter;
 use crate::workspace::{StableAbi, Workspace};
 
 /// The interpreter maturin builds with under `use-base-python`: the venv's base, real path.
-pub fn build_interpreter(interp: &Interpreter) -> &Path {
+fn build_interpreter(interp: &Interpreter) -> &Path {
     interp
         .base_executable
         .as_deref()
         .unwrap_or(&interp.executable)
-}
-
-/// The host's target triple as rustc gives it (`rustc -vV`), asked once.
-fn host_triple(ws: &Workspace) -> Result<String> {
-    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    if let Some(h) = HOST.get() {
-        return Ok(h.clone());
-    }
-    let vv = crate::target_dir::rustc_version(ws)?;
-    let host = vv
-        .lines()
-        .find_map(|l| l.strip_prefix("host: "))
-        .with_context(|| format!("`rustc -vV` names no host:\n{vv}"))?
-        .trim()
-        .to_owned();
-    Ok(HOST.get_or_init(|| host).clone())
 }
 
 /// maturin's `PYO3_CONFIG_FILE` for `interp`, when it writes one: its path under the
@@ -66,10 +50,11 @@ fn config_file(
     (path, contents)
 }
 
-/// The variables for a build of `ws`'s extension with `interp`. Writes maturin's
-/// configuration file when it is needed and missing; one that exists is kept as it is
-/// (maturin rewrites it only when its own contents differ, which would rebuild pyo3).
-pub fn vars(ws: &Workspace, interp: &Interpreter) -> Result<Vec<(String, String)>> {
+/// The variables for a build of `ws`'s extension with `interp` on the host `host` (rustc's
+/// target triple). Writes maturin's configuration file when it is needed and missing; one
+/// that exists is kept as it is (maturin rewrites it only when its own contents differ,
+/// which would rebuild pyo3).
+pub fn vars(ws: &Workspace, interp: &Interpreter, host: &str) -> Result<Vec<(String, String)>> {
     let python = build_interpreter(interp).to_string_lossy().into_owned();
     let mut vars = vec![
         ("PYO3_BUILD_EXTENSION_MODULE".to_owned(), "1".to_owned()),
@@ -88,7 +73,7 @@ pub fn vars(ws: &Workspace, interp: &Interpreter) -> Result<Vec<(String, String)
         // the store `target/` links to.
         let target =
             fs::canonicalize(&ws.target_directory).unwrap_or_else(|_| ws.target_directory.clone());
-        let (path, contents) = config_file(&target, &host_triple(ws)?, interp, abi);
+        let (path, contents) = config_file(&target, host, interp, abi);
         if !path.is_file() {
             fs::create_dir_all(path.parent().expect("a file in a directory"))?;
             crate::fsutil::write_atomic(&path, contents.as_bytes())?;

@@ -112,6 +112,15 @@ pub fn rustc_version(ws: &Workspace) -> Result<String> {
     crate::process::output("rustc", ["-vV"], Some(&ws.cargo_workspace_root))
 }
 
+/// The host's target triple, from `rustc -vV`'s output ([rustc_version]).
+pub fn host_of(rustc_version: &str) -> Result<String> {
+    rustc_version
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(|h| h.trim().to_owned())
+        .with_context(|| format!("`rustc -vV` names no host:\n{rustc_version}"))
+}
+
 pub fn prepare(ws: &Workspace, rustc_version: &str) -> Result<TargetDir> {
     let link = ws.cargo_workspace_root.join("target");
     let user_chosen = std::env::var_os("CARGO_TARGET_DIR").is_some_and(|v| !v.is_empty())

@@ -74,6 +74,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<Report> {
     crate::editable::install(&sandbox.ws, &mut venv, crate::editable::Install::OwnWheel)
         .context("installing the sandbox's package")?;
     let jobs = crate::resources::choose_jobs(None).jobs;
+    let rustc_version = crate::target_dir::rustc_version(ws)?;
     let plan = Plan {
         runs: opts.runs,
         jobs,
@@ -81,6 +82,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<Report> {
         no_cgroup: no_cgroup.clone(),
         python: venv.interpreter.clone(),
         profile: crate::profile::Chosen::for_workspace(&sandbox.ws, opts.profile.as_deref())?,
+        rustc_host: crate::target_dir::host_of(&rustc_version)?,
     };
 
     let outcome = scenarios::run(&sandbox, &plan, &opts.ids);
@@ -107,11 +109,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<Report> {
         machine: Machine {
             cores: crate::resources::cores(),
             memory_total_bytes: mem_total(),
-            rustc: crate::target_dir::rustc_version(ws)?
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .to_owned(),
+            rustc: rustc_version.lines().next().unwrap_or_default().to_owned(),
             python: plan.python.version.clone(),
         },
         started: started_at,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{env, fail, pass, warn, Check};
 use crate::process;
 use crate::profile::Chosen;
-use crate::workspace::Workspace;
+use crate::workspace::{Section, Workspace};
 
 #[derive(Deserialize, Default)]
 struct ToolchainFile {
@@ -20,26 +20,6 @@ struct ToolchainFile {
 #[derive(Deserialize, Default)]
 struct ToolchainSection {
     channel: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-struct Manifest {
-    #[serde(default)]
-    profile: BTreeMap<String, Profile>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-struct Profile {
-    debug: Option<toml::Value>,
-    split_debuginfo: Option<String>,
-    #[serde(default)]
-    package: BTreeMap<String, PackageProfile>,
-}
-
-#[derive(Deserialize, Default)]
-struct PackageProfile {
-    debug: Option<toml::Value>,
 }
 
 /// Whether a profile's `debug` value asks for no debuginfo at all.
@@ -186,10 +166,7 @@ pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
             p.opt_level
         ),
     ));
-    let manifest = ws.cargo_workspace_root.join("Cargo.toml");
-    let section = read_toml::<Manifest>(&manifest)
-        .and_then(|mut m| m.profile.remove(&p.name))
-        .unwrap_or_default();
+    let section = ws.profiles.section(&p.name).cloned().unwrap_or_default();
     // Cargo's variables for this profile (CARGO_PROFILE_PY_EXT_… for py-ext).
     let var = |key: &str| {
         env(&format!(
@@ -342,7 +319,7 @@ fn dev_dylib(ws: &Workspace) -> Check {
 }
 
 /// Third-party crates' debuginfo: linked into the extension, it is relinked on every edit.
-fn debuginfo(dev: &Profile, var: &dyn Fn(&str) -> Option<String>) -> Check {
+fn debuginfo(dev: &Section, var: &dyn Fn(&str) -> Option<String>) -> Check {
     let workspace = var("DEBUG")
         .map(toml::Value::String)
         .or_else(|| dev.debug.clone());

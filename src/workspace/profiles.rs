@@ -11,12 +11,24 @@ use serde::{Deserialize, Serialize};
 /// One `[profile.NAME]` section as written.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-struct Section {
+pub struct Section {
     inherits: Option<String>,
     opt_level: Option<toml::Value>,
     lto: Option<toml::Value>,
     incremental: Option<bool>,
     codegen_units: Option<u32>,
+    /// `debug`, as written (doctor reads it).
+    pub debug: Option<toml::Value>,
+    pub split_debuginfo: Option<String>,
+    /// `[profile.NAME.package.X]`: per-package overrides (`"*"`: every third-party crate).
+    #[serde(default)]
+    pub package: BTreeMap<String, PackageSection>,
+}
+
+/// A `[profile.NAME.package.X]` section: what doctor reads of it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PackageSection {
+    pub debug: Option<toml::Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -62,6 +74,11 @@ impl Profiles {
             sections: parsed.profile,
             manifest: manifest.to_path_buf(),
         })
+    }
+
+    /// The section `[profile.NAME]` as written, if the manifest has one.
+    pub fn section(&self, name: &str) -> Option<&Section> {
+        self.sections.get(name)
     }
 
     /// The profile `name`, resolved through `inherits` down to cargo's built-ins.

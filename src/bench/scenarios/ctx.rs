@@ -18,6 +18,8 @@ pub struct Plan {
     pub python: Interpreter,
     /// The profile develop builds (`--profile` or the workspace's).
     pub profile: Chosen,
+    /// The host's target triple (maturin's PyO3 configuration file is named by it).
+    pub rustc_host: String,
 }
 
 /// What develop until importable took and did.
@@ -166,16 +168,13 @@ impl Ctx<'_> {
             ws: &self.sb.ws,
             profile: &profile,
             jobs,
-            interpreter: &self.plan.python,
             features: self.sb.ws.features.clone(),
-            env: Vec::new(),
+            env: crate::pyo3_env::vars(&self.sb.ws, &self.plan.python, &self.plan.rustc_host)
+                .expect("the sandbox's target directory is writable"),
             dev_override,
         };
         let mut cmd = Cmd::new(std::iter::once("cargo".to_owned()).chain(request.args()));
-        for (k, v) in request
-            .env()
-            .expect("the sandbox's target directory is writable")
-        {
+        for (k, v) in request.env() {
             cmd = cmd.env(k, v);
         }
         if sccache {
