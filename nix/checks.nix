@@ -29,6 +29,7 @@
       };
     });
   withProductDeps = productArgs // {cargoArtifacts = productDeps;};
+  testBinaries = builtins.fromJSON (builtins.readFile ./test-binaries.json);
   withToolDeps =
     tool.common
     // {
@@ -41,12 +42,16 @@ in {
       cargoClippyExtraArgs = "--all-targets -- -D warnings";
     });
   fmt = craneLib.cargoFmt {inherit (tool.common) src pname version;};
-  # tests/wheel.rs and tests/develop.rs need uv, PyPI and a writable HOME: not here.
-  # The README test reads README.md, which the sources leave out on purpose.
+  # The test binaries that run in the sandbox, and the tests they skip, with the reason for
+  # every other binary: nix/test-binaries.json.
   tests = craneLib.cargoTest (withToolDeps
     // {
       nativeBuildInputs = tool.common.nativeBuildInputs ++ chain.pythons;
-      cargoTestExtraArgs = "--lib --bins --test audit --test publish -- --skip the_readme_shows_the_cell_colab_prints";
+      cargoTestExtraArgs =
+        "--lib --bins"
+        + lib.concatMapStrings (t: " --test ${t}") testBinaries.sandbox
+        + " --"
+        + lib.concatMapStrings (t: " --skip ${t}") (builtins.attrNames testBinaries.skip);
     });
   product-clippy = craneLib.cargoClippy (withProductDeps
     // {

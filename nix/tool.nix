@@ -19,7 +19,8 @@
   };
   withTests = fileset.toSource {
     inherit root;
-    fileset = fileset.unions [toolFiles (root + "/tests")];
+    # tests/workflows.rs reads the workflows.
+    fileset = fileset.unions [toolFiles (root + "/tests") (root + "/.github")];
   };
   common = {
     inherit src;

@@ -71,6 +71,15 @@ pub fn find_cache(ws: &Workspace, cache: Cache) -> Result<Option<Sccache>> {
     }
 }
 
+/// The variables every build child gets from `cache` (none without one).
+pub fn cache_vars(cache: Option<&Sccache>) -> Vec<(String, String)> {
+    cache
+        .into_iter()
+        .flat_map(Sccache::env)
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+}
+
 impl BuildEnv {
     /// Starts (or restarts) the cache's server with this workspace's settings, prepares
     /// the target directory and chooses the jobs, saying what it did.
@@ -105,11 +114,7 @@ impl BuildEnv {
 
     /// The variables of every build child: the cache's.
     pub fn vars(&self) -> Vec<(String, String)> {
-        self.cache
-            .iter()
-            .flat_map(Sccache::env)
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect()
+        cache_vars(self.cache.as_ref())
     }
 
     /// What the cache did since [BuildEnv::prepare]; None without a cache.

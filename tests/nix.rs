@@ -406,3 +406,314 @@ fn the_default_platform_has_one_source() {
         "{build}"
     );
 }
+
+/// A maturin command line with what differs by machine replaced: the interpreter (by its
+/// file name), the dependency sources' path in the remap, the output directory, the jobs.
+fn normalized_maturin(args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut iter = args.iter().peekable();
+    while let Some(arg) = iter.next() {
+        out.push(arg.clone());
+        let Some(value) = iter.peek() else { continue };
+        let replaced = match arg.as_str() {
+            "--interpreter" => {
+                let name = Path::new(value.as_str()).file_name().unwrap();
+                format!("<{}>", name.to_string_lossy())
+            }
+            "--out" => "<out>".to_owned(),
+            "--jobs" => "<jobs>".to_owned(),
+            "--config" => {
+                let (head, rest) = value
+                    .split_once("--remap-path-prefix=")
+                    .unwrap_or((value, ""));
+                match rest.split_once("=/") {
+                    Some((_, tail)) => format!("{head}--remap-path-prefix=<sources>=/{tail}"),
+                    None => value.to_string(),
+                }
+            }
+            _ => continue,
+        };
+        out.push(replaced);
+        iter.next();
+    }
+    out
+}
+
+/// The pre-wheel steps of `outputs`' chain against `maou-build wheel --dry-run`'s first
+/// build (the oldest CPython, as the chain builds): each difference, one line each.
+fn chain_drift(outputs: &BTreeMap<String, String>, wheel: &Value) -> Vec<String> {
+    let mut drift = Vec::new();
+    let wheel_args: Vec<String> = std::iter::once("maturin".to_owned())
+        .chain(
+            wheel["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned()),
+        )
+        .collect();
+    let wheel_args = normalized_maturin(&wheel_args);
+    let wheels_env = derivation(&outputs["packages.wheels"])["env"].clone();
+    // Per derivation by nature; everything else a step sets must reach maou-build wheel.
+    const OWN: [&str; 16] = [
+        "name",
+        "pname",
+        "version",
+        "src",
+        "out",
+        "cargoArtifacts",
+        "buildPhase",
+        "buildPhaseCargoCommand",
+        "installPhase",
+        "installPhaseCommand",
+        "configurePhase",
+        "checkPhase",
+        "doInstallCargoArtifacts",
+        "CRANE_BUILD_DEPS_ONLY",
+        "nativeBuildInputs",
+        "dummySrc",
+    ];
+    for step in PRODUCT_STEPS {
+        let env = derivation(&outputs[step])["env"].clone();
+        let phase = env["buildPhase"].as_str().unwrap();
+        let Some(line) = phase
+            .lines()
+            .find(|l| l.trim_start().starts_with("maturin "))
+        else {
+            drift.push(format!("{step}: no maturin command in its build phase"));
+            continue;
+        };
+        let line = line
+            .replace("$TMPDIR", "/build")
+            .replace("$NIX_BUILD_CORES", "2");
+        let args = normalized_maturin(&shlex::split(&line).unwrap());
+        if args != wheel_args {
+            drift.push(format!(
+                "{step} runs  {}\n  maou-build wheel runs  {}",
+                args.join(" "),
+                wheel_args.join(" ")
+            ));
+        }
+        for (key, value) in env.as_object().unwrap() {
+            if !OWN.contains(&key.as_str()) && wheels_env[key] != *value {
+                drift.push(format!(
+                    "{step} sets {key}={value}, where maou-build wheel runs it is {}",
+                    wheels_env[key]
+                ));
+            }
+        }
+        let inputs = wheels_env["nativeBuildInputs"].as_str().unwrap();
+        for input in env["nativeBuildInputs"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+        {
+            if !inputs.contains(input) {
+                drift.push(format!("{step} has {input}, maou-build wheel does not"));
+            }
+        }
+    }
+    // What maou-build wheel gives maturin beyond its environment: each accounted for.
+    for key in wheel["env"].as_object().unwrap().keys() {
+        let why = match key.as_str() {
+            // stdenv sets 315532800 in every step; maou-build wheel takes it from there.
+            "SOURCE_DATE_EPOCH" => None,
+            // Which zig (the one on PATH in Nix): the same binary for every step's maturin.
+            "CARGO_ZIGBUILD_ZIG_PATH" | "CARGO_ZIGBUILD_PYTHON_PATH" => None,
+            // Only with sccache on PATH, which no step has.
+            k if k == "RUSTC_WRAPPER" || k.starts_with("SCCACHE_") => (wheels_env
+                ["nativeBuildInputs"]
+                .as_str()
+                .unwrap()
+                .contains("sccache"))
+            .then(|| format!("the wheels' step has sccache: maturin gets {key}")),
+            _ => Some(format!(
+                "maou-build wheel gives maturin {key}, which no chain step sets"
+            )),
+        };
+        drift.extend(why);
+    }
+    drift
+}
+
+/// `maou-build wheel --dry-run --json` in `dir`: its first maturin build.
+fn wheel_dry_run(dir: &Path) -> Value {
+    let out = common::maou_build(dir)
+        .args(["wheel", "--dry-run", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let commands: Value = serde_json::from_slice(&out.stdout).unwrap();
+    commands[0].clone()
+}
+
+/// The chain's steps before the wheels run the maturin build `maou-build wheel` runs (its
+/// arguments as `--dry-run` prints them, with what differs by machine set aside), in the
+/// environment the wheels' step gives maou-build; with a wheel feature too. A change on
+/// the chain's side alone shows as drift.
+#[test]
+fn the_chain_runs_the_maturin_build_of_maou_build_wheel() {
+    let (_tmp, flake) = flake_copy();
+    // A feature for the distributed wheels, read by both sides from pyproject.toml.
+    let manifest = flake.join("rust/maou_rust/Cargo.toml");
+    let cargo = fs::read_to_string(&manifest).unwrap();
+    fs::write(
+        &manifest,
+        cargo.replace("[features]\n", "[features]\nfast = []\n"),
+    )
+    .unwrap();
+    let pyproject = flake.join("pyproject.toml");
+    let py = fs::read_to_string(&pyproject).unwrap();
+    fs::write(
+        &pyproject,
+        py.replace(
+            "[tool.maou-build]\n",
+            "[tool.maou-build]\nwheel-features = [\"fast\"]\n",
+        ),
+    )
+    .unwrap();
+
+    let wheel = wheel_dry_run(&flake);
+    assert!(
+        wheel["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "fast"),
+        "{wheel}"
+    );
+    let outputs = evaluate(&flake);
+    let drift = chain_drift(&outputs, &wheel);
+    assert!(drift.is_empty(), "{}", drift.join("\n"));
+
+    // One side changed: the chain's maturin flags.
+    let chain = flake.join("nix/chain.nix");
+    let nix = fs::read_to_string(&chain).unwrap();
+    fs::write(
+        &chain,
+        nix.replace("--auditwheel check", "--auditwheel skip"),
+    )
+    .unwrap();
+    let drift = chain_drift(&evaluate(&flake), &wheel);
+    assert_eq!(drift.len(), PRODUCT_STEPS.len(), "{drift:?}");
+    assert!(
+        drift.iter().all(|d| d.contains("--auditwheel skip")),
+        "{drift:?}"
+    );
+
+    // Or a variable one step sets that maou-build wheel would not see.
+    fs::write(
+        &chain,
+        nix.replace(
+            "buildPhaseCargoCommand = maturinBuild;\n          });",
+            "buildPhaseCargoCommand = maturinBuild;\n            RUSTFLAGS = \"-Cdebuginfo=1\";\n          });",
+        ),
+    )
+    .unwrap();
+    let drift = chain_drift(&evaluate(&flake), &wheel);
+    assert!(
+        !drift.is_empty() && drift.iter().all(|d| d.contains("RUSTFLAGS")),
+        "{drift:?}"
+    );
+}
+
+#[derive(serde::Deserialize)]
+struct TestBinaries {
+    sandbox: Vec<String>,
+    skip: BTreeMap<String, String>,
+    outside: BTreeMap<String, String>,
+}
+
+/// What is wrong with `flake`'s coverage of its test binaries: each of `tests/*.rs` run by
+/// the evaluated `checks.tests` or excluded with a reason, never both; the skipped tests
+/// exist; ci.yml's comment names what it runs.
+fn check_coverage_problems(flake: &Path) -> Vec<String> {
+    let list: TestBinaries =
+        serde_json::from_str(&fs::read_to_string(flake.join("nix/test-binaries.json")).unwrap())
+            .unwrap();
+    let outputs = evaluate(flake);
+    let env = derivation(&outputs["checks.tests"])["env"].clone();
+    // crane's cargoTest runs `cargo test` in the check phase.
+    let command = env["checkPhase"].as_str().unwrap_or_default().to_owned();
+    let run: Vec<&str> = command
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .filter(|w| w[0] == "--test")
+        .map(|w| w[1])
+        .collect();
+    let mut problems = Vec::new();
+    let mut binaries: Vec<String> = fs::read_dir(flake.join("tests"))
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.unwrap().path();
+            (path.extension()? == "rs").then(|| path.file_stem().unwrap().to_string_lossy().into())
+        })
+        .collect();
+    binaries.sort();
+    for binary in &binaries {
+        let runs = run.contains(&binary.as_str());
+        match (runs, list.outside.get(binary)) {
+            (true, Some(_)) => problems.push(format!("tests/{binary}.rs runs and is excluded")),
+            (false, None) => problems.push(format!(
+                "tests/{binary}.rs is neither run by checks.tests nor excluded with a reason"
+            )),
+            (false, Some(why)) if why.trim().is_empty() => {
+                problems.push(format!("tests/{binary}.rs is excluded without a reason"))
+            }
+            _ => {}
+        }
+    }
+    for name in run.iter().copied().chain(list.outside.keys().map(String::as_str)) {
+        if !binaries.iter().any(|b| b == name) {
+            problems.push(format!(
+                "{name} is listed but tests/{name}.rs does not exist"
+            ));
+        }
+    }
+    for skipped in list.skip.keys() {
+        if !command.contains(&format!("--skip {skipped}")) {
+            problems.push(format!("checks.tests does not skip {skipped}"));
+        }
+        let defined = binaries.iter().any(|b| {
+            fs::read_to_string(flake.join(format!("tests/{b}.rs")))
+                .unwrap()
+                .contains(&format!("fn {skipped}("))
+        });
+        if !defined {
+            problems.push(format!("the skipped test {skipped} does not exist"));
+        }
+    }
+    let ci = fs::read_to_string(flake.join(".github/workflows/ci.yml")).unwrap();
+    let comment: String = ci
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for binary in &list.sandbox {
+        if !comment.contains(binary.as_str()) {
+            problems.push(format!(
+                "ci.yml's comment does not say it runs tests/{binary}.rs"
+            ));
+        }
+    }
+    problems
+}
+
+/// `nix flake check` runs every test binary that can run in the sandbox: each of
+/// `tests/*.rs` is in `checks.tests`'s command, as evaluated, or excluded in
+/// `nix/test-binaries.json` with its reason. A new test binary in neither fails.
+#[test]
+fn flake_check_runs_every_test_binary_the_sandbox_can() {
+    let (_tmp, flake) = flake_copy();
+    common::copy_item(&source_root(), &flake, ".github");
+    let problems = check_coverage_problems(&flake);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    fs::write(flake.join("tests/speed.rs"), "#[test]\nfn fast() {}\n").unwrap();
+    let problems = check_coverage_problems(&flake);
+    assert_eq!(
+        problems,
+        ["tests/speed.rs is neither run by checks.tests nor excluded with a reason"]
+    );
+}

@@ -50,6 +50,11 @@ pub struct Args {
     jobs: JobsArg,
     #[command(flatten)]
     features: Features,
+    /// Print the maturin commands the build would run, with the variables each gets, and
+    /// build nothing (the flake's CI chain runs the same command in every step; with
+    /// --json, a list of {python, interpreter, dir, args, env, shown, packaged_for})
+    #[arg(long)]
+    dry_run: bool,
     /// Print the report as JSON on stdout (progress still goes to stderr)
     #[arg(long)]
     json: bool,
@@ -63,6 +68,22 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         jobs: args.jobs.clone(),
         features: args.features.clone(),
     };
+    if args.dry_run {
+        let commands = crate::release_build::run::dry_run(&ws, &opts)?;
+        print_report(args.json, &commands, |cs| {
+            for c in cs {
+                println!("CPython {} (in {}): {}", c.python, c.dir.display(), c.shown);
+                if !c.packaged_for.is_empty() {
+                    let list: Vec<String> = c.packaged_for.iter().map(Minor::to_string).collect();
+                    println!(
+                        "  stable ABI: packaged for CPython {} as well",
+                        list.join(", ")
+                    );
+                }
+            }
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
     match crate::release_build::run::run(&ws, &opts)? {
         Outcome::Delivered(report) => {
             print_report(args.json, &*report, |r| print_text(&ws, r))?;

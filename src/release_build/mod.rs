@@ -7,7 +7,7 @@
 //! (`nix/chain.nix`): the same target, rustflags, linker, interpreter and features, so the
 //! cargo fingerprints the chain's steps leave behind are fresh here.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -69,6 +69,23 @@ pub struct Staged {
     pub packaged_from: Option<Minor>,
 }
 
+/// One maturin build, as it runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct MaturinCommand {
+    pub python: Minor,
+    pub interpreter: PathBuf,
+    /// Where it runs: the workspace's root.
+    pub dir: PathBuf,
+    pub args: Vec<String>,
+    /// The variables it gets on top of the environment maou-build runs in.
+    pub env: BTreeMap<String, String>,
+    /// The whole command line, variables first.
+    pub shown: String,
+    /// The CPythons whose wheels are packaged from this build's stable-ABI extension.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub packaged_for: Vec<Minor>,
+}
+
 /// The `--config` that remaps dependency source paths, as cargo takes it.
 pub fn remap_config(target: &str, remaps: &[(PathBuf, String)]) -> String {
     let flags: Vec<String> = remaps
@@ -111,6 +128,7 @@ impl Plan<'_> {
         args
     }
 
+    /// The variables maturin gets on top of the environment maou-build runs in.
     fn env(&self) -> Vec<(String, String)> {
         let mut env = self.env.clone();
         env.push(("SOURCE_DATE_EPOCH".into(), self.epoch.to_string()));
@@ -118,18 +136,56 @@ impl Plan<'_> {
         env
     }
 
-    /// Builds every wheel into `staging`, in the cheapest order: the interpreter the
-    /// target directory last held first (its build is then a no-op when nothing changed),
-    /// and every CPython the stable-ABI build covers packaged from it.
-    pub fn build(&self, staging: &Path) -> Result<Vec<Staged>> {
-        let last_file = self.target.join(LAST_PYTHON_FILE);
-        let last = fs::read_to_string(&last_file).unwrap_or_default();
+    /// `interpreter`'s maturin build into `out`, as [Plan::build] runs it.
+    pub fn command(&self, interpreter: &Interpreter, out: &Path) -> MaturinCommand {
+        let args = self.maturin_args(interpreter, out);
+        let env = self.env();
+        let shown_args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        MaturinCommand {
+            python: interpreter.minor,
+            interpreter: interpreter.executable.clone(),
+            dir: self.ws.root.clone(),
+            shown: crate::process::display_with_env(env.clone(), "maturin", &shown_args),
+            args,
+            env: env.into_iter().collect(),
+            packaged_for: Vec::new(),
+        }
+    }
+
+    /// The cheapest order: the interpreter the target directory last held first (its build
+    /// is then a no-op when nothing changed), then by version.
+    fn order(&self) -> Vec<Interpreter> {
+        let last = fs::read_to_string(self.target.join(LAST_PYTHON_FILE)).unwrap_or_default();
         let mut order = self.interpreters.clone();
         order.sort_by_key(|i| (i.executable.to_string_lossy() != last.trim(), i.minor));
+        order
+    }
 
+    /// The maturin builds [Plan::build] would run into `staging`, in its order, without
+    /// running them: for a stable-ABI extension (as the workspace declares it) the first
+    /// build, with the CPythons its wheel is packaged for.
+    pub fn commands(&self, staging: &Path) -> Vec<MaturinCommand> {
+        let mut commands: Vec<MaturinCommand> = Vec::new();
+        for interpreter in self.order() {
+            if let (Some(abi), Some(first)) = (&self.ws.stable_abi, commands.first_mut()) {
+                if interpreter.minor >= abi.min.unwrap_or(first.python) {
+                    first.packaged_for.push(interpreter.minor);
+                    continue;
+                }
+            }
+            let out = staging.join(format!("build-{}", interpreter.minor.tag()));
+            commands.push(self.command(&interpreter, &out));
+        }
+        commands
+    }
+
+    /// Builds every wheel into `staging`, in [Plan::order], and every CPython the
+    /// stable-ABI build covers packaged from it.
+    pub fn build(&self, staging: &Path) -> Result<Vec<Staged>> {
+        let last_file = self.target.join(LAST_PYTHON_FILE);
         let mut staged: Vec<Staged> = Vec::new();
         let mut abi3: Option<(Minor, Staged)> = None;
-        for interpreter in &order {
+        for interpreter in &self.order() {
             if let Some((floor, built)) = &abi3 {
                 if interpreter.minor >= *floor {
                     staged.push(self.package(built, interpreter, staging)?);
@@ -193,12 +249,11 @@ impl Plan<'_> {
         let started = Instant::now();
         let out = staging.join(format!("build-{}", interpreter.minor.tag()));
         fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-        let args = self.maturin_args(interpreter, &out);
-        let env = self.env();
-        let shown_args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
-        let shown = crate::process::display_with_env(env.clone(), "maturin", &shown_args);
+        let command = self.command(interpreter, &out);
+        let shown = command.shown.clone();
         note(format!("CPython {}: {shown}", interpreter.version));
-        let expr = crate::build_env::child("maturin", &args, &self.ws.root, &env);
+        let env: Vec<(String, String)> = command.env.into_iter().collect();
+        let expr = crate::build_env::child("maturin", &command.args, &self.ws.root, &env);
         let mut compiled = Vec::new();
         let ok = crate::process::each_line(expr, &shown, |line| {
             eprint!("{line}");

@@ -65,105 +65,137 @@ pub enum Outcome {
     AuditFailed(Vec<AuditReport>),
 }
 
+/// What every build of a run shares, resolved before anything is built.
+struct Setup {
+    policy: crate::audit::Policy,
+    interpreters: Vec<crate::python::Interpreter>,
+    zig: Zig,
+    epoch: u64,
+    epoch_from: String,
+    remaps: Vec<(PathBuf, String)>,
+    /// Found and checked; its server is started by [BuildEnv::prepare], in a real run only.
+    cache: Option<crate::sccache::Sccache>,
+    features: Features,
+    /// The output directory, as given (not created).
+    out: PathBuf,
+}
+
+impl Setup {
+    fn resolve(ws: &Workspace, args: &Options) -> Result<Setup> {
+        let policy = crate::audit::platform_of(Some(ws))?;
+        let interpreters = python::select(&ws.requires_python, &args.pythons)?;
+        crate::process::on_path("maturin")
+            .context("maturin is not on PATH: install it with `pip install maturin`")?;
+        let executables: Vec<PathBuf> = interpreters.iter().map(|i| i.executable.clone()).collect();
+        let zig = zig::find(&executables)?;
+        let (epoch, epoch_from) = super::source_date_epoch(ws)?;
+        let remaps = ws.dependency_sources(&policy.rust_target)?;
+        let cache = build_env::find_cache(ws, Cache::IfFound)?;
+        let features = Features {
+            features: ws.wheel_features.clone(),
+            ..Features::default()
+        }
+        .and(&args.features);
+        if let Some(dylib) = ws
+            .dev_dylib
+            .as_ref()
+            .filter(|d| d.enabled_by(&ws.features.and(&features)))
+        {
+            bail!(
+                "these features turn on `{}`, the dev builds' dynamic linking of the third-party \
+                 crates ({}): a wheel would need that library beside it; build the wheels without it",
+                dylib.feature,
+                dylib.krate.name
+            );
+        }
+        let out = args.out.clone().unwrap_or_else(|| ws.root.join("dist"));
+        Ok(Setup {
+            policy,
+            interpreters,
+            zig,
+            epoch,
+            epoch_from,
+            remaps,
+            cache,
+            features,
+            out,
+        })
+    }
+
+    /// The build with `jobs`, the cache's `env`, in `target`.
+    fn plan<'a>(
+        &'a self,
+        ws: &'a Workspace,
+        jobs: usize,
+        env: Vec<(String, String)>,
+        target: &'a std::path::Path,
+    ) -> Plan<'a> {
+        Plan {
+            ws,
+            policy: &self.policy,
+            interpreters: self.interpreters.clone(),
+            features: self.features.clone(),
+            jobs,
+            epoch: self.epoch,
+            zig: &self.zig,
+            remaps: self.remaps.clone(),
+            env,
+            target,
+        }
+    }
+}
+
+/// The maturin builds a run would make, resolved as [run] resolves them, and nothing built
+/// or written: `maou-build wheel --dry-run`.
+pub fn dry_run(ws: &Workspace, args: &Options) -> Result<Vec<super::MaturinCommand>> {
+    let setup = Setup::resolve(ws, args)?;
+    let staging = setup
+        .out
+        .join(format!("{}<pid>", super::staging::STAGING_PREFIX));
+    let jobs = crate::resources::choose_jobs(args.jobs.jobs.map(usize::from));
+    let env = build_env::cache_vars(setup.cache.as_ref());
+    let plan = setup.plan(ws, jobs.jobs, env, &ws.target_directory);
+    Ok(plan.commands(&staging))
+}
+
 /// Builds the wheels of `ws` into a staging directory, audits them, and only when every
 /// audit passes moves them into the output directory.
 pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     let started = Instant::now();
-    let policy = crate::audit::platform_of(Some(ws))?;
-    let interpreters = python::select(&ws.requires_python, &args.pythons)?;
-    crate::process::on_path("maturin")
-        .context("maturin is not on PATH: install it with `pip install maturin`")?;
-    let executables: Vec<PathBuf> = interpreters.iter().map(|i| i.executable.clone()).collect();
-    let zig = zig::find(&executables)?;
-    let (epoch, epoch_from) = super::source_date_epoch(ws)?;
-    let remaps = ws.dependency_sources(&policy.rust_target)?;
-
-    let cache = build_env::find_cache(ws, Cache::IfFound)?;
-    let build = BuildEnv::prepare(ws, cache, &args.jobs)?;
-    let jobs = build.jobs.clone();
-
-    let features = Features {
-        features: ws.wheel_features.clone(),
-        ..Features::default()
-    }
-    .and(&args.features);
-    if let Some(dylib) = ws
-        .dev_dylib
-        .as_ref()
-        .filter(|d| d.enabled_by(&ws.features.and(&features)))
-    {
-        bail!(
-            "these features turn on `{}`, the dev builds' dynamic linking of the third-party \
-             crates ({}): a wheel would need that library beside it; build the wheels without it",
-            dylib.feature,
-            dylib.krate.name
-        );
-    }
-    let out = args.out.clone().unwrap_or_else(|| ws.root.join("dist"));
-    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut setup = Setup::resolve(ws, args)?;
+    let build = BuildEnv::prepare(ws, setup.cache.take(), &args.jobs)?;
+    let out = &setup.out;
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let out = out
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", out.display()))?;
     let staging = Staging::create(&out)?;
-
+    let (policy, epoch) = (&setup.policy, setup.epoch);
     note(format!(
-        "{} release wheels for {} ({}, zig {} via {}), jobs: {}, SOURCE_DATE_EPOCH={epoch} ({epoch_from})",
+        "{} release wheels for {} ({}, zig {} via {}), jobs: {}, SOURCE_DATE_EPOCH={epoch} ({})",
         ws.package,
-        interpreters.iter().map(|i| format!("CPython {}", i.version)).collect::<Vec<_>>().join(" and "),
+        setup
+            .interpreters
+            .iter()
+            .map(|i| format!("CPython {}", i.version))
+            .collect::<Vec<_>>()
+            .join(" and "),
         policy.name,
-        zig.version,
-        zig.found_via,
-        jobs.why
+        setup.zig.version,
+        setup.zig.found_via,
+        build.jobs.why,
+        setup.epoch_from
     ));
-    let plan = Plan {
-        ws,
-        policy: &policy,
-        interpreters,
-        features,
-        jobs: jobs.jobs,
-        epoch,
-        zig: &zig,
-        remaps,
-        env: build.vars(),
-        target: &build.target.path,
-    };
+    let plan = setup.plan(ws, build.jobs.jobs, build.vars(), &build.target.path);
     let staged = plan.build(&staging.0)?;
-
-    let mut failed = false;
-    let mut wheels = Vec::new();
-    for wheel in staged {
-        let audit = audit::audit_path(
-            &policy,
-            &wheel.file,
-            &audit::Options {
-                repair: false,
-                out: None,
-                module: Some(&ws.module_name),
-            },
-        )?;
-        failed |= !audit.ok;
-        wheels.push(Built {
-            staged: wheel,
-            sha256: String::new(),
-            size: 0,
-            audit,
-        });
-    }
-    if failed {
+    let mut wheels = audited(ws, policy, staged)?;
+    if wheels.iter().any(|w| !w.audit.ok) {
         return Ok(Outcome::AuditFailed(
             wheels.into_iter().map(|w| w.audit).collect(),
         ));
     }
     for wheel in &mut wheels {
-        let file = &wheel.staged.file;
-        let bytes = fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-        wheel.sha256 = crate::wheel_format::sha256_hex(&bytes);
-        wheel.size = bytes.len() as u64;
-        let dest = out.join(file.file_name().unwrap_or_default());
-        fs::rename(file, &dest)
-            .with_context(|| format!("cannot move {} to {}", file.display(), dest.display()))?;
-        wheel.staged.file = dest.clone();
-        wheel.audit.path = dest;
+        deliver(wheel, &out)?;
     }
     drop(staging);
 
@@ -175,11 +207,11 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     let sccache = build.sccache_delta();
     let report = Report {
         out,
-        platform: policy.name.clone(),
-        source_date_epoch: epoch,
-        source_date_epoch_from: epoch_from,
-        zig,
-        jobs,
+        platform: setup.policy.name,
+        source_date_epoch: setup.epoch,
+        source_date_epoch_from: setup.epoch_from,
+        zig: setup.zig,
+        jobs: build.jobs,
         target: build.target,
         shared,
         build_order,
@@ -188,4 +220,46 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         total_seconds: started.elapsed().as_secs_f64(),
     };
     Ok(Outcome::Delivered(Box::new(report)))
+}
+
+/// Each staged wheel with its audit (as `maou-build audit`).
+fn audited(
+    ws: &Workspace,
+    policy: &crate::audit::Policy,
+    staged: Vec<Staged>,
+) -> Result<Vec<Built>> {
+    staged
+        .into_iter()
+        .map(|wheel| {
+            let audit = audit::audit_path(
+                policy,
+                &wheel.file,
+                &audit::Options {
+                    repair: false,
+                    out: None,
+                    module: Some(&ws.module_name),
+                },
+            )?;
+            Ok(Built {
+                staged: wheel,
+                sha256: String::new(),
+                size: 0,
+                audit,
+            })
+        })
+        .collect()
+}
+
+/// Moves an audited wheel from the staging directory into `out`, with its digest and size.
+fn deliver(wheel: &mut Built, out: &std::path::Path) -> Result<()> {
+    let file = &wheel.staged.file;
+    let bytes = fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    wheel.sha256 = crate::wheel_format::sha256_hex(&bytes);
+    wheel.size = bytes.len() as u64;
+    let dest = out.join(file.file_name().unwrap_or_default());
+    fs::rename(file, &dest)
+        .with_context(|| format!("cannot move {} to {}", file.display(), dest.display()))?;
+    wheel.staged.file = dest.clone();
+    wheel.audit.path = dest;
+    Ok(())
 }

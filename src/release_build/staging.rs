@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-const STAGING_PREFIX: &str = ".maou-build-staging-";
+pub(super) const STAGING_PREFIX: &str = ".maou-build-staging-";
 
 /// A directory in the output directory that is removed unless its wheels were moved out:
 /// whatever fails, nothing half-built is left in `dist/`.
