@@ -478,3 +478,28 @@ fn the_dev_dylib_is_read_checked_and_kept_out_of_wheels() {
         "every build",
     );
 }
+
+/// `wheel --dry-run` prints the maturin build a real run would make and makes nothing: no
+/// output directory, no target directory or store link, no build.
+#[test]
+fn wheel_dry_run_prints_the_maturin_build_and_builds_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    tiny_workspace(tmp.path(), ">=3.11,<3.13", "cdylib");
+    let out = maou_build(tmp.path())
+        .args(["wheel", "--dry-run", "--python", "3.12", "-j", "3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.starts_with("CPython 3.12 (in ")
+            && shown.contains(
+                "maturin build --release --zig --compatibility manylinux_2_28 --auditwheel check"
+            )
+            && shown.contains("/python3.12 ")
+            && shown.contains("--jobs 3"),
+        "{shown}"
+    );
+    assert!(!shown.contains("Compiling"), "{}", text(&out));
+    assert!(!tmp.path().join("target").exists() && !tmp.path().join("dist").exists());
+}
