@@ -664,7 +664,11 @@ fn check_coverage_problems(flake: &Path) -> Vec<String> {
             _ => {}
         }
     }
-    for name in run.iter().copied().chain(list.outside.keys().map(String::as_str)) {
+    for name in run
+        .iter()
+        .copied()
+        .chain(list.outside.keys().map(String::as_str))
+    {
         if !binaries.iter().any(|b| b == name) {
             problems.push(format!(
                 "{name} is listed but tests/{name}.rs does not exist"

@@ -100,32 +100,8 @@ pub fn check_elf(policy: &Policy, facts: &ElfFacts, member: Option<&str>) -> Vec
             );
         }
     }
-    // The newest offending version per family, with every symbol that needs it.
-    let mut worst: BTreeMap<String, Vec<&VersionedRef>> = BTreeMap::new();
-    for r in facts.versioned.iter().chain(&facts.unused_versions) {
-        if !policy.allows_library(&r.library) {
-            continue; // already reported as a library outside the policy
-        }
-        if policy.version_problem(&r.version).is_some() {
-            worst.entry(r.version.clone()).or_default().push(r);
-        }
-    }
-    for (version, refs) in worst {
-        let problem = policy.version_problem(&version).unwrap_or_default();
-        let symbols: Vec<String> = refs
-            .iter()
-            .filter(|r| !r.symbol.is_empty())
-            .map(|r| format!("{}@{}", r.symbol, r.version))
-            .collect();
-        let users = if symbols.is_empty() {
-            "no symbol in .dynsym; the requirement alone".to_owned()
-        } else {
-            symbols.join(", ")
-        };
-        add(
-            "symbol-version",
-            format!("{version} from {} is {problem}: {users}", refs[0].library),
-        );
+    for (version, message) in symbol_version_problems(policy, facts) {
+        add("symbol-version", format!("{version} {message}"));
     }
     for sp in &facts.search_paths {
         if !search_path_inside(&sp.path, member) {
@@ -159,6 +135,38 @@ pub fn check_elf(policy: &Policy, facts: &ElfFacts, member: Option<&str>) -> Vec
         );
     }
     findings
+}
+
+/// The newest offending version per family, with every symbol that needs it: each as its
+/// version and what is wrong with it.
+fn symbol_version_problems(policy: &Policy, facts: &ElfFacts) -> Vec<(String, String)> {
+    let mut worst: BTreeMap<String, Vec<&VersionedRef>> = BTreeMap::new();
+    for r in facts.versioned.iter().chain(&facts.unused_versions) {
+        if !policy.allows_library(&r.library) {
+            continue; // already reported as a library outside the policy
+        }
+        if policy.version_problem(&r.version).is_some() {
+            worst.entry(r.version.clone()).or_default().push(r);
+        }
+    }
+    worst
+        .into_iter()
+        .map(|(version, refs)| {
+            let problem = policy.version_problem(&version).unwrap_or_default();
+            let symbols: Vec<String> = refs
+                .iter()
+                .filter(|r| !r.symbol.is_empty())
+                .map(|r| format!("{}@{}", r.symbol, r.version))
+                .collect();
+            let users = if symbols.is_empty() {
+                "no symbol in .dynsym; the requirement alone".to_owned()
+            } else {
+                symbols.join(", ")
+            };
+            let message = format!("from {} is {problem}: {users}", refs[0].library);
+            (version, message)
+        })
+        .collect()
 }
 
 /// The highest version the object needs in each family, for the report.
@@ -203,6 +211,39 @@ pub fn check_wheel(
     contents: &WheelContents,
     module: Option<&str>,
 ) -> Result<(Vec<Finding>, Vec<Extension>)> {
+    let mut findings = tag_and_record_findings(policy, name, contents)?;
+
+    let mut extensions = Vec::new();
+    for (member, bytes) in contents.files() {
+        if !crate::elf::is_elf(bytes) {
+            continue;
+        }
+        let facts = crate::elf::inspect(bytes, &format!("{member} in {}", name.file_name))?;
+        findings.extend(check_elf(policy, &facts, Some(member)));
+        let file_name = member.rsplit('/').next().unwrap_or(member);
+        let stem = file_name.split('.').next().unwrap_or(file_name);
+        if let Some(tag) = extension_python_tag(file_name) {
+            findings.extend(extension_findings(name, member, stem, &tag, &facts));
+            extensions.push(Extension {
+                file: member.to_owned(),
+                module: module_of(member),
+                python: tag,
+                highest_versions: highest_versions(&facts),
+                needed: facts.needed.clone(),
+            });
+        }
+    }
+    findings.extend(module.and_then(|m| missing_module(m, &extensions)));
+    Ok((findings, extensions))
+}
+
+/// The file name's tags against WHEEL's, the platform tag against the policy, RECORD
+/// against the contents.
+fn tag_and_record_findings(
+    policy: &Policy,
+    name: &WheelName,
+    contents: &WheelContents,
+) -> Result<Vec<Finding>> {
     let mut findings = Vec::new();
     let wheel_tags = contents
         .wheel_tags()
@@ -242,80 +283,74 @@ pub fn check_wheel(
             .into_iter()
             .map(|(file, message)| Finding::new("record", Some(&file), message)),
     );
+    Ok(findings)
+}
 
-    let mut extensions = Vec::new();
-    for (member, bytes) in contents.files() {
-        if !crate::elf::is_elf(bytes) {
-            continue;
-        }
-        let facts = crate::elf::inspect(bytes, &format!("{member} in {}", name.file_name))?;
-        findings.extend(check_elf(policy, &facts, Some(member)));
-        let file_name = member.rsplit('/').next().unwrap_or(member);
-        let stem = file_name.split('.').next().unwrap_or(file_name);
-        if let Some(tag) = extension_python_tag(file_name) {
-            if !facts
-                .python_inits
-                .iter()
-                .any(|s| s == &format!("PyInit_{stem}"))
-            {
-                findings.push(Finding::new(
-                    "extension",
-                    Some(member),
-                    format!(
-                        "exports no PyInit_{stem}, so `import` of this file fails (exports: {})",
-                        if facts.python_inits.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            facts.python_inits.join(", ")
-                        }
-                    ),
-                ));
-            }
-            // A stable-ABI extension runs on every CPython 3 from its floor on: in an abi3
-            // wheel, or packaged into one CPython's wheel (`cp312-cp312`).
-            let abi3_ok = tag == "abi3"
-                && (name.abis.iter().any(|a| a == "abi3")
-                    || name.pythons.iter().all(|p| p.starts_with("cp3")));
-            if !(name.pythons.contains(&tag) || abi3_ok) {
-                findings.push(Finding::new(
-                    "extension",
-                    Some(member),
-                    format!(
-                        "built for {tag} but the wheel is tagged {}",
-                        name.pythons.join(".")
-                    ),
-                ));
-            }
-            extensions.push(Extension {
-                file: member.to_owned(),
-                module: module_of(member),
-                python: tag,
-                highest_versions: highest_versions(&facts),
-                needed: facts.needed.clone(),
-            });
-        }
+/// An extension module `member` (file name stem `stem`, built for `tag`) in the wheel
+/// `name`: it must export its `PyInit_` and be built for the wheel's Python tag.
+fn extension_findings(
+    name: &WheelName,
+    member: &str,
+    stem: &str,
+    tag: &str,
+    facts: &ElfFacts,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if !facts
+        .python_inits
+        .iter()
+        .any(|s| s == &format!("PyInit_{stem}"))
+    {
+        findings.push(Finding::new(
+            "extension",
+            Some(member),
+            format!(
+                "exports no PyInit_{stem}, so `import` of this file fails (exports: {})",
+                if facts.python_inits.is_empty() {
+                    "none".to_owned()
+                } else {
+                    facts.python_inits.join(", ")
+                }
+            ),
+        ));
     }
-    if let Some(module) = module {
-        if !extensions.iter().any(|e| e.module == module) {
-            findings.push(Finding::new(
-                "extension",
-                None,
-                format!(
-                    "no extension for module {module} (found: {})",
-                    if extensions.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        extensions
-                            .iter()
-                            .map(|e| e.module.clone())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    }
-                ),
-            ));
-        }
+    // A stable-ABI extension runs on every CPython 3 from its floor on: in an abi3
+    // wheel, or packaged into one CPython's wheel (`cp312-cp312`).
+    let abi3_ok = tag == "abi3"
+        && (name.abis.iter().any(|a| a == "abi3")
+            || name.pythons.iter().all(|p| p.starts_with("cp3")));
+    if !(name.pythons.iter().any(|p| p == tag) || abi3_ok) {
+        findings.push(Finding::new(
+            "extension",
+            Some(member),
+            format!(
+                "built for {tag} but the wheel is tagged {}",
+                name.pythons.join(".")
+            ),
+        ));
     }
-    Ok((findings, extensions))
+    findings
+}
+
+/// The finding when no extension of the wheel is `module`.
+fn missing_module(module: &str, extensions: &[Extension]) -> Option<Finding> {
+    if extensions.iter().any(|e| e.module == module) {
+        return None;
+    }
+    let found = if extensions.is_empty() {
+        "none".to_owned()
+    } else {
+        extensions
+            .iter()
+            .map(|e| e.module.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Some(Finding::new(
+        "extension",
+        None,
+        format!("no extension for module {module} (found: {found})"),
+    ))
 }
 
 /// `maou/_rust.cpython-312-x86_64-linux-gnu.so` -> `maou._rust`.

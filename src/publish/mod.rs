@@ -84,33 +84,23 @@ pub fn run(workspace: Option<&Path>, opts: &Options) -> Result<Ended> {
         Some(_) => Workspace::discover(workspace).ok(),
         None => Some(Workspace::discover(workspace)?),
     };
-    let dist = match (&opts.dist, &ws) {
-        (Some(d), _) => d.clone(),
-        (None, Some(ws)) => ws.root.join("dist"),
-        (None, None) => unreachable!("discover succeeded or returned"),
-    };
-    let wheels = local::read_wheels(&dist)?;
-    let module = match (&opts.dist, &ws) {
-        (None, Some(ws)) => {
-            local::check_package(&wheels, ws, &dist)?;
-            Some(ws.module_name.clone())
-        }
-        _ => None,
-    };
+    let (dist, wheels) = local_wheels(ws.as_ref(), opts)?;
     let policy = audit::platform_of(ws.as_ref())?;
-    let mut audits = Vec::new();
-    for w in &wheels {
-        let options = audit::Options {
-            repair: false,
-            out: None,
-            module: module.as_deref(),
-        };
-        audits.push(audit::audit_path(
-            &policy,
-            &dist.join(w.file_name()),
-            &options,
-        )?);
-    }
+    let module = ws
+        .as_ref()
+        .filter(|_| opts.dist.is_none())
+        .map(|ws| ws.module_name.as_str());
+    let audits = wheels
+        .iter()
+        .map(|w| {
+            let options = audit::Options {
+                repair: false,
+                out: None,
+                module,
+            };
+            audit::audit_path(&policy, &dist.join(w.file_name()), &options)
+        })
+        .collect::<Result<Vec<_>>>()?;
     if audits.iter().any(|a| !a.ok) {
         return Ok(Ended::AuditFailed(audits));
     }
@@ -127,17 +117,60 @@ pub fn run(workspace: Option<&Path>, opts: &Options) -> Result<Ended> {
     };
     let server_url = github::server_url();
     let repo = github::resolve_repo(opts.repo.as_deref(), &here, &server_url)?;
-    let commit = match opts
+    let commit = commit_of(opts, &here)?;
+    let client = client_for(opts, repo)?;
+    let publish = Publish {
+        client: &client,
+        tag: &opts.tag,
+        commit: &commit,
+        server_url,
+        wheels: &wheels,
+        inputs_key: inputs_key(ws.as_ref(), &wheels)?,
+    };
+    let state = plan::State::read(&client, &opts.tag)?;
+    let plan = plan::plan(&publish, &state);
+    if opts.dry_run {
+        return Ok(Ended::DryRun(dry_run_text(&publish, &plan)));
+    }
+    let outcome = apply::apply(&publish, state, &plan)?;
+    Ok(Ended::Published(
+        apply::Shown(&outcome, &publish).to_string(),
+    ))
+}
+
+/// The wheels' directory and the wheels in it: `--dist`'s, else the workspace's `dist/`,
+/// whose wheels must then be the workspace's package.
+fn local_wheels(ws: Option<&Workspace>, opts: &Options) -> Result<(PathBuf, Vec<Local>)> {
+    let dist = match (&opts.dist, ws) {
+        (Some(d), _) => d.clone(),
+        (None, Some(ws)) => ws.root.join("dist"),
+        (None, None) => unreachable!("discover succeeded or returned"),
+    };
+    let wheels = local::read_wheels(&dist)?;
+    if let (None, Some(ws)) = (&opts.dist, ws) {
+        local::check_package(&wheels, ws, &dist)?;
+    }
+    Ok((dist, wheels))
+}
+
+/// The commit the tag moves to: `--commit`, else GITHUB_SHA, else the checkout's HEAD.
+fn commit_of(opts: &Options, here: &Path) -> Result<String> {
+    match opts
         .commit
         .clone()
         .or_else(|| github::env_nonempty("GITHUB_SHA"))
     {
         Some(sha) => {
             git::check_sha(sha.trim())?;
-            sha.trim().to_owned()
+            Ok(sha.trim().to_owned())
         }
-        None => git::head_commit(&here)?,
-    };
+        None => git::head_commit(here),
+    }
+}
+
+/// The API client for `repo`, with the token from the environment (required unless a dry
+/// run: without one nothing is sent).
+fn client_for(opts: &Options, repo: github::Repo) -> Result<Client> {
     let settings = Settings::from_env(
         repo,
         Patience {
@@ -156,49 +189,44 @@ pub fn run(workspace: Option<&Path>, opts: &Options) -> Result<Ended> {
             settings.repo
         );
     }
-    let client = Client::new(settings);
-    let inputs_key = match &ws {
+    Ok(Client::new(settings))
+}
+
+/// The Rust inputs' key the release records for develop, when the wheels are the
+/// workspace's here.
+fn inputs_key(ws: Option<&Workspace>, wheels: &[Local]) -> Result<Option<String>> {
+    match ws {
         Some(ws)
             if wheels
                 .iter()
                 .all(|w| w.name.distribution == crate::wheel_format::escape_name(&ws.package)) =>
         {
-            Some(ws.rust_inputs_key(&ws.release_features())?)
+            Ok(Some(ws.rust_inputs_key(&ws.release_features())?))
         }
         _ => {
             note("no workspace of these wheels here: the release records no inputs key, so develop will not use its extension");
-            None
+            Ok(None)
         }
-    };
-    let publish = Publish {
-        client: &client,
-        tag: &opts.tag,
-        commit: &commit,
-        server_url,
-        wheels: &wheels,
-        inputs_key,
-    };
-    let state = plan::State::read(&client, &opts.tag)?;
-    let plan = plan::plan(&publish, &state);
-    if opts.dry_run {
-        let head = format!(
-            "dry run: publishing {} to {} release {} at {}",
-            local::summary(&wheels),
-            client.repo(),
-            opts.tag,
-            short(&commit)
-        );
-        return Ok(Ended::DryRun(if plan.writes() {
-            format!(
-                "{head} would:\n{}(dry run: nothing was sent)\n",
-                plan::Shown(&plan, &publish)
-            )
-        } else {
-            format!("{head}: the release already has these wheels at this commit; nothing would be sent\n")
-        }));
     }
-    let outcome = apply::apply(&publish, state, &plan)?;
-    Ok(Ended::Published(
-        apply::Shown(&outcome, &publish).to_string(),
-    ))
+}
+
+/// What a dry run prints: the plan, or that nothing would be sent.
+fn dry_run_text(publish: &Publish, plan: &plan::Plan) -> String {
+    let head = format!(
+        "dry run: publishing {} to {} release {} at {}",
+        local::summary(publish.wheels),
+        publish.client.repo(),
+        publish.tag,
+        short(publish.commit)
+    );
+    if plan.writes() {
+        format!(
+            "{head} would:\n{}(dry run: nothing was sent)\n",
+            plan::Shown(plan, publish)
+        )
+    } else {
+        format!(
+            "{head}: the release already has these wheels at this commit; nothing would be sent\n"
+        )
+    }
 }

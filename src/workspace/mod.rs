@@ -147,33 +147,7 @@ impl Workspace {
             .parent()
             .expect("a file path has a parent")
             .to_path_buf();
-        let text = fs::read_to_string(pyproject)
-            .with_context(|| format!("cannot read {}", pyproject.display()))?;
-        let mut parsed: PyProject = toml::from_str(&text).with_context(|| {
-            format!(
-                "{} is not valid TOML for a Python project",
-                pyproject.display()
-            )
-        })?;
-
-        let backend = parsed
-            .build_system
-            .as_ref()
-            .and_then(|b| b.build_backend.as_deref());
-        if backend != Some("maturin") {
-            bail!(
-                "{} is not a maturin project: [build-system] build-backend is {}; \
-                 maou-build works on maturin (PyO3) workspaces (set build-backend = \"maturin\")",
-                pyproject.display(),
-                backend.map_or("not set".to_owned(), |b| format!("`{b}`"))
-            );
-        }
-        let project = parsed.project.with_context(|| {
-            format!(
-                "{} has no [project] table (name, version, requires-python)",
-                pyproject.display()
-            )
-        })?;
+        let (mut parsed, project) = read_pyproject(pyproject)?;
         let maturin = parsed.tool.maturin.take().unwrap_or_default();
         let requires_python: Specifier = project
             .requires_python
@@ -181,78 +155,17 @@ impl Workspace {
             .unwrap_or("")
             .parse()
             .with_context(|| format!("in {}", pyproject.display()))?;
-
-        let manifest = root.join(
-            maturin
-                .manifest_path
-                .as_deref()
-                .unwrap_or(Path::new("Cargo.toml")),
-        );
-        if !manifest.is_file() {
-            bail!(
-                "{}: the Cargo manifest {} does not exist (check [tool.maturin] manifest-path)",
-                pyproject.display(),
-                manifest.display()
-            );
-        }
-        let manifest = manifest
-            .canonicalize()
-            .with_context(|| format!("cannot resolve {}", manifest.display()))?;
+        let manifest = manifest_of(pyproject, &root, &maturin)?;
         let metadata = cargo_metadata(&manifest)?;
-
-        let cdylib_pkg = metadata
-            .packages
-            .iter()
-            .find(|p| p.manifest_path == manifest)
-            .with_context(|| {
-                format!(
-                    "cargo metadata does not list the package of {}",
-                    manifest.display()
-                )
-            })?;
-        let lib = cdylib_pkg
-            .targets
-            .iter()
-            .find(|t| t.crate_types.iter().any(|c| c == "cdylib"))
-            .with_context(|| {
-                format!(
-                    "{} builds no cdylib: a Python extension needs `[lib] crate-type = [\"cdylib\"]` in {}",
-                    cdylib_pkg.name,
-                    manifest.display()
-                )
-            })?;
+        let (cdylib_pkg, lib) = cdylib_of(&metadata, &manifest)?;
         let module_name = maturin
             .module_name
+            .clone()
             .unwrap_or_else(|| project.name.replace('-', "_"));
-        let leaf = module_leaf(&module_name);
-        if leaf != lib.name {
-            bail!(
-                "module-name `{module_name}` in {} ends in `{leaf}`, but the cdylib's library is \
-                 named `{}` ({}); PyO3 exports `PyInit_{}`, so Python could not import it: make \
-                 `[lib] name` and the last part of module-name agree",
-                pyproject.display(),
-                lib.name,
-                manifest.display(),
-                lib.name
-            );
-        }
+        check_module_name(pyproject, &manifest, &module_name, &lib.name)?;
         let cdylib = to_crate(cdylib_pkg, lib);
         let team_cache = parsed.tool.maou_build.team_cache;
-        if let Some(url) = &team_cache {
-            let parsed_url = crate::team_cache::RedisUrl::parse(url).with_context(|| {
-                format!("{}: [tool.maou-build] team-cache", pyproject.display())
-            })?;
-            if parsed_url.has_secret() {
-                bail!(
-                    "{}: [tool.maou-build] team-cache holds a password ({}): a committed file \
-                     must not; remove it and give it as SCCACHE_REDIS_PASSWORD (a Codespaces \
-                     secret, say)",
-                    pyproject.display(),
-                    parsed_url.shown()
-                );
-            }
-        }
-        let rlib_deps = workspace_deps(&metadata, cdylib_pkg);
+        check_team_cache(pyproject, team_cache.as_deref())?;
         let features = Features {
             features: maturin.features,
             no_default_features: maturin.no_default_features,
@@ -270,7 +183,6 @@ impl Workspace {
             )?),
             None => None,
         };
-        let version = project.version.unwrap_or_else(|| cdylib.version.clone());
         let stable_abi = stable_abi::of(
             cdylib_pkg,
             &features.features,
@@ -294,8 +206,8 @@ impl Workspace {
             python_source: root.join(maturin.python_source.as_deref().unwrap_or(Path::new("."))),
             pyproject: pyproject.to_path_buf(),
             root,
+            version: project.version.unwrap_or_else(|| cdylib.version.clone()),
             package: project.name,
-            version,
             description: project.description,
             dependencies: project.dependencies,
             optional_dependencies: project.optional_dependencies,
@@ -313,11 +225,11 @@ impl Workspace {
             uv_build_args,
             profiles,
             compatibility: maturin.compatibility,
+            rlib_deps: workspace_deps(&metadata, cdylib_pkg),
             cargo_workspace_root: metadata.workspace_root,
             target_directory: metadata.target_directory,
             cdylib,
             stable_abi,
-            rlib_deps,
             dev_dylib,
         })
     }
@@ -457,6 +369,124 @@ fn members_by_dir(metadata: &Metadata) -> HashMap<&Path, &MetaPackage> {
 
 /// The workspace members `root` depends on through normal (not dev or build) path
 /// dependencies, transitively, sorted by name.
+/// `pyproject` parsed, checked to be a maturin project with a `[project]` table.
+fn read_pyproject(pyproject: &Path) -> Result<(PyProject, files::Project)> {
+    let text = fs::read_to_string(pyproject)
+        .with_context(|| format!("cannot read {}", pyproject.display()))?;
+    let mut parsed: PyProject = toml::from_str(&text).with_context(|| {
+        format!(
+            "{} is not valid TOML for a Python project",
+            pyproject.display()
+        )
+    })?;
+    let backend = parsed
+        .build_system
+        .as_ref()
+        .and_then(|b| b.build_backend.as_deref());
+    if backend != Some("maturin") {
+        bail!(
+            "{} is not a maturin project: [build-system] build-backend is {}; \
+             maou-build works on maturin (PyO3) workspaces (set build-backend = \"maturin\")",
+            pyproject.display(),
+            backend.map_or("not set".to_owned(), |b| format!("`{b}`"))
+        );
+    }
+    let project = parsed.project.take().with_context(|| {
+        format!(
+            "{} has no [project] table (name, version, requires-python)",
+            pyproject.display()
+        )
+    })?;
+    Ok((parsed, project))
+}
+
+/// The cdylib's Cargo manifest ([tool.maturin] manifest-path), resolved.
+fn manifest_of(pyproject: &Path, root: &Path, maturin: &files::MaturinConfig) -> Result<PathBuf> {
+    let manifest = root.join(
+        maturin
+            .manifest_path
+            .as_deref()
+            .unwrap_or(Path::new("Cargo.toml")),
+    );
+    if !manifest.is_file() {
+        bail!(
+            "{}: the Cargo manifest {} does not exist (check [tool.maturin] manifest-path)",
+            pyproject.display(),
+            manifest.display()
+        );
+    }
+    manifest
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", manifest.display()))
+}
+
+/// The package of `manifest` in `metadata`, and its cdylib target.
+fn cdylib_of<'m>(
+    metadata: &'m Metadata,
+    manifest: &Path,
+) -> Result<(&'m MetaPackage, &'m files::MetaTarget)> {
+    let package = metadata
+        .packages
+        .iter()
+        .find(|p| p.manifest_path == manifest)
+        .with_context(|| {
+            format!(
+                "cargo metadata does not list the package of {}",
+                manifest.display()
+            )
+        })?;
+    let lib = package
+        .targets
+        .iter()
+        .find(|t| t.crate_types.iter().any(|c| c == "cdylib"))
+        .with_context(|| {
+            format!(
+                "{} builds no cdylib: a Python extension needs `[lib] crate-type = [\"cdylib\"]` in {}",
+                package.name,
+                manifest.display()
+            )
+        })?;
+    Ok((package, lib))
+}
+
+/// The module's last name segment must be the cdylib's library name: PyO3 exports
+/// `PyInit_<lib>`.
+fn check_module_name(
+    pyproject: &Path,
+    manifest: &Path,
+    module_name: &str,
+    lib: &str,
+) -> Result<()> {
+    let leaf = module_leaf(module_name);
+    if leaf != lib {
+        bail!(
+            "module-name `{module_name}` in {} ends in `{leaf}`, but the cdylib's library is \
+             named `{lib}` ({}); PyO3 exports `PyInit_{lib}`, so Python could not import it: make \
+             `[lib] name` and the last part of module-name agree",
+            pyproject.display(),
+            manifest.display(),
+        );
+    }
+    Ok(())
+}
+
+/// `[tool.maou-build] team-cache`: a Redis URL without a password (a committed file).
+fn check_team_cache(pyproject: &Path, url: Option<&str>) -> Result<()> {
+    let Some(url) = url else { return Ok(()) };
+    let parsed = crate::team_cache::RedisUrl::parse(url)
+        .with_context(|| format!("{}: [tool.maou-build] team-cache", pyproject.display()))?;
+    if parsed.has_secret() {
+        bail!(
+            "{}: [tool.maou-build] team-cache holds a password ({}): a committed file \
+             must not; remove it and give it as SCCACHE_REDIS_PASSWORD (a Codespaces \
+             secret, say)",
+            pyproject.display(),
+            parsed.shown()
+        );
+    }
+    Ok(())
+}
+
 fn workspace_deps(metadata: &Metadata, root: &MetaPackage) -> Vec<Crate> {
     let members = members_by_dir(metadata);
     let mut seen = BTreeSet::new();
