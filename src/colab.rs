@@ -2,6 +2,15 @@
 //! `publish-latest` puts it in the release body, so both always say the same thing.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+
+use crate::github::{self, Client, Patience, Release, Repo, Settings};
+use crate::messages::note;
+use crate::python::Minor;
+use crate::wheel_format::{escape_name, WheelName};
+use crate::workspace::Workspace;
 
 /// `(3, 11)` for the Python tag `cp311`.
 pub fn python_version(tag: &str) -> Option<(u32, u32)> {
@@ -70,6 +79,117 @@ pub fn gpu_extras<'a>(extras: impl IntoIterator<Item = &'a String>) -> Vec<Strin
             e.contains("cuda") || e.contains("gpu")
         })
         .cloned()
+        .collect()
+}
+
+/// Where a workspace's wheels are on one release of a repository.
+pub struct Wheels<'a> {
+    pub ws: &'a Workspace,
+    pub repo: &'a Repo,
+    pub server_url: &'a str,
+    pub tag: &'a str,
+}
+
+impl Wheels<'_> {
+    /// The wheels' URLs by Python tag (`cp312`): the release's assets when the GitHub API
+    /// answers (and not `offline`), else built from the version, the tag and the platform
+    /// for each CPython requires-python allows; only `pythons` when given. Where they came
+    /// from is said on stderr.
+    pub fn urls(&self, offline: bool, pythons: &[Minor]) -> Result<BTreeMap<String, String>> {
+        let from_release = if offline {
+            note(format!(
+                "--offline: the URLs are built from version {} and tag {}",
+                self.ws.version, self.tag
+            ));
+            None
+        } else {
+            self.from_release()
+        };
+        let mut urls = match from_release {
+            Some(urls) => urls,
+            None => self.from_version()?,
+        };
+        if !pythons.is_empty() {
+            let wanted: Vec<String> = pythons.iter().map(|m| m.tag()).collect();
+            urls.retain(|py, _| wanted.contains(py));
+            if urls.is_empty() {
+                bail!(
+                    "no wheel for {}: the release (or requires-python {}) has none",
+                    pythons
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    self.ws.requires_python
+                );
+            }
+        }
+        Ok(urls)
+    }
+
+    /// The release's wheels, or None (said why) when it has none or cannot be read.
+    fn from_release(&self) -> Option<BTreeMap<String, String>> {
+        let (repo, tag, version) = (self.repo, self.tag, &self.ws.version);
+        let client = Client::new(Settings::from_env(
+            repo.clone(),
+            Patience {
+                retries: 1,
+                max_wait: Duration::from_secs(5),
+                connect_timeout: Duration::from_secs(github::DEFAULT_CONNECT_TIMEOUT),
+                read_timeout: Duration::from_secs(github::DEFAULT_READ_TIMEOUT),
+            },
+            false,
+        ));
+        let package = escape_name(&self.ws.package);
+        let why = match client.release_by_tag(tag) {
+            Ok(Some(release)) => {
+                let urls = release_wheels(&release, &package);
+                if !urls.is_empty() {
+                    note(format!("URLs from the assets of release {tag} of {repo}"));
+                    return Some(urls);
+                }
+                format!("release {tag} of {repo} has no {package} wheels yet")
+            }
+            Ok(None) => format!("{repo} has no release {tag} yet"),
+            Err(e) => format!("could not read release {tag} of {repo} ({e:#})"),
+        };
+        note(format!("{why}; the URLs are built from version {version}"));
+        None
+    }
+
+    /// Each allowed CPython's wheel as `maou-build wheel` names it, on the release.
+    fn from_version(&self) -> Result<BTreeMap<String, String>> {
+        let platform = crate::audit::platform_of(Some(self.ws))?.platform_tag;
+        let package = escape_name(&self.ws.package);
+        Ok(self
+            .ws
+            .requires_python
+            .allowed_minors()
+            .into_iter()
+            .map(|m| {
+                let py = m.tag();
+                let file = format!("{package}-{}-{py}-{py}-{platform}.whl", self.ws.version);
+                let url = github::download_url(self.server_url, self.repo, self.tag, &file);
+                (py, url)
+            })
+            .collect())
+    }
+}
+
+/// The release's manylinux CPython wheels of `package`, by Python tag.
+fn release_wheels(release: &Release, package: &str) -> BTreeMap<String, String> {
+    release
+        .assets
+        .iter()
+        .filter(|a| a.is_uploaded())
+        .filter_map(|a| {
+            let name = WheelName::parse(&a.name).ok()?;
+            let usable = name.distribution == package
+                && name.pythons.len() == 1
+                && name.pythons[0].starts_with("cp")
+                && name.platforms.iter().any(|p| p.starts_with("manylinux"));
+            usable.then(|| (name.pythons[0].clone(), a.browser_download_url.clone()))
+        })
         .collect()
 }
 

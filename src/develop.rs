@@ -250,6 +250,44 @@ fn run_build(
     }
 }
 
+/// The release's extension installed instead of a build, when it can stand in for one: a
+/// profile not chosen on the command line, no dev override, no build of that profile yet,
+/// and the release recording these Rust inputs. Its team cache and time are the caller's.
+fn prebuilt_instead(
+    ws: &Workspace,
+    args: &Options,
+    chosen: &Chosen,
+    venv: &mut Venv,
+    features: &Features,
+) -> Result<Option<PrebuiltReport>> {
+    if !args.prebuilt
+        || chosen.source == ProfileSource::CommandLine
+        || args.dev_override.is_some()
+        || has_build(ws, chosen)
+    {
+        return Ok(None);
+    }
+    let Some((prebuilt, downloaded)) = released_extension(ws, venv, features)? else {
+        return Ok(None);
+    };
+    // uv's install would build the dev profile now: the release's extension is installed
+    // beside maou-build's own editable wheel instead.
+    let said = venv.actions.len();
+    editable::install(ws, venv, Install::OwnWheel)?;
+    note_since(venv, said);
+    Ok(Some(PrebuiltReport {
+        module: ws.module_name.clone(),
+        profile: "release",
+        compiled: Vec::new(),
+        installed: prebuilt.installed.clone(),
+        downloaded,
+        prebuilt,
+        team_cache: None,
+        venv: venv.clone(),
+        total_seconds: 0.0,
+    }))
+}
+
 /// Builds the extension of `ws` into its editable package: the venv, the release's
 /// extension when it can stand in for a build, else the build, its placement and the
 /// editable install, each a function of its own; what is left here is the order and the
@@ -265,29 +303,12 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     }
 
     let features = ws.features.and(&args.features);
-    if args.prebuilt
-        && chosen.source != ProfileSource::CommandLine
-        && args.dev_override.is_none()
-        && !has_build(ws, &chosen)
-    {
-        if let Some((prebuilt, downloaded)) = released_extension(ws, &venv, &features)? {
-            // uv's install would build the dev profile now: the release's extension is
-            // installed beside maou-build's own editable wheel instead.
-            let said = venv.actions.len();
-            editable::install(ws, &mut venv, Install::OwnWheel)?;
-            note_since(&venv, said);
-            return Ok(Outcome::Prebuilt(Box::new(PrebuiltReport {
-                module: ws.module_name.clone(),
-                profile: "release",
-                compiled: Vec::new(),
-                installed: prebuilt.installed.clone(),
-                downloaded,
-                prebuilt,
-                team_cache: cache.and_then(|c| c.team_cache),
-                venv,
-                total_seconds: started.elapsed().as_secs_f64(),
-            })));
-        }
+    if let Some(report) = prebuilt_instead(ws, args, &chosen, &mut venv, &features)? {
+        return Ok(Outcome::Prebuilt(Box::new(PrebuiltReport {
+            team_cache: cache.and_then(|c| c.team_cache),
+            total_seconds: started.elapsed().as_secs_f64(),
+            ..report
+        })));
     }
 
     let build = BuildEnv::prepare(ws, cache, &args.jobs)?;

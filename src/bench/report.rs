@@ -229,6 +229,13 @@ pub fn markdown(report: &Report, svg_name: Option<&str>) -> String {
     if let Some(svg) = svg_name {
         let _ = writeln!(md, "![ratios of each scenario to its baseline]({svg})\n");
     }
+    results_table(&mut md, report);
+    details_section(&mut md, report);
+    md
+}
+
+/// The table of results: each scenario's median against each baseline's, with the ratio.
+fn results_table(md: &mut String, report: &Report) {
     let _ = writeln!(
         md,
         "| scenario | median (min–max) | baseline | baseline median (min–max) | ratio |\n|---|---|---|---|---|"
@@ -263,6 +270,10 @@ pub fn markdown(report: &Report, svg_name: Option<&str>) -> String {
             );
         }
     }
+}
+
+/// Each scenario's series with their times and commands, facts and checks.
+fn details_section(md: &mut String, report: &Report) {
     let _ = writeln!(md, "\n## Details\n");
     for s in &report.scenarios {
         let _ = writeln!(md, "### `{}`: {}\n", s.id.name(), s.title);
@@ -299,7 +310,6 @@ pub fn markdown(report: &Report, svg_name: Option<&str>) -> String {
         }
         let _ = writeln!(md);
     }
-    md
 }
 
 fn fact(key: &str, v: &serde_json::Value) -> String {

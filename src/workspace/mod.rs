@@ -166,6 +166,8 @@ impl Workspace {
         let cdylib = to_crate(cdylib_pkg, lib);
         let team_cache = parsed.tool.maou_build.team_cache;
         check_team_cache(pyproject, team_cache.as_deref())?;
+        let profiles = Profiles::read(&metadata.workspace_root.join("Cargo.toml"))?;
+        check_profiles(pyproject, &profiles, &maturin)?;
         let features = Features {
             features: maturin.features,
             no_default_features: maturin.no_default_features,
@@ -188,17 +190,6 @@ impl Workspace {
             &features.features,
             &metadata.workspace_root.join("Cargo.lock"),
         );
-        let profiles = Profiles::read(&metadata.workspace_root.join("Cargo.toml"))?;
-        for (key, name) in [
-            ("profile", &maturin.profile),
-            ("editable-profile", &maturin.editable_profile),
-        ] {
-            if let Some(name) = name {
-                profiles
-                    .resolve(name)
-                    .with_context(|| format!("{}: [tool.maturin] {key}", pyproject.display()))?;
-            }
-        }
         let uv_build_args = uv_build_args(&parsed.tool.uv, &project.name)
             .with_context(|| format!("{}: [tool.uv] config-settings", pyproject.display()))?;
 
@@ -466,6 +457,25 @@ fn check_module_name(
             pyproject.display(),
             manifest.display(),
         );
+    }
+    Ok(())
+}
+
+/// The profiles `[tool.maturin]` names are defined (or built in), through `inherits`.
+fn check_profiles(
+    pyproject: &Path,
+    profiles: &Profiles,
+    maturin: &files::MaturinConfig,
+) -> Result<()> {
+    for (key, name) in [
+        ("profile", &maturin.profile),
+        ("editable-profile", &maturin.editable_profile),
+    ] {
+        if let Some(name) = name {
+            profiles
+                .resolve(name)
+                .with_context(|| format!("{}: [tool.maturin] {key}", pyproject.display()))?;
+        }
     }
     Ok(())
 }
