@@ -103,11 +103,11 @@ impl Wheels<'_> {
             ));
             None
         } else {
-            self.from_release()
+            self.release_urls()
         };
         let mut urls = match from_release {
             Some(urls) => urls,
-            None => self.from_version()?,
+            None => self.version_urls()?,
         };
         if !pythons.is_empty() {
             let wanted: Vec<String> = pythons.iter().map(|m| m.tag()).collect();
@@ -128,7 +128,7 @@ impl Wheels<'_> {
     }
 
     /// The release's wheels, or None (said why) when it has none or cannot be read.
-    fn from_release(&self) -> Option<BTreeMap<String, String>> {
+    fn release_urls(&self) -> Option<BTreeMap<String, String>> {
         let (repo, tag, version) = (self.repo, self.tag, &self.ws.version);
         let client = Client::new(Settings::from_env(
             repo.clone(),
@@ -158,7 +158,7 @@ impl Wheels<'_> {
     }
 
     /// Each allowed CPython's wheel as `maou-build wheel` names it, on the release.
-    fn from_version(&self) -> Result<BTreeMap<String, String>> {
+    fn version_urls(&self) -> Result<BTreeMap<String, String>> {
         let platform = crate::audit::platform_of(Some(self.ws))?.platform_tag;
         let package = escape_name(&self.ws.package);
         Ok(self

@@ -213,20 +213,23 @@ fn cache_counts(
     Ok(delta)
 }
 
-/// Places the build `library` at `installed`, saying what it removed; the companion it
-/// loads, if any.
-fn place(
+/// Places the build `library` at `installed` unless the file there is already its bytes,
+/// saying what it removed: whether it replaced the file, and the companion it loads, if any.
+fn place_if_changed(
     ws: &Workspace,
     installed: &std::path::Path,
     library: &std::path::Path,
     dylib: Option<(&crate::workspace::DevDylib, &std::path::Path)>,
-) -> Result<Option<placement::Companion>> {
+) -> Result<(bool, Option<placement::Companion>)> {
+    if placement::up_to_date(installed, library) {
+        return Ok((false, None));
+    }
     let placed = placement::place(ws, installed, Extension::Built { library, dylib })?;
     for old in &placed.removed {
         note(format!("removed {}: this build replaces it", old.display()));
     }
     prebuilt::forget(ws, &crate::target_dir::cache_root()?);
-    Ok(placed.companion)
+    Ok((true, placed.companion))
 }
 
 /// Runs `request`; on failure says so (cargo has shown rustc's errors) and whether the
@@ -248,6 +251,17 @@ fn run_build(
             None
         }
     }
+}
+
+/// The venv develop installs into (`--venv`, else `.venv` in the workspace), made when
+/// missing, with what was done said.
+fn venv_of(ws: &Workspace, args: &Options) -> Result<Venv> {
+    let dir = args.venv.clone().unwrap_or_else(|| ws.root.join(".venv"));
+    let venv = editable::ensure(ws, &dir, args.python)?;
+    for action in &venv.actions {
+        note(action);
+    }
+    Ok(venv)
 }
 
 /// The release's extension installed instead of a build, when it can stand in for one: a
@@ -296,11 +310,7 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     let started = Instant::now();
     let chosen = Chosen::for_workspace(ws, args.profile.as_deref())?;
     let cache = build_env::find_cache(ws, Cache::Required)?;
-    let venv_dir = args.venv.clone().unwrap_or_else(|| ws.root.join(".venv"));
-    let mut venv = editable::ensure(ws, &venv_dir, args.python)?;
-    for action in &venv.actions {
-        note(action);
-    }
+    let mut venv = venv_of(ws, args)?;
 
     let features = ws.features.and(&args.features);
     if let Some(report) = prebuilt_instead(ws, args, &chosen, &mut venv, &features)? {
@@ -347,12 +357,7 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     let sccache_delta = cache_counts(&build, team_cache.as_ref(), args.stats)?;
 
     let dylib = request.dev_dylib().zip(outcome.dev_dylib.as_deref());
-    let replaced = !placement::up_to_date(&installed, &outcome.library);
-    let companion = if replaced {
-        place(ws, &installed, &outcome.library, dylib)?
-    } else {
-        None
-    };
+    let (replaced, companion) = place_if_changed(ws, &installed, &outcome.library, dylib)?;
 
     install_editable(ws, &mut venv, &request, &chosen, &build, args.dev_override)?;
 

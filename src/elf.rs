@@ -106,16 +106,10 @@ pub fn is_elf(bytes: &[u8]) -> bool {
     bytes.starts_with(b"\x7fELF")
 }
 
-/// Reads the facts from the bytes of an ELF file. `what` names it in errors.
-pub fn inspect(bytes: &[u8], what: &str) -> Result<ElfFacts> {
-    if !is_elf(bytes) {
-        bail!("{what} is not an ELF file (it does not start with \\x7fELF)");
-    }
-    let elf = Elf::parse(bytes)
-        .with_context(|| format!("{what} is not a readable ELF file (truncated or corrupt)"))?;
-    let strtab = &elf.dynstrtab;
-    let name_at = |offset: usize| strtab.get_at(offset).unwrap_or("?").to_owned();
-
+/// The versioned symbols the object imports, and the versions it requires that no symbol
+/// uses.
+fn symbol_versions(elf: &Elf) -> (Vec<VersionedRef>, Vec<VersionedRef>) {
+    let name_at = |offset: usize| elf.dynstrtab.get_at(offset).unwrap_or("?").to_owned();
     // Version index (vna_other) -> (version name, library it is required from).
     let mut needed_versions = std::collections::BTreeMap::new();
     if let Some(verneed) = &elf.verneed {
@@ -146,7 +140,7 @@ pub fn inspect(bytes: &[u8], what: &str) -> Result<ElfFacts> {
             }
         }
     }
-    let unused_versions = needed_versions
+    let unused = needed_versions
         .iter()
         .filter(|(index, _)| !used.contains(*index))
         .map(|(_, (version, library))| VersionedRef {
@@ -155,11 +149,15 @@ pub fn inspect(bytes: &[u8], what: &str) -> Result<ElfFacts> {
             library: library.clone(),
         })
         .collect();
+    (versioned, unused)
+}
 
-    let mut search_paths = Vec::new();
+/// The object's RPATH and RUNPATH entries.
+fn search_paths(elf: &Elf) -> Vec<SearchPath> {
+    let mut paths = Vec::new();
     for (kind, list) in [("rpath", &elf.rpaths), ("runpath", &elf.runpaths)] {
         for value in list {
-            search_paths.extend(
+            paths.extend(
                 value
                     .split(':')
                     .filter(|p| !p.is_empty())
@@ -170,13 +168,26 @@ pub fn inspect(bytes: &[u8], what: &str) -> Result<ElfFacts> {
             );
         }
     }
+    paths
+}
+
+/// Reads the facts from the bytes of an ELF file. `what` names it in errors.
+pub fn inspect(bytes: &[u8], what: &str) -> Result<ElfFacts> {
+    if !is_elf(bytes) {
+        bail!("{what} is not an ELF file (it does not start with \\x7fELF)");
+    }
+    let elf = Elf::parse(bytes)
+        .with_context(|| format!("{what} is not a readable ELF file (truncated or corrupt)"))?;
+    let strtab = &elf.dynstrtab;
+    let name_at = |offset: usize| strtab.get_at(offset).unwrap_or("?").to_owned();
+    let (versioned, unused_versions) = symbol_versions(&elf);
 
     Ok(ElfFacts {
         is_64: elf.is_64,
         machine: machine_name(elf.header.e_machine),
         shared_object: elf.header.e_type == ET_DYN,
         needed: elf.libraries.iter().map(|l| (*l).to_owned()).collect(),
-        search_paths,
+        search_paths: search_paths(&elf),
         versioned,
         unused_versions,
         nix_store: find_nix_store(bytes, &elf),

@@ -126,6 +126,10 @@ pub fn forget(ws: &Workspace, cache_root: &Path) {
 }
 
 /// `Ok(Err(why))` for an expected reason not to use the release, `Err` for a failure.
+///
+/// Over 80 lines: each reason not to use the release is an early return with its own
+/// message, in the order they are checked (repository, release, record, inputs, wheel,
+/// asset, checksum).
 fn fetch_and_place(
     ws: &Workspace,
     interp: &Interpreter,

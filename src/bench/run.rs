@@ -29,6 +29,10 @@ pub struct Options {
 
 /// Runs the scenarios on a copy of `ws`. An interrupted run returns what was measured,
 /// with `interrupted` set.
+///
+/// Over 80 lines because it is the run's order in one place: the interpreter, the cgroup,
+/// Ctrl-C, the sandbox, the shared cold builds, then each scenario; each step is a call,
+/// and they share the sandbox and the interrupt flag.
 pub fn run(ws: &Workspace, opts: &Options) -> Result<Report> {
     let started = Instant::now();
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();

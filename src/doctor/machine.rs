@@ -225,6 +225,9 @@ pub(super) fn tool(name: &'static str, needed_for: &str, required: bool) -> Chec
 
 /// The team's remote cache, when one is named: the same check develop makes (it writes,
 /// reads back and deletes one short-lived key), and what the last build got from it.
+///
+/// Over 80 lines: one verdict per state of the cache (none named, misnamed, unreachable,
+/// read-only, working) with its fix, and the last build's counts.
 pub(super) fn team_cache(ws: &Workspace) -> Check {
     const NAME: &str = "team cache";
     let configured =

@@ -35,6 +35,9 @@ impl Outcome {
 }
 
 /// Applies `plan`, made from `state`, to the release.
+///
+/// Over 80 lines: one match arm per kind of step, each a call or two, sharing the
+/// release, the temporary uploads and the assets placed so far.
 pub fn apply(p: &Publish, state: State, plan: &Plan) -> Result<Outcome> {
     let c = p.client;
     let mut out = Outcome::default();

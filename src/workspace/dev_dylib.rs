@@ -35,6 +35,9 @@ impl DevDylib {
 
 /// The `feature` of `cdylib`, checked: it must enable an optional dependency on a dylib
 /// crate of the workspace, and no wheel may have it on.
+///
+/// Over 80 lines: each way the setting can be wrong is refused with its own message and
+/// fix, in the order they depend on each other.
 pub(super) fn resolve(
     pyproject: &Path,
     feature: &str,

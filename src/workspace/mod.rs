@@ -142,6 +142,9 @@ impl Workspace {
     }
 
     /// Reads the workspace whose pyproject.toml is `pyproject`.
+    ///
+    /// Over 80 lines: the Workspace it returns has 32 fields, set out here; every read and
+    /// check before them is a function of its own.
     pub fn load(pyproject: &Path) -> Result<Workspace> {
         let root = pyproject
             .parent()
@@ -174,17 +177,18 @@ impl Workspace {
             all_features: maturin.all_features,
         };
         let wheel_features = parsed.tool.maou_build.wheel_features;
-        let dev_dylib = match &parsed.tool.maou_build.dev_dylib_feature {
-            Some(feature) => Some(dev_dylib::resolve(
-                pyproject,
-                feature,
-                &metadata,
-                cdylib_pkg,
-                &features,
-                &wheel_features,
-            )?),
-            None => None,
-        };
+        let dev_dylib = (parsed.tool.maou_build.dev_dylib_feature.as_ref())
+            .map(|f| {
+                dev_dylib::resolve(
+                    pyproject,
+                    f,
+                    &metadata,
+                    cdylib_pkg,
+                    &features,
+                    &wheel_features,
+                )
+            })
+            .transpose()?;
         let stable_abi = stable_abi::of(
             cdylib_pkg,
             &features.features,

@@ -27,6 +27,11 @@ struct Report {
     compiled: Vec<String>,
 }
 
+/// The release wheel built once, a stand-in for GitHub's API serving it, then a fresh
+/// checkout's develop, run by run.
+///
+/// Over 80 lines: the scenario's steps in the order they are timed, sharing the server,
+/// the release's record and the series.
 pub(super) fn new_machine_prebuilt(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
     let mut s = Scenario::new(id);
     let jobs = crate::resources::cores();

@@ -61,6 +61,11 @@ fn develop(ctx: &Ctx, step: &str, cmd: Cmd, venv: &Path) -> Result<Machine> {
     })
 }
 
+/// Machine A fills a fresh redis-server, machine B builds from it, run by run; then once a
+/// checkout at another path.
+///
+/// Over 80 lines: the scenario's steps in the order they are timed, sharing the Redis
+/// server, the two machines and the series.
 pub(super) fn team_cache(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenario> {
     let mut s = Scenario::new(id);
     if crate::process::on_path("redis-server").is_none() {

@@ -33,6 +33,9 @@ pub(super) fn cdylib_edit(ctx: &Ctx, id: Id) -> Result<Scenario> {
 
 /// An edit of `krate`, timed three ways, each after an edit of its own so that each
 /// rebuilds the same: develop until importable, bare cargo (the floor), maturin develop.
+///
+/// Over 80 lines because the series are interleaved run by run (so that drift on the
+/// machine hits each alike), and their commands are set out where they are timed.
 pub(super) fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
     let mut s = Scenario::new(id);
     s.facts.insert("crate".into(), krate.name.clone().into());
