@@ -20,7 +20,7 @@
   withTests = fileset.toSource {
     inherit root;
     # tests/workflows.rs reads the workflows.
-    fileset = fileset.unions [toolFiles (root + "/tests") (root + "/.github")];
+    fileset = fileset.unions [toolFiles (root + "/tests") (fileset.maybeMissing (root + "/.github"))];
   };
   common = {
     inherit src;

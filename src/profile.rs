@@ -95,19 +95,22 @@ impl DevOverride {
             .iter()
             .map(|s| format!("profile.{profile}.{s}"))
             .collect(),
-            DevOverride::Seed => [
-                "profile.dev.debug=1",
-                "profile.dev.incremental=false",
-                "profile.dev.codegen-units=16",
-                "profile.dev.split-debuginfo=\"off\"",
-                "profile.dev.package.\"*\".debug=1",
-                "profile.dev.package.\"*\".opt-level=0",
-                "profile.dev.package.\"*\".debug-assertions=true",
-                "profile.dev.package.\"*\".overflow-checks=true",
-            ]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect(),
+            DevOverride::Seed => {
+                let policy = &crate::sccache::dev_build_env().dev_profile;
+                [
+                    "debug=1".to_owned(),
+                    format!("incremental={}", policy.incremental),
+                    format!("codegen-units={}", policy.codegen_units),
+                    "split-debuginfo=\"off\"".to_owned(),
+                    "package.\"*\".debug=1".to_owned(),
+                    "package.\"*\".opt-level=0".to_owned(),
+                    "package.\"*\".debug-assertions=true".to_owned(),
+                    "package.\"*\".overflow-checks=true".to_owned(),
+                ]
+                .iter()
+                .map(|s| format!("profile.dev.{s}"))
+                .collect()
+            }
         }
     }
 
@@ -131,6 +134,19 @@ impl DevOverride {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--seed` builds with the dev profile's policy, from its one source.
+    #[test]
+    fn the_seed_override_is_the_dev_profile_policy() {
+        let policy = &crate::sccache::dev_build_env().dev_profile;
+        let settings = DevOverride::Seed.settings("py-ext");
+        for want in [
+            format!("profile.dev.incremental={}", policy.incremental),
+            format!("profile.dev.codegen-units={}", policy.codegen_units),
+        ] {
+            assert!(settings.contains(&want), "{want} not in {settings:?}");
+        }
+    }
 
     #[test]
     fn every_setting_is_a_toml_assignment_under_its_profile() {

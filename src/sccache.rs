@@ -20,6 +20,16 @@ pub struct DevBuildEnv {
     pub rustc_wrapper: String,
     /// The local cache's size when `SCCACHE_CACHE_SIZE` names none.
     pub sccache_cache_size: String,
+    /// What the workspace's `[profile.dev]` must hold.
+    pub dev_profile: DevProfile,
+}
+
+/// The seed's dev profile settings: non-incremental (sccache caches every crate) and the
+/// codegen units that bound polars-core's peak memory on a 4 GB machine.
+#[derive(Deserialize)]
+pub struct DevProfile {
+    pub incremental: bool,
+    pub codegen_units: u32,
 }
 
 /// [DevBuildEnv], read once.

@@ -320,6 +320,27 @@ fn the_dev_build_environment_has_one_source() {
     let shell = derivation(&outputs["devShells.default"]);
     assert_eq!(shell["env"]["SCCACHE_CACHE_SIZE"], "3G", "{}", shell["env"]);
     assert_eq!(shell["env"]["RUSTC_WRAPPER"], settings["rustc_wrapper"]);
+    // The profiles are the workspace's Cargo.toml's, which every door reads: no door sets
+    // a variable that overrides them (the dev profile's policy is checked by doctor).
+    let overrides = |names: Vec<String>| -> Vec<String> {
+        names
+            .into_iter()
+            .filter(|k| k == "CARGO_INCREMENTAL" || k.starts_with("CARGO_PROFILE_"))
+            .collect()
+    };
+    let shell_vars = shell["env"].as_object().unwrap().keys().cloned().collect();
+    assert_eq!(overrides(shell_vars), Vec::<String>::new());
+    let exported = Command::new("bash")
+        .args(["-c", ". scripts/env.sh && env"])
+        .current_dir(&flake)
+        .env_remove("CARGO_INCREMENTAL")
+        .output()
+        .unwrap();
+    let exported = String::from_utf8_lossy(&exported.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k.to_owned()))
+        .collect();
+    assert_eq!(overrides(exported), Vec::<String>::new());
     let sourced = Command::new("bash")
         .args(["-c", ". scripts/env.sh && echo \"$SCCACHE_CACHE_SIZE\""])
         .current_dir(&flake)

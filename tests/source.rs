@@ -77,7 +77,10 @@ fn no_function_is_over_80_lines_without_its_reason() {
         "over 80 lines with no reason at the top (split them, or say why not):\n{}",
         long.join("\n")
     );
-    assert!(reasoned > 0, "the scan found no long function at all: is it reading src/?");
+    assert!(
+        reasoned > 0,
+        "the scan found no long function at all: is it reading src/?"
+    );
 
     // The scan itself: a long function is seen, and its reason is read.
     let body = "    let x = 1;\n".repeat(85);

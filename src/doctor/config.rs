@@ -180,9 +180,10 @@ pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
         None => var("INCREMENTAL").map_or(p.incremental, |v| v == "true"),
     };
     let name = &p.name;
+    let policy = &crate::sccache::dev_build_env().dev_profile;
     checks.push(match (incremental, p.base) {
         // The seed's decision for dev builds: every crate from sccache.
-        (true, "dev") => fail(
+        (true, "dev") if !policy.incremental => fail(
             "incremental",
             format!("`{name}` builds are incremental: sccache cannot cache the workspace's crates"),
             format!("set `incremental = false` under [profile.{name}] in the workspace's Cargo.toml (a file every door reads: develop, uv's builds, cargo), and unset CARGO_INCREMENTAL"),
@@ -202,16 +203,17 @@ pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
     let cgu = var("CODEGEN_UNITS")
         .and_then(|v| v.parse().ok())
         .unwrap_or(p.codegen_units);
-    checks.push(if cgu == 16 {
+    let want = policy.codegen_units;
+    checks.push(if cgu == want {
         pass(
             "codegen-units",
-            format!("16 for `{name}` (bounds polars-core's peak memory in 4 GB)"),
+            format!("{cgu} for `{name}` (bounds polars-core's peak memory in 4 GB)"),
         )
     } else {
         warn(
             "codegen-units",
-            format!("{cgu} for `{name}`: more codegen units raise the peak memory of a crate such as polars-core past a 4 GB machine, fewer make every crate slower to build; 16 does both"),
-            format!("set `codegen-units = 16` under [profile.{name}]"),
+            format!("{cgu} for `{name}`: more codegen units raise the peak memory of a crate such as polars-core past a 4 GB machine, fewer make every crate slower to build; {want} does both"),
+            format!("set `codegen-units = {want}` under [profile.{name}]"),
         )
     });
     if p.name == "dev" {
