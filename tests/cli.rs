@@ -76,8 +76,11 @@ fn info_reads_this_workspace() {
     let deps: Vec<&str> = strings(&info["rlib_deps"], "name");
     assert_eq!(deps, ["maou_index", "maou_io"]);
     let pythons: Vec<&str> = strings(&info["pythons"], "version");
-    assert_eq!(pythons, ["3.11", "3.12"]);
-    assert_eq!(info["pythons"][1]["tag"], "cp312");
+    assert_eq!(pythons, ["3.12", "3.13"]);
+    assert_eq!(info["pythons"][1]["tag"], "cp313");
+    // The stable ABI's floor is the lowest CPython requires-python allows: one build
+    // serves every allowed CPython, and none is left out.
+    assert_eq!(info["stable_abi"]["min"], pythons[0], "{info}");
 
     let text_out = maou_build(&root).arg("info").output().unwrap();
     let shown = String::from_utf8_lossy(&text_out.stdout);

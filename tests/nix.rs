@@ -210,7 +210,7 @@ fn the_flake_is_wired_as_a_chain_and_tool_and_product_stay_apart() {
         .unwrap_or_else(|| panic!("no maturin build in maou-deps:\n{build}"));
     for needle in [
         "--release --zig --compatibility manylinux_2_28",
-        "/bin/python3.11 ",
+        "/bin/python3.12 ",
         "--remap-path-prefix=/nix/store/",
     ] {
         assert!(maturin.contains(needle), "{needle:?} not in {maturin}");

@@ -16,7 +16,7 @@ const REPO: &str = "octo/maou";
 const TOKEN: &str = "ghp_tEsT0kenThatMustNeverBePrinted42";
 const C1: &str = "1111111111111111111111111111111111111111";
 const C2: &str = "2222222222222222222222222222222222222222";
-const PYTHONS: [&str; 2] = ["cp311", "cp312"];
+const PYTHONS: [&str; 2] = ["cp312", "cp313"];
 
 /// What Python calls to import `foo._native`.
 const EXTENSION: &str =
@@ -177,14 +177,14 @@ fn the_first_publish_creates_and_the_next_replaces_in_place() {
         " UTC",
         "foo 1.2.3",
         "manylinux_2_28_x86_64",
-        "| 3.11 |",
         "| 3.12 |",
+        "| 3.13 |",
         &sha256_hex(&first[0].1),
         "!uv pip install --system \"foo @ {foo_wheel}\"",
         &format!(
-            "(3, 12): \"{}/{REPO}/releases/download/latest/{}\"",
+            "(3, 13): \"{}/{REPO}/releases/download/latest/{}\"",
             gh.url,
-            wheel_name("cp312")
+            wheel_name("cp313")
         ),
     ] {
         assert!(
@@ -236,7 +236,7 @@ fn the_first_publish_creates_and_the_next_replaces_in_place() {
     // A release that lost a CPython and changed version: the stale asset goes, last.
     fs::remove_dir_all(&dist).unwrap();
     let third = build_wheels(dir.path(), &dist, "three");
-    fs::remove_file(dist.join(wheel_name("cp311"))).unwrap();
+    fs::remove_file(dist.join(wheel_name("cp312"))).unwrap();
     let out = publish(&gh, &dist, C1, &[]);
     assert_ok(&out);
     assert_eq!(published(&gh), local(&third[1..]));
@@ -375,7 +375,7 @@ fn dry_run_reads_and_sends_nothing() {
     for needle in [
         &format!("create tag latest at {C1}"),
         "create release latest",
-        "upload foo-1.2.3-cp311",
+        "upload foo-1.2.3-cp312",
         "nothing was sent",
     ] {
         assert!(stdout.contains(needle), "{needle:?} not in\n{stdout}");
@@ -392,7 +392,7 @@ fn dry_run_reads_and_sends_nothing() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     for needle in [
         ".uploading (",
-        "delete the old foo-1.2.3-cp311",
+        "delete the old foo-1.2.3-cp312",
         "rename the new one into its place",
         "update the release's title and body",
         &format!("move tag latest to {C2}"),
@@ -467,8 +467,8 @@ fn refusals_are_explained_and_the_token_stays_hidden() {
     fs::create_dir_all(&bad).unwrap();
     let so = fs::read(cc(dir.path(), "ext.so", EXTENSION, &[])).unwrap();
     write_wheel(
-        &bad.join("foo-1.2.3-cp312-cp312-linux_x86_64.whl"),
-        "cp312-cp312-linux_x86_64",
+        &bad.join("foo-1.2.3-cp313-cp313-linux_x86_64.whl"),
+        "cp313-cp313-linux_x86_64",
         &[("foo/_native.cpython-312-x86_64-linux-gnu.so", so)],
         None,
     );
@@ -520,7 +520,7 @@ fn run_cell(python: &Path, cell: &str) -> String {
 fn colab_prints_the_cell_for_the_release_assets() {
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path().join("ws");
-    tiny_workspace(&ws, ">=3.11,<3.13", "cdylib");
+    tiny_workspace(&ws, ">=3.12,<3.14", "cdylib");
     replace_in(
         &ws.join("pyproject.toml"),
         "[tool.maturin]",
@@ -560,7 +560,7 @@ fn colab_prints_the_cell_for_the_release_assets() {
     let found = interpreters(&ws);
     assert!(
         !found.is_empty(),
-        "no CPython 3.11 or 3.12 to run the cell with"
+        "no CPython 3.12 or 3.13 to run the cell with"
     );
     for (py, python) in &found {
         let printed = run_cell(python, &cell);
@@ -603,15 +603,15 @@ fn colab_prints_the_cell_for_the_release_assets() {
         "colab",
         "--offline",
         "--python",
-        "3.12",
+        "3.13",
         "--repo",
         "someone/else",
     ]);
     env_for(&mut cmd, &gh, None, C1);
     let out = run(&mut cmd);
     let cell = String::from_utf8_lossy(&out.stdout);
-    assert!(cell.contains("someone/else/releases/download/latest/foo-1.2.3-cp312"));
-    assert!(!cell.contains("cp311"));
+    assert!(cell.contains("someone/else/releases/download/latest/foo-1.2.3-cp313"));
+    assert!(!cell.contains("cp312"));
 }
 
 #[test]
@@ -720,7 +720,7 @@ fn every_write_step_survives_its_answer_being_lost() {
         let mut fault = fault;
         if !first {
             assert_ok(&publish(&gh, &dist, C1, &[]));
-            let stray = upload_stray(&gh, "foo-1.2.2-cp311-cp311-manylinux_2_28_x86_64.whl");
+            let stray = upload_stray(&gh, "foo-1.2.2-cp312-cp312-manylinux_2_28_x86_64.whl");
             if fault.path_contains == "STRAY" {
                 fault =
                     Fault::lost("DELETE", &api(&format!("/releases/assets/{stray}")), 1).exact();
@@ -950,7 +950,7 @@ fn a_nearly_spent_rate_limit_is_waited_for_before_the_delete() {
 #[test]
 fn the_release_records_the_rust_inputs_key_and_the_wheels_checksums() {
     let dir = tempfile::tempdir().unwrap();
-    tiny_workspace(dir.path(), ">=3.11,<3.13", "cdylib");
+    tiny_workspace(dir.path(), ">=3.12,<3.14", "cdylib");
     let dist = dir.path().join("dist");
     let gh = FakeGitHub::start(REPO, TOKEN);
     let wheels = build_wheels(dir.path(), &dist, "one");

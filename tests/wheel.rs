@@ -47,7 +47,7 @@ fn two_audited_wheels_install_and_work() {
     let stale = dist.path().join(".maou-build-staging-999999999");
     fs::create_dir_all(&stale).unwrap();
     fs::write(
-        stale.join("maou-0.2.0-cp311-cp311-manylinux_2_28_x86_64.whl"),
+        stale.join("maou-0.2.0-cp312-cp312-manylinux_2_28_x86_64.whl"),
         "partial",
     )
     .unwrap();
@@ -69,7 +69,7 @@ fn two_audited_wheels_install_and_work() {
         .collect();
     assert_eq!(
         pythons,
-        ["3.11", "3.12"],
+        ["3.12", "3.13"],
         "one wheel per CPython requires-python allows"
     );
 
