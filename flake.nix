@@ -16,19 +16,21 @@
     fenix,
     ...
   }: let
-    # The seed's only platform. Another system is one more string here.
-    systems = ["x86_64-linux"];
-    perSystem = nixpkgs.lib.genAttrs systems (system:
-      import ./nix {
-        inherit crane fenix system;
-        pkgs = nixpkgs.legacyPackages.${system};
-        root = ./.;
-      });
-    collect = name: builtins.mapAttrs (_: outputs: outputs.${name}) perSystem;
-  in {
-    packages = collect "packages";
-    devShells = collect "devShells";
-    apps = collect "apps";
-    checks = collect "checks";
-  };
+    lib = import ./nix/lib.nix {
+      inherit nixpkgs crane fenix;
+      toolRoot = ./.;
+    };
+  in
+    lib.outputsFor {
+      src = ./.;
+      withToolChecks = true;
+    }
+    // {
+      # For another workspace's flake: `maou-build.lib.outputsFor { src = ./.; }`.
+      inherit lib;
+      templates.default = {
+        path = ./nix/template;
+        description = "A maturin workspace's wheels, dev shell and checks through maou-build";
+      };
+    };
 }

@@ -8,6 +8,8 @@
   chain,
   tool,
   wheels,
+  # maou-build's own clippy, fmt and tests too (this repository's flake).
+  withToolChecks,
 }: let
   # The product's own workspace, in the test profile: a deps derivation of its own, since
   # the chain's are release builds of the extension only.
@@ -36,37 +38,41 @@
       src = tool.withTests;
       cargoArtifacts = tool.deps;
     };
-in {
-  clippy = craneLib.cargoClippy (withToolDeps
-    // {
-      cargoClippyExtraArgs = "--all-targets -- -D warnings";
-    });
-  fmt = craneLib.cargoFmt {inherit (tool.common) src pname version;};
-  # The test binaries that run in the sandbox, and the tests they skip, with the reason for
-  # every other binary: nix/test-binaries.json.
-  tests = craneLib.cargoTest (withToolDeps
-    // {
-      nativeBuildInputs = tool.common.nativeBuildInputs ++ chain.pythons;
-      cargoTestExtraArgs =
-        "--lib --bins"
-        + lib.concatMapStrings (t: " --test ${t}") testBinaries.sandbox
-        + " --"
-        + lib.concatMapStrings (t: " --skip ${t}") (builtins.attrNames testBinaries.skip);
-    });
-  product-clippy = craneLib.cargoClippy (withProductDeps
-    // {
-      cargoClippyExtraArgs = "--all-targets -- -D warnings";
-    });
-  product-fmt = craneLib.cargoFmt (productArgs
-    // {
-      cargoExtraArgs = "--manifest-path ${product.workspaceDir}/Cargo.toml --all";
-    });
-  product-tests = craneLib.cargoTest withProductDeps;
-  wheels-audit =
-    pkgs.runCommand "${product.name}-wheels-audit" {
-      nativeBuildInputs = [tool.package];
-    } ''
-      maou-build audit --module ${product.module} ${wheels.wheels}/*.whl
-      touch $out
-    '';
-}
+  toolChecks = {
+    clippy = craneLib.cargoClippy (withToolDeps
+      // {
+        cargoClippyExtraArgs = "--all-targets -- -D warnings";
+      });
+    fmt = craneLib.cargoFmt {inherit (tool.common) src pname version;};
+    # The test binaries that run in the sandbox, and the tests they skip, with the reason for
+    # every other binary: nix/test-binaries.json.
+    tests = craneLib.cargoTest (withToolDeps
+      // {
+        nativeBuildInputs = tool.common.nativeBuildInputs ++ chain.pythons;
+        cargoTestExtraArgs =
+          "--lib --bins"
+          + lib.concatMapStrings (t: " --test ${t}") testBinaries.sandbox
+          + " --"
+          + lib.concatMapStrings (t: " --skip ${t}") (builtins.attrNames testBinaries.skip);
+      });
+  };
+in
+  {
+    product-clippy = craneLib.cargoClippy (withProductDeps
+      // {
+        cargoClippyExtraArgs = "--all-targets -- -D warnings";
+      });
+    product-fmt = craneLib.cargoFmt (productArgs
+      // {
+        cargoExtraArgs = "--manifest-path ${product.workspaceDir}/Cargo.toml --all";
+      });
+    product-tests = craneLib.cargoTest withProductDeps;
+    wheels-audit =
+      pkgs.runCommand "${product.name}-wheels-audit" {
+        nativeBuildInputs = [tool.package];
+      } ''
+        maou-build audit --module ${product.module} ${wheels.wheels}/*.whl
+        touch $out
+      '';
+  }
+  // lib.optionalAttrs withToolChecks toolChecks

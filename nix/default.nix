@@ -4,14 +4,23 @@
   crane,
   fenix,
   system,
+  # The product's workspace, and maou-build's own sources (this flake).
   root,
+  toolRoot,
+  withToolChecks,
 }: let
   inherit (pkgs) lib;
-  toolchain = import ./toolchain.nix {inherit fenix system root;};
+  toolchain = import ./toolchain.nix {
+    inherit fenix system;
+    root = toolRoot;
+  };
   # crane with fenix's rustc, so the Nix build and rustup's use the same compiler.
   craneLib = (crane.mkLib pkgs).overrideToolchain toolchain;
   product = import ./product.nix {inherit lib root;};
-  tool = import ./tool.nix {inherit lib craneLib root pkgs;};
+  tool = import ./tool.nix {
+    inherit lib craneLib pkgs;
+    root = toolRoot;
+  };
   chain = import ./chain.nix {inherit pkgs craneLib product;};
   wheels = import ./wheels.nix {
     inherit pkgs craneLib product chain;
@@ -36,5 +45,5 @@ in {
     maou-build = tool.package;
     inherit (wheels) wheels;
   };
-  checks = import ./checks.nix {inherit lib pkgs craneLib product chain tool wheels;};
+  checks = import ./checks.nix {inherit lib pkgs craneLib product chain tool wheels withToolChecks;};
 }

@@ -49,15 +49,20 @@
     else v;
 
   # Everything cargo and maturin read for the wheels, nothing they do not.
-  productFiles = fileset.unions [
-    (fileset.difference (root + "/${workspaceDir}") (fileset.maybeMissing (root + "/${at workspaceDir "target"}")))
-    (fileset.maybeMissing (root + "/.cargo"))
-    (root + "/pyproject.toml")
-    # The Python package without what builds leave in it.
-    (fileset.difference
-      (fileset.fileFilter (f: !(f.hasExt "so" || f.hasExt "pyc")) (root + "/${pythonSource}"))
-      (fileset.maybeMissing (root + "/${at pythonSource ".maou-build-dev-libs"}")))
-  ];
+  # The Cargo workspace is its manifest, lock and members (at dousu/maou it is the root,
+  # beside the README, CI and the flake, which build nothing).
+  productFiles = fileset.unions ([
+      (root + "/${at workspaceDir "Cargo.toml"}")
+      (root + "/${at workspaceDir "Cargo.lock"}")
+      (fileset.maybeMissing (root + "/${at workspaceDir ".cargo"}"))
+      (fileset.maybeMissing (root + "/.cargo"))
+      (root + "/pyproject.toml")
+      # The Python package without what builds leave in it.
+      (fileset.difference
+        (fileset.fileFilter (f: !(f.hasExt "so" || f.hasExt "pyc")) (root + "/${pythonSource}"))
+        (fileset.maybeMissing (root + "/${at pythonSource ".maou-build-dev-libs"}")))
+    ]
+    ++ map (dir: fileset.difference (root + "/${dir}") (fileset.maybeMissing (root + "/${dir}/target"))) members);
 in {
   inherit module packageDir version workspaceDir rlibDirs crateName;
   devDylibCrates = map crateName dylibDirs;

@@ -24,7 +24,7 @@ use serde_json::Value;
 fn nix_files() -> Vec<PathBuf> {
     let root = source_root();
     let mut files = vec![root.join("flake.nix")];
-    for dir in ["nix"] {
+    for dir in ["nix", "nix/template"] {
         for entry in fs::read_dir(root.join(dir)).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "nix") {
@@ -741,4 +741,104 @@ fn flake_check_runs_every_test_binary_the_sandbox_can() {
         problems,
         ["tests/speed.rs is neither run by checks.tests nor excluded with a reason"]
     );
+}
+
+/// The flake as a library: a workspace of maou's shape (the Cargo workspace at its root,
+/// `python-source = "src"`, an optimized `[tool.maturin] profile`, CPython 3.12 and 3.13)
+/// with the template's `flake.nix` (`nix flake init -t`), whose `maou-build` input is this
+/// checkout's flake. The harness provides only nixpkgs, crane and fenix, so a shim
+/// flake.nix gives the template's `outputs` the checkout's flake evaluated with them, as
+/// `inputs.maou-build.url = "path:<checkout>"` would. Every output DESIGN.md lists
+/// evaluates through the real libraries, built from the workspace's own files.
+#[test]
+fn the_template_flake_gives_a_maou_shaped_workspace_its_outputs() {
+    let (_tmp, checkout) = flake_copy();
+    let product_tmp = tempfile::tempdir().unwrap();
+    let product = product_tmp.path().join("maou");
+    for entry in fs::read_dir(checkout.join("rust")).unwrap() {
+        let name = entry.unwrap().file_name();
+        let name = name.to_str().unwrap();
+        if name != "target" {
+            common::copy_item(&checkout.join("rust"), &product, name);
+        }
+    }
+    common::copy_item(&checkout.join("python"), &product.join("src"), "maou");
+    let pyproject = fs::read_to_string(checkout.join("pyproject.toml"))
+        .unwrap()
+        .replace("python-source = \"python\"", "python-source = \"src\"")
+        .replace(
+            "manifest-path = \"rust/maou_rust/Cargo.toml\"",
+            "manifest-path = \"maou_rust/Cargo.toml\"\nprofile = \"py-ext\"",
+        );
+    assert!(pyproject.contains("python-source = \"src\"") && pyproject.contains("py-ext"));
+    assert!(pyproject.contains("requires-python = \">=3.12,<3.14\""));
+    fs::write(product.join("pyproject.toml"), pyproject).unwrap();
+    fs::copy(
+        source_root().join("nix/template/flake.nix"),
+        product.join("template-flake.nix"),
+    )
+    .unwrap();
+    fs::write(
+        product.join("flake.nix"),
+        format!(
+            "{{\n  inputs = {{\n    nixpkgs.url = \"github:nixos/nixpkgs/nixos-unstable\";\n    \
+             crane.url = \"github:ipetkov/crane\";\n    fenix.url = \"github:nix-community/fenix\";\n  }};\n  \
+             outputs = {{ nixpkgs, crane, fenix, ... }}: let\n    \
+             maou-build = (import {checkout}/flake.nix).outputs {{\n      \
+             inherit nixpkgs crane fenix;\n      self = maou-build;\n    }};\n  \
+             in (import ./template-flake.nix).outputs {{ self = {{}}; inherit maou-build; }};\n}}\n",
+            checkout = checkout.display()
+        ),
+    )
+    .unwrap();
+
+    let outputs = evaluate(&product);
+    for name in [
+        "packages.wheel-cp312",
+        "packages.wheel-cp313",
+        "packages.wheels",
+        "packages.maou-deps",
+        "packages.maou-io",
+        "packages.maou-index",
+        "packages.maou-build",
+        "apps.publish-latest",
+        "devShells.default",
+        "checks.product-clippy",
+        "checks.product-tests",
+        "checks.wheels-audit",
+    ] {
+        assert!(outputs.contains_key(name), "{name} missing: {outputs:?}");
+    }
+    for tool_check in ["checks.clippy", "checks.fmt", "checks.tests"] {
+        assert!(
+            !outputs.contains_key(tool_check),
+            "{tool_check}: maou-build's own"
+        );
+    }
+    // Built from the workspace's own layout: its Cargo workspace at the root, its Python
+    // package under src/, the oldest CPython it allows.
+    let deps = derivation(&outputs["packages.maou-deps"]);
+    let build = deps["env"]["buildPhase"].as_str().unwrap();
+    assert!(build.contains("/bin/python3.12 "), "{build}");
+    let wheels = derivation(&outputs["packages.wheels"]);
+    let src = Path::new(wheels["env"]["src"].as_str().unwrap());
+    for file in ["src/maou/__init__.py", "maou_rust/Cargo.toml", "Cargo.lock"] {
+        assert!(
+            src.join(file).is_file(),
+            "{file} not in the wheels' sources {}",
+            src.display()
+        );
+    }
+    assert!(
+        !src.join("template-flake.nix").exists(),
+        "the flake is not the product's source"
+    );
+    // The same library gives this repository its own outputs: the tool's checks too.
+    let own = evaluate(&checkout);
+    for name in ["checks.clippy", "checks.tests", "packages.wheel-cp313"] {
+        assert!(
+            own.contains_key(name),
+            "{name} missing from this flake's outputs"
+        );
+    }
 }
