@@ -22,6 +22,7 @@ mod elf;
 mod fsutil;
 mod git;
 mod github;
+mod init;
 mod messages;
 mod placement;
 mod prebuilt;
@@ -74,6 +75,7 @@ enum Command {
     Develop(commands::develop::Args),
     Doctor(commands::doctor::Args),
     Info(commands::info::Args),
+    Init(commands::init::Args),
     PublishLatest(commands::publish_latest::Args),
     Wheel(commands::wheel::Args),
 }
@@ -89,6 +91,7 @@ fn main() -> ExitCode {
         Command::Develop(args) => commands::develop::run(workspace, &args),
         Command::Doctor(args) => commands::doctor::run(workspace, &args),
         Command::Info(args) => commands::info::run(workspace, &args),
+        Command::Init(args) => commands::init::run(workspace, &args),
         Command::PublishLatest(args) => commands::publish_latest::run(workspace, &args),
         Command::Wheel(args) => commands::wheel::run(workspace, &args),
     };

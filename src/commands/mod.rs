@@ -8,5 +8,6 @@ pub mod colab;
 pub mod develop;
 pub mod doctor;
 pub mod info;
+pub mod init;
 pub mod publish_latest;
 pub mod wheel;

@@ -203,8 +203,16 @@ pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
     let cgu = var("CODEGEN_UNITS")
         .and_then(|v| v.parse().ok())
         .unwrap_or(p.codegen_units);
-    let want = policy.codegen_units;
-    checks.push(if cgu == want {
+    checks.push(codegen_units(name, cgu, policy.codegen_units));
+    if p.name == "dev" {
+        checks.push(debuginfo(&section, &var));
+    }
+    checks.push(dev_dylib(ws));
+}
+
+/// The profile's codegen units against the policy's.
+fn codegen_units(name: &str, cgu: u32, want: u32) -> Check {
+    if cgu == want {
         pass(
             "codegen-units",
             format!("{cgu} for `{name}` (bounds polars-core's peak memory in 4 GB)"),
@@ -215,11 +223,7 @@ pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
             format!("{cgu} for `{name}`: more codegen units raise the peak memory of a crate such as polars-core past a 4 GB machine, fewer make every crate slower to build; {want} does both"),
             format!("set `codegen-units = {want}` under [profile.{name}]"),
         )
-    });
-    if p.name == "dev" {
-        checks.push(debuginfo(&section, &var));
     }
-    checks.push(dev_dylib(ws));
 }
 
 /// Whether uv's build of the project (`uv run`, `uv sync` after a change) is develop's.

@@ -132,46 +132,80 @@ pub(super) fn resolve(
     Ok(dylib)
 }
 
+/// A third-party crate the extension's crates depend on.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThirdParty {
+    /// Its name in the dependents' `[dependencies]` (a `package = ` rename's key).
+    pub key: String,
+    /// What rustc calls it (`arrow_pyarrow` for arrow-pyarrow): the name a `use` takes.
+    pub lib_name: String,
+    /// Only behind a feature (`optional = true`) in every crate that takes it.
+    pub optional: bool,
+    /// The manifests of the workspace crates that take it.
+    pub taken_by: Vec<std::path::PathBuf>,
+}
+
 impl super::Workspace {
     /// The third-party crates the extension's crates (the cdylib and the workspace crates
-    /// it uses) depend on that the dev dylib does not: a dev build links those into the
-    /// extension. Proc macros are left out (they are not linked). Reads the full
-    /// `cargo metadata`.
-    pub fn dev_dylib_missing(&self, dylib: &DevDylib) -> Result<Vec<String>> {
+    /// it uses) link: their normal dependencies that are not workspace paths, proc macros
+    /// left out (they are not linked). Reads the full `cargo metadata`.
+    pub fn linked_third_party(&self) -> Result<Vec<ThirdParty>> {
         let metadata = super::files::cargo_metadata_full(&self.cdylib.manifest_path)?;
-        let proc_macro = |name: &str| {
-            let pkgs: Vec<&MetaPackage> = metadata
-                .packages
-                .iter()
-                .filter(|p| p.name == name)
-                .collect();
-            !pkgs.is_empty()
-                && pkgs.iter().all(|p| {
-                    p.targets
-                        .iter()
-                        .all(|t| t.crate_types.iter().all(|c| c == "proc-macro"))
-                })
+        let lib_of = |name: &str| -> Option<&str> {
+            let pkg = metadata.packages.iter().find(|p| p.name == name)?;
+            let lib = pkg.targets.iter().find(|t| {
+                t.crate_types
+                    .iter()
+                    .any(|c| matches!(c.as_str(), "lib" | "rlib" | "dylib"))
+            })?;
+            Some(lib.name.as_str())
         };
-        let third_party = |manifest: &Path| -> Vec<String> {
-            metadata
+        let mut found: std::collections::BTreeMap<String, ThirdParty> = Default::default();
+        for krate in std::iter::once(&self.cdylib).chain(&self.rlib_deps) {
+            let deps = metadata
                 .packages
                 .iter()
-                .filter(|p| p.manifest_path == manifest)
+                .filter(|p| p.manifest_path == krate.manifest_path)
                 .flat_map(|p| &p.dependencies)
-                .filter(|d| d.kind.is_none() && d.path.is_none())
-                .map(|d| d.name.clone())
-                .collect()
-        };
-        let has: std::collections::BTreeSet<String> = third_party(&dylib.krate.manifest_path)
+                .filter(|d| d.kind.is_none() && d.path.is_none());
+            for dep in deps {
+                // A proc macro (or a package cargo did not resolve) has no linkable library.
+                let Some(lib) = lib_of(&dep.name) else {
+                    continue;
+                };
+                let key = dep.rename.clone().unwrap_or_else(|| dep.name.clone());
+                let entry = found.entry(key.clone()).or_insert_with(|| ThirdParty {
+                    lib_name: dep
+                        .rename
+                        .as_deref()
+                        .map_or(lib.to_owned(), |r| r.replace('-', "_")),
+                    key,
+                    optional: true,
+                    taken_by: Vec::new(),
+                });
+                entry.optional &= dep.optional;
+                entry.taken_by.push(krate.manifest_path.clone());
+            }
+        }
+        Ok(found.into_values().collect())
+    }
+
+    /// The third-party crates the extension's crates link that the dev dylib does not
+    /// depend on: a dev build links those into the extension.
+    pub fn dev_dylib_missing(&self, dylib: &DevDylib) -> Result<Vec<String>> {
+        let metadata = super::files::cargo_metadata(&dylib.krate.manifest_path)?;
+        let has: std::collections::BTreeSet<&str> = metadata
+            .packages
+            .iter()
+            .filter(|p| p.manifest_path == dylib.krate.manifest_path)
+            .flat_map(|p| &p.dependencies)
+            .map(|d| d.rename.as_deref().unwrap_or(&d.name))
+            .collect();
+        Ok(self
+            .linked_third_party()?
             .into_iter()
-            .collect();
-        let mut missing: Vec<String> = std::iter::once(&self.cdylib)
-            .chain(&self.rlib_deps)
-            .flat_map(|c| third_party(&c.manifest_path))
-            .filter(|n| !has.contains(n) && !proc_macro(n))
-            .collect();
-        missing.sort();
-        missing.dedup();
-        Ok(missing)
+            .map(|t| t.key)
+            .filter(|k| !has.contains(k.as_str()))
+            .collect())
     }
 }

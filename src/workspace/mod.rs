@@ -19,7 +19,7 @@ mod inputs;
 mod profiles;
 mod stable_abi;
 
-pub use dev_dylib::DevDylib;
+pub use dev_dylib::{DevDylib, ThirdParty};
 pub use features::Features;
 use files::{cargo_metadata, MetaPackage, MetaTarget, Metadata, PyProject};
 pub use profiles::{Profile, Profiles, Section};

@@ -1,0 +1,317 @@
+//! The Cargo side: the dev dylib crate (every third-party crate the extension's crates
+//! link, as they take it), the cdylib's optional dependency on it, its feature and the
+//! build script that gives the dev extension its RUNPATH; and the dev profile's policy in
+//! the workspace's Cargo.toml (src/dev_build_env.json).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use toml_edit::{InlineTable, Item, Value};
+
+use super::pyproject::{array, TomlFile};
+use super::{Edits, DEV_DYLIB_FEATURE};
+use crate::workspace::ThirdParty;
+
+/// The cdylib's build script for the dev dylib's RUNPATH (rust/maou_rust/build.rs here is
+/// this text; tests/init.rs checks it).
+pub const BUILD_SCRIPT: &str = include_str!("assets/cdylib-build.rs");
+
+fn relative(edits: &Edits, path: &Path) -> PathBuf {
+    path.strip_prefix(&edits.ws.root)
+        .unwrap_or(path)
+        .to_path_buf()
+}
+
+/// A path from directory `from` to `to`, both under the same root (`../maou_dev_deps`).
+fn path_between(from: &Path, to: &Path) -> String {
+    let common = from
+        .components()
+        .zip(to.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let ups = from.components().count() - common;
+    let mut parts: Vec<String> = vec!["..".to_owned(); ups];
+    parts.extend(
+        to.components()
+            .skip(common)
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
+}
+
+pub(super) fn dev_dylib(edits: &mut Edits) -> Result<()> {
+    let ws = edits.ws;
+    let (dir, name) = match &ws.dev_dylib {
+        Some(d) => (d.krate.dir.clone(), d.krate.name.clone()),
+        None => {
+            let prefix = ws.package.replace('-', "_").to_lowercase();
+            let name = format!("{prefix}_dev_deps");
+            let parent = ws.cdylib.dir.parent().unwrap_or(&ws.cargo_workspace_root);
+            (parent.join(&name), name)
+        }
+    };
+    let third_party = ws.linked_third_party()?;
+    let (wanted, optional): (Vec<_>, Vec<_>) = third_party.into_iter().partition(|t| !t.optional);
+    for t in &optional {
+        edits.notes.push(format!(
+            "{} is behind a feature in every crate that takes it: it stays linked into the \
+             extension when that feature is on (the dev dylib builds only what every build has)",
+            t.key
+        ));
+    }
+    dylib_crate(edits, &dir, &name, &wanted)?;
+    let rel_dir = relative(edits, &dir);
+    workspace_member(edits, &rel_dir)?;
+    cdylib_feature(edits, &rel_dir, &name)?;
+    build_script(edits, &relative(edits, &ws.cdylib.dir.join("build.rs")))
+}
+
+/// The dylib crate: its manifest (written whole when new, else its [dependencies]
+/// completed) and its lib.rs, which uses every crate so that rustc links it.
+fn dylib_crate(edits: &mut Edits, dir: &Path, name: &str, wanted: &[ThirdParty]) -> Result<()> {
+    let manifest = relative(edits, &dir.join("Cargo.toml"));
+    let mut toml = TomlFile::open(edits, &manifest)?;
+    if toml.get(&["package"]).is_none() {
+        toml.doc = new_dylib_manifest(name).parse()?;
+        toml.changed.push(format!("the dev dylib crate {name}"));
+    }
+    for t in wanted {
+        if toml.get(&["dependencies", &t.key]).is_some() {
+            continue;
+        }
+        let spec = dependency_spec(edits, &t.key, &t.taken_by[0])?;
+        let deps = toml.doc["dependencies"].or_insert(toml_edit::table());
+        deps[&t.key] = Item::Value(spec);
+        let by = relative(edits, t.taken_by[0].parent().unwrap_or(Path::new(".")));
+        toml.changed
+            .push(format!("dependency {} (taken by {})", t.key, by.display()));
+    }
+    toml.finish(edits)?;
+    let lib_rs = relative(edits, &dir.join("src/lib.rs"));
+    let mut lib = edits.text(&lib_rs)?.unwrap_or_else(|| {
+        format!(
+            "//! Written by `maou-build init`: the workspace's third-party crates as one Rust \
+             dylib, for dev builds of\n//! the extension only (its `{DEV_DYLIB_FEATURE}` feature). \
+             Release builds and the wheels never link it.\n\n"
+        )
+    });
+    let mut used = Vec::new();
+    for t in wanted {
+        let line = format!("pub use {};", t.lib_name);
+        if !lib.lines().any(|l| l.trim() == line) {
+            lib.push_str(&line);
+            lib.push('\n');
+            used.push(t.lib_name.clone());
+        }
+    }
+    if used.is_empty() {
+        return Ok(());
+    }
+    edits.set(&lib_rs, lib, format!("pub use {}", used.join(", ")))
+}
+
+/// The dylib crate among the Cargo workspace's members, laid out as the others are.
+fn workspace_member(edits: &mut Edits, rel_dir: &Path) -> Result<()> {
+    let cargo_root = relative(edits, &edits.ws.cargo_workspace_root);
+    let mut root_toml = TomlFile::open(edits, &cargo_root.join("Cargo.toml"))?;
+    let member = path_between(&cargo_root, rel_dir);
+    let members = root_toml.doc["workspace"]["members"].as_array_mut();
+    match members {
+        Some(m) if !m.iter().any(|v| v.as_str() == Some(member.as_str())) => {
+            // Laid out as the last member is (one per line in a multi-line array).
+            let prefix = m
+                .iter()
+                .last()
+                .and_then(|v| v.decor().prefix())
+                .and_then(|p| p.as_str())
+                .unwrap_or(" ")
+                .to_owned();
+            m.push_formatted(Value::from(member.as_str()).decorated(prefix, ""));
+            root_toml.changed.push(format!("member {member}"));
+        }
+        Some(_) => {}
+        None => bail!(
+            "{}: no [workspace] members array to add {member} to",
+            cargo_root.join("Cargo.toml").display()
+        ),
+    }
+    root_toml.finish(edits)
+}
+
+/// The cdylib's optional dependency on the dylib crate and the feature that turns it on.
+fn cdylib_feature(edits: &mut Edits, rel_dir: &Path, name: &str) -> Result<()> {
+    let ws = edits.ws;
+    let cdylib_manifest = relative(edits, &ws.cdylib.manifest_path);
+    let mut cdylib = TomlFile::open(edits, &cdylib_manifest)?;
+    if cdylib.get(&["dependencies", name]).is_none() {
+        let mut dep = InlineTable::new();
+        dep.insert(
+            "path",
+            path_between(&relative(edits, &ws.cdylib.dir), rel_dir).into(),
+        );
+        dep.insert("optional", true.into());
+        cdylib.doc["dependencies"][name] = Item::Value(Value::InlineTable(dep));
+        cdylib.changed.push(format!("optional dependency {name}"));
+    }
+    cdylib.manage(
+        edits,
+        &["features", DEV_DYLIB_FEATURE],
+        array(&[format!("dep:{name}")]),
+    )?;
+    if let Some(build) = cdylib.get(&["package", "build"]).and_then(Item::as_str) {
+        if build != "build.rs" {
+            bail!(
+                "{}: [package] build = \"{build}\": init cannot place the dev dylib's build \
+                 script; add the lines of maou-build's src/init/assets/cdylib-build.rs to it",
+                cdylib_manifest.display()
+            );
+        }
+    }
+    cdylib.finish(edits)
+}
+
+/// The build script, when the cdylib has none or has init's: a build script of the
+/// workspace's own is not merged.
+fn build_script(edits: &mut Edits, path: &Path) -> Result<()> {
+    let key = path.display().to_string();
+    if let Some(current) = edits.text(path)? {
+        let ours = current == BUILD_SCRIPT || edits.record.has(&key);
+        if !ours {
+            bail!(
+                "{} exists: init cannot place the dev dylib's RUNPATH there; add the lines of \
+                 maou-build's src/init/assets/cdylib-build.rs to it and run init again",
+                path.display()
+            );
+        }
+    }
+    edits.owned_file(
+        path,
+        BUILD_SCRIPT.to_owned(),
+        "the dev dylib's RUNPATH (with the feature on only)",
+    )
+}
+
+fn new_dylib_manifest(name: &str) -> String {
+    format!(
+        "# Written by `maou-build init`: dev builds only. The third-party crates the extension's \
+         crates link,\n# as they take them, in one Rust dylib: an edit then relinks a small \
+         extension. A crate\n# missing here is linked into the extension; `maou-build init --check` \
+         names it.\n[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\
+         publish = false\n\n[lib]\ncrate-type = [\"dylib\"]\ntest = false\ndoctest = false\n\n\
+         [dependencies]\n"
+    )
+}
+
+/// `key` as the crate at `manifest` takes it (`{ workspace = true }`, or its version and
+/// source), without `optional`: the same crate, so nothing is built twice.
+fn dependency_spec(edits: &Edits, key: &str, manifest: &Path) -> Result<Value> {
+    let rel = relative(edits, manifest);
+    let file = TomlFile::open(edits, &rel)?;
+    let item = file.get(&["dependencies", key]).or_else(|| {
+        let targets = file.get(&["target"])?.as_table_like()?;
+        targets.iter().find_map(|(_, t)| {
+            t.as_table_like()?
+                .get("dependencies")?
+                .as_table_like()?
+                .get(key)
+        })
+    });
+    let mut spec = InlineTable::new();
+    match item {
+        Some(Item::Value(Value::String(v))) => {
+            spec.insert("version", v.value().as_str().into());
+        }
+        Some(item) => {
+            let table = item
+                .as_table_like()
+                .expect("a dependency is a string or a table");
+            for (k, v) in table.iter() {
+                if matches!(k, "optional" | "features") {
+                    continue;
+                }
+                if let Some(v) = v.as_value() {
+                    spec.insert(k, v.clone());
+                }
+            }
+        }
+        None => bail!("{}: no dependency {key} found", rel.display()),
+    }
+    spec.fmt();
+    Ok(Value::InlineTable(spec))
+}
+
+pub(super) fn dev_profile(edits: &mut Edits) -> Result<()> {
+    let policy = &crate::sccache::dev_build_env().dev_profile;
+    let cargo_root = relative(edits, &edits.ws.cargo_workspace_root);
+    let mut toml = TomlFile::open(edits, &cargo_root.join("Cargo.toml"))?;
+    toml.manage(
+        edits,
+        &["profile", "dev", "incremental"],
+        policy.incremental.into(),
+    )?;
+    toml.manage(
+        edits,
+        &["profile", "dev", "codegen-units"],
+        i64::from(policy.codegen_units).into(),
+    )?;
+    // Third-party crates without debuginfo: with it the dev extension is ~1 GB to relink.
+    toml.manage(
+        edits,
+        &["profile", "dev", "package", "*", "debug"],
+        false.into(),
+    )?;
+    toml.finish(edits)
+}
+
+/// What outside the workspace overrides the profiles init writes: the user's cargo
+/// configuration and cargo's variables, each with its effect.
+pub(super) fn overriding_settings() -> Vec<String> {
+    let mut notes = Vec::new();
+    for var in ["CARGO_INCREMENTAL", "CARGO_BUILD_JOBS", "CARGO_TARGET_DIR"] {
+        if let Some(v) = std::env::var_os(var) {
+            notes.push(format!(
+                "{var}={} is set here: it overrides the workspace's settings for every build in \
+                 this environment",
+                v.to_string_lossy()
+            ));
+        }
+    }
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let Some(config) = home.map(|h| h.join("config.toml")) else {
+        return notes;
+    };
+    let Ok(text) = std::fs::read_to_string(&config) else {
+        return notes;
+    };
+    let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else {
+        return notes;
+    };
+    if let Some(profiles) = doc.get("profile").and_then(Item::as_table_like) {
+        for (name, _) in profiles.iter() {
+            notes.push(format!(
+                "{}: [profile.{name}] there overrides the workspace's profile for every build \
+                 of this user (develop, uv, maturin, cargo); remove it to build what Cargo.toml says",
+                config.display()
+            ));
+        }
+    }
+    let build = doc.get("build").and_then(Item::as_table_like);
+    if let Some(jobs) = build.and_then(|b| b.get("jobs")) {
+        notes.push(format!(
+            "{}: build.jobs = {} caps every cargo of this user; develop chooses its jobs from \
+             the memory available only when nothing caps them",
+            config.display(),
+            jobs.to_string().trim()
+        ));
+    }
+    if build.and_then(|b| b.get("target-dir")).is_some() {
+        notes.push(format!(
+            "{}: build.target-dir moves every workspace's target directory; develop then leaves \
+             it where it is (no target store, so a lost target/ is a cold build)",
+            config.display()
+        ));
+    }
+    notes
+}

@@ -1,0 +1,180 @@
+//! pyproject.toml: `[tool.maou-build]` (the dev dylib's feature, the wheels' features), and
+//! what makes uv's builds of the project develop's (the base interpreter, the dylib's
+//! feature in maturin's build arguments; docs/doors.md). Also the TOML editing the other
+//! TOML files share: one managed value at a dotted path, comments and order kept.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use toml_edit::{DocumentMut, Item, Value};
+
+use super::{Edits, DEV_DYLIB_FEATURE};
+use crate::workspace::Features;
+
+/// A TOML file being edited, and what changed in it.
+pub(crate) struct TomlFile {
+    pub(crate) path: std::path::PathBuf,
+    pub(crate) doc: DocumentMut,
+    pub(crate) changed: Vec<String>,
+}
+
+impl TomlFile {
+    /// `path` (relative to the root) as the edits so far leave it; an empty document when
+    /// it does not exist.
+    pub(crate) fn open(edits: &Edits, path: &Path) -> Result<TomlFile> {
+        let text = edits.text(path)?.unwrap_or_default();
+        let doc = text
+            .parse::<DocumentMut>()
+            .with_context(|| format!("{} is not valid TOML", path.display()))?;
+        Ok(TomlFile {
+            path: path.to_owned(),
+            doc,
+            changed: Vec::new(),
+        })
+    }
+
+    /// The value at `keys`, if there is one.
+    pub(crate) fn get(&self, keys: &[&str]) -> Option<&Item> {
+        let mut item = self.doc.as_item();
+        for k in keys {
+            item = item.as_table_like()?.get(k)?;
+        }
+        Some(item)
+    }
+
+    /// `keys` set to `value`, unless it was changed by hand since init wrote it there (then
+    /// kept and reported).
+    pub(crate) fn manage(&mut self, edits: &mut Edits, keys: &[&str], value: Value) -> Result<()> {
+        let key = format!("{}#{}", self.path.display(), keys.join("."));
+        let desired = shown(&value);
+        let current = self.get(keys).and_then(Item::as_value).map(shown);
+        if current.as_deref() == Some(desired.as_str()) {
+            edits.record.wrote(&key, &desired);
+            return Ok(());
+        }
+        if let Some(current) = &current {
+            if edits.record.edited_by_hand(&key, current) {
+                edits.kept.push(format!(
+                    "{key} is {current}, changed by hand since init wrote it; kept (init would write {desired})"
+                ));
+                return Ok(());
+            }
+        }
+        let (last, parents) = keys.split_last().context("an empty TOML key")?;
+        let mut table = self.doc.as_item_mut();
+        for k in parents {
+            let t = table
+                .as_table_like_mut()
+                .with_context(|| format!("{}: {k} is not a table", self.path.display()))?;
+            if t.get(k).is_none() {
+                let mut new = toml_edit::Table::new();
+                new.set_implicit(true);
+                t.insert(k, Item::Table(new));
+            }
+            table = t.get_mut(k).expect("inserted");
+        }
+        let t = table.as_table_like_mut().with_context(|| {
+            format!(
+                "{}: cannot place {} (not a table)",
+                self.path.display(),
+                keys.join(".")
+            )
+        })?;
+        t.insert(last, Item::Value(value));
+        edits.record.wrote(&key, &desired);
+        self.changed.push(match current {
+            Some(c) => format!("{} = {desired} (was {c})", keys.join(".")),
+            None => format!("{} = {desired}", keys.join(".")),
+        });
+        Ok(())
+    }
+
+    /// The edited text, handed to `edits` with what changed.
+    pub(crate) fn finish(self, edits: &mut Edits) -> Result<()> {
+        if self.changed.is_empty() {
+            return Ok(());
+        }
+        let what = self.changed.join("; ");
+        edits.set(&self.path, self.doc.to_string(), what)
+    }
+}
+
+/// A value as TOML writes it without its comments and spacing: what is compared and
+/// recorded.
+fn shown(value: &Value) -> String {
+    let mut v = value.clone();
+    match &mut v {
+        Value::Array(a) => a.fmt(),
+        Value::InlineTable(t) => t.fmt(),
+        _ => {}
+    }
+    v.decor_mut().clear();
+    v.to_string().trim().to_owned()
+}
+
+/// A TOML string array.
+pub(crate) fn array(items: &[String]) -> Value {
+    Value::Array(items.iter().map(String::as_str).collect())
+}
+
+pub(super) fn settings(edits: &mut Edits) -> Result<()> {
+    let ws = edits.ws;
+    let mut py = TomlFile::open(edits, Path::new("pyproject.toml"))?;
+    py.manage(
+        edits,
+        &["tool", "maou-build", "dev-dylib-feature"],
+        DEV_DYLIB_FEATURE.into(),
+    )?;
+    if py.get(&["tool", "maou-build", "wheel-features"]).is_none() {
+        if let Some(features) = replaced_workflow_features(edits)? {
+            py.manage(
+                edits,
+                &["tool", "maou-build", "wheel-features"],
+                array(&features),
+            )?;
+        }
+    }
+    // uv's builds with the venv's base interpreter, and the dylib's feature on top of
+    // [tool.maturin] features (maturin's --features replace those): develop's build.
+    py.manage(edits, &["tool", "maturin", "use-base-python"], true.into())?;
+    let features = ws.features.and(&Features {
+        features: vec![DEV_DYLIB_FEATURE.to_owned()],
+        ..Features::default()
+    });
+    let args = crate::doors::build_args(None, &features);
+    let package = ws.package.as_str();
+    py.manage(
+        edits,
+        &[
+            "tool",
+            "uv",
+            "config-settings-package",
+            package,
+            "maturin.build-args",
+        ],
+        args.into(),
+    )?;
+    py.finish(edits)
+}
+
+/// The features the workflow init replaces built the wheels with (`--features a,b` in its
+/// maturin arguments), the PyO3 linking switch left out: what the released wheels had.
+fn replaced_workflow_features(edits: &Edits) -> Result<Option<Vec<String>>> {
+    let path = Path::new(".github/workflows/build-wheel.yml");
+    let Some(text) = edits.text(path)? else {
+        return Ok(None);
+    };
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let Some(i) = words.iter().position(|w| *w == "--features" || *w == "-F") else {
+        return Ok(None);
+    };
+    let features: Vec<String> = words
+        .get(i + 1)
+        .unwrap_or(&"")
+        .trim_matches(['"', '\''])
+        .split(',')
+        .filter(|f| !f.is_empty() && !f.starts_with("pyo3/"))
+        .map(str::to_owned)
+        .collect();
+    Ok(Some(features).filter(|f| !f.is_empty()))
+}
