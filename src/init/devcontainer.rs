@@ -102,17 +102,10 @@ fn manage_string(
         .and_then(|p| p.value())
         .and_then(|v| v.as_string_lit())
         .and_then(|s| s.decoded_value().ok());
-    if current.as_deref() == Some(value) {
-        edits.record.wrote(&record_key, value);
+    // Compared and recorded as JSON strings, quoted.
+    let shown = current.as_ref().map(|c| format!("{c:?}"));
+    if !edits.should_write(&record_key, shown.as_deref(), &format!("{value:?}")) {
         return Ok(());
-    }
-    if let Some(current) = &current {
-        if edits.record.edited_by_hand(&record_key, current) {
-            edits.kept.push(format!(
-                "{record_key} is {current:?}, changed by hand since init wrote it; kept"
-            ));
-            return Ok(());
-        }
     }
     match prop {
         Some(p) => p.set_value(value.into()),
@@ -120,7 +113,6 @@ fn manage_string(
             obj.append(key, value.into());
         }
     }
-    edits.record.wrote(&record_key, value);
     changed.push(match current {
         Some(c) => format!("{key} (was {c:?})"),
         None => key.to_owned(),

@@ -113,6 +113,26 @@ impl Edits<'_> {
         Ok(())
     }
 
+    /// Whether to write `desired` at `key` (a value init manages), which holds `current`:
+    /// not when it is there already, nor when it was changed by hand since init wrote it
+    /// (then kept and reported). Records what init (re)wrote.
+    pub(crate) fn should_write(&mut self, key: &str, current: Option<&str>, desired: &str) -> bool {
+        if current == Some(desired) {
+            self.record.wrote(key, desired);
+            return false;
+        }
+        if let Some(current) = current {
+            if self.record.edited_by_hand(key, current) {
+                self.kept.push(format!(
+                    "{key} is {current}, changed by hand since init wrote it; kept (init would write {desired})"
+                ));
+                return false;
+            }
+        }
+        self.record.wrote(key, desired);
+        true
+    }
+
     /// A whole file init owns: written unless it was changed by hand since init wrote it
     /// (then kept and reported).
     pub(crate) fn owned_file(&mut self, path: &Path, text: String, what: &str) -> Result<()> {

@@ -48,17 +48,8 @@ impl TomlFile {
         let key = format!("{}#{}", self.path.display(), keys.join("."));
         let desired = shown(&value);
         let current = self.get(keys).and_then(Item::as_value).map(shown);
-        if current.as_deref() == Some(desired.as_str()) {
-            edits.record.wrote(&key, &desired);
+        if !edits.should_write(&key, current.as_deref(), &desired) {
             return Ok(());
-        }
-        if let Some(current) = &current {
-            if edits.record.edited_by_hand(&key, current) {
-                edits.kept.push(format!(
-                    "{key} is {current}, changed by hand since init wrote it; kept (init would write {desired})"
-                ));
-                return Ok(());
-            }
         }
         let (last, parents) = keys.split_last().context("an empty TOML key")?;
         let mut table = self.doc.as_item_mut();
@@ -81,7 +72,6 @@ impl TomlFile {
             )
         })?;
         t.insert(last, Item::Value(value));
-        edits.record.wrote(&key, &desired);
         self.changed.push(match current {
             Some(c) => format!("{} = {desired} (was {c})", keys.join(".")),
             None => format!("{} = {desired}", keys.join(".")),
