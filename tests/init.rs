@@ -156,6 +156,13 @@ fn init_adopts_a_maou_shaped_workspace_and_keeps_it_adopted() {
         "the build script init writes is this repository's"
     );
     assert_eq!(read("flake.nix"), read_here("nix/template/flake.nix"));
+    // rustc links only the crates a crate names: the cdylib names the dylib crate.
+    assert!(
+        read("rust/foo_rust/src/lib.rs")
+            .contains("#[cfg(feature = \"dev-dylib\")]\nextern crate foo_dev_deps;"),
+        "{}",
+        read("rust/foo_rust/src/lib.rs")
+    );
     let doctor = maou_build(&root)
         .args(["doctor", "--json"])
         .output()

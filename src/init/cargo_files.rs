@@ -63,6 +63,7 @@ pub(super) fn dev_dylib(edits: &mut Edits) -> Result<()> {
     let rel_dir = relative(edits, &dir);
     workspace_member(edits, &rel_dir)?;
     cdylib_feature(edits, &rel_dir, &name)?;
+    links_the_dylib(edits, &name)?;
     build_script(edits, &relative(edits, &ws.cdylib.dir.join("build.rs")))
 }
 
@@ -136,6 +137,31 @@ fn workspace_member(edits: &mut Edits, rel_dir: &Path) -> Result<()> {
         ),
     }
     root_toml.finish(edits)
+}
+
+/// The cdylib's root names the dylib crate when the feature is on: rustc links only the
+/// crates a crate names, so without it the extension takes nothing from the dylib.
+fn links_the_dylib(edits: &mut Edits, name: &str) -> Result<()> {
+    let lib_rs = relative(edits, &edits.ws.cdylib.lib_src);
+    let text = edits.text(&lib_rs)?.unwrap_or_default();
+    let line = format!("extern crate {name};");
+    if text.lines().any(|l| l.trim() == line) {
+        return Ok(());
+    }
+    let mut text = text;
+    if !text.ends_with('\n') && !text.is_empty() {
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "\n// Written by `maou-build init`: rustc links only the crates a crate names; this makes \
+         the\n// extension take its third-party crates from the dylib when `{DEV_DYLIB_FEATURE}` is on.\n\
+         #[cfg(feature = \"{DEV_DYLIB_FEATURE}\")]\n{line}\n"
+    ));
+    edits.set(
+        &lib_rs,
+        text,
+        format!("extern crate {name} (with the feature on)"),
+    )
 }
 
 /// The cdylib's optional dependency on the dylib crate and the feature that turns it on.
