@@ -36,6 +36,13 @@ pub struct JobsArg {
     pub jobs: Option<u16>,
 }
 
+impl JobsArg {
+    /// The jobs to build with: the ones asked for, else chosen from the cores and memory.
+    pub fn choose(&self) -> resources::Jobs {
+        resources::choose_jobs(self.jobs.map(usize::from))
+    }
+}
+
 pub struct BuildEnv {
     pub cache: Option<Sccache>,
     /// What the server had counted when the build began.
@@ -107,7 +114,7 @@ impl BuildEnv {
             stats_before,
             server_restarted,
             target,
-            jobs: resources::choose_jobs(jobs.jobs.map(usize::from)),
+            jobs: jobs.choose(),
             rustc_host: target_dir::host_of(&rustc_version)?,
         })
     }

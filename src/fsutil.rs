@@ -17,6 +17,13 @@ pub fn user_cache_dir(override_var: &str, name: &str) -> Result<PathBuf> {
     Ok(PathBuf::from(home).join(".cache").join(name))
 }
 
+/// cargo's home: `CARGO_HOME`, else `~/.cargo`; None when neither is known.
+pub fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+}
+
 /// A temporary name beside `path`, unique to this process.
 pub fn temp_beside(path: &Path) -> PathBuf {
     let name = path

@@ -17,9 +17,7 @@ use crate::workspace::ThirdParty;
 pub const BUILD_SCRIPT: &str = include_str!("assets/cdylib-build.rs");
 
 fn relative(edits: &Edits, path: &Path) -> PathBuf {
-    path.strip_prefix(&edits.ws.root)
-        .unwrap_or(path)
-        .to_path_buf()
+    super::relative(edits.ws, path)
 }
 
 /// A path from directory `from` to `to`, both under the same root (`../maou_dev_deps`).
@@ -302,10 +300,7 @@ pub(super) fn overriding_settings() -> Vec<String> {
             ));
         }
     }
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
-    let Some(config) = home.map(|h| h.join("config.toml")) else {
+    let Some(config) = crate::fsutil::cargo_home().map(|h| h.join("config.toml")) else {
         return notes;
     };
     let Ok(text) = std::fs::read_to_string(&config) else {

@@ -195,6 +195,11 @@ pub fn plan(ws: &Workspace) -> Result<Plan> {
     })
 }
 
+/// `path` relative to the workspace's root (as it is when outside it).
+fn relative(ws: &Workspace, path: &Path) -> PathBuf {
+    path.strip_prefix(&ws.root).unwrap_or(path).to_path_buf()
+}
+
 /// The flake `nix flake init -t` writes: one source, `nix/template/flake.nix`.
 fn flake_nix() -> String {
     include_str!("../../nix/template/flake.nix").to_owned()
@@ -202,7 +207,7 @@ fn flake_nix() -> String {
 
 /// The build-wheel workflow, its cache keyed by the files the wheels are built from.
 fn workflow(ws: &Workspace) -> String {
-    let rel = |p: &Path| p.strip_prefix(&ws.root).unwrap_or(p).display().to_string();
+    let rel = |p: &Path| relative(ws, p).display().to_string();
     let cargo_root = rel(&ws.cargo_workspace_root);
     let at = |file: &str| {
         if cargo_root.is_empty() {

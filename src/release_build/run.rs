@@ -152,7 +152,7 @@ pub fn dry_run(ws: &Workspace, args: &Options) -> Result<Vec<super::MaturinComma
     let staging = setup
         .out
         .join(format!("{}<pid>", super::staging::STAGING_PREFIX));
-    let jobs = crate::resources::choose_jobs(args.jobs.jobs.map(usize::from));
+    let jobs = args.jobs.choose();
     let env = build_env::cache_vars(setup.cache.as_ref());
     let plan = setup.plan(ws, jobs.jobs, env, &ws.target_directory);
     Ok(plan.commands(&staging))

@@ -151,6 +151,11 @@ impl super::Workspace {
     /// left out (they are not linked). Reads the full `cargo metadata`.
     pub fn linked_third_party(&self) -> Result<Vec<ThirdParty>> {
         let metadata = super::files::cargo_metadata_full(&self.cdylib.manifest_path)?;
+        Ok(self.third_party_in(&metadata))
+    }
+
+    /// [Self::linked_third_party], from `metadata` (the full graph).
+    fn third_party_in(&self, metadata: &Metadata) -> Vec<ThirdParty> {
         let lib_of = |name: &str| -> Option<&str> {
             let pkg = metadata.packages.iter().find(|p| p.name == name)?;
             let lib = pkg.targets.iter().find(|t| {
@@ -187,13 +192,13 @@ impl super::Workspace {
                 entry.taken_by.push(krate.manifest_path.clone());
             }
         }
-        Ok(found.into_values().collect())
+        found.into_values().collect()
     }
 
     /// The third-party crates the extension's crates link that the dev dylib does not
     /// depend on: a dev build links those into the extension.
     pub fn dev_dylib_missing(&self, dylib: &DevDylib) -> Result<Vec<String>> {
-        let metadata = super::files::cargo_metadata(&dylib.krate.manifest_path)?;
+        let metadata = super::files::cargo_metadata_full(&self.cdylib.manifest_path)?;
         let has: std::collections::BTreeSet<&str> = metadata
             .packages
             .iter()
@@ -202,7 +207,7 @@ impl super::Workspace {
             .map(|d| d.rename.as_deref().unwrap_or(&d.name))
             .collect();
         Ok(self
-            .linked_third_party()?
+            .third_party_in(&metadata)
             .into_iter()
             .map(|t| t.key)
             .filter(|k| !has.contains(k.as_str()))

@@ -201,10 +201,7 @@ fn host_program(name: &str) -> Option<PathBuf> {
 
 /// cargo's caches of downloaded `.crate` files.
 fn cargo_download_caches() -> Vec<PathBuf> {
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
-    let Some(cache) = home.map(|h| h.join("registry/cache")) else {
+    let Some(cache) = crate::fsutil::cargo_home().map(|h| h.join("registry/cache")) else {
         return Vec::new();
     };
     fs::read_dir(cache)
