@@ -22,6 +22,8 @@ pub struct DevBuildEnv {
     pub sccache_cache_size: String,
     /// What the workspace's `[profile.dev]` must hold.
     pub dev_profile: DevProfile,
+    /// What an optimized profile that develop builds (no LTO) must hold.
+    pub optimized_profile: OptimizedProfile,
 }
 
 /// The seed's dev profile settings: non-incremental (sccache caches every crate) and the
@@ -30,6 +32,17 @@ pub struct DevBuildEnv {
 pub struct DevProfile {
     pub incremental: bool,
     pub codegen_units: u32,
+}
+
+/// The edit loop's settings under an optimized profile (maou's `py-ext`): the workspace's
+/// own crates incremental with many codegen units, so that an edit re-optimizes only what
+/// it touched; the third-party crates (never incremental, so sccache caches them) at the
+/// codegen units that keep the cold build inside 4 GiB.
+#[derive(Deserialize)]
+pub struct OptimizedProfile {
+    pub incremental: bool,
+    pub codegen_units: u32,
+    pub third_party_codegen_units: u32,
 }
 
 /// [DevBuildEnv], read once.

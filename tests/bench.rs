@@ -342,8 +342,8 @@ fn the_cold_build_without_sccache_alternates_with_the_cold_develops() {
 }
 
 /// `--profile` with an optimized profile: develop builds it, and the edit scenario's
-/// baselines are maou's own loop with it (maturin develop as Cargo.toml defines the profile,
-/// and with maou's dev container overrides) and bare cargo with it.
+/// baselines are maou's own loop with it (maturin develop as maou's Cargo.toml defines the
+/// profile, and with maou's dev container overrides) and bare cargo with it.
 #[test]
 fn an_optimized_profile_is_measured_against_maous_own_loop() {
     let dir = tempfile::tempdir().unwrap();
@@ -371,8 +371,8 @@ fn an_optimized_profile_is_measured_against_maous_own_loop() {
     assert_eq!(
         labels,
         [
-            "maturin develop, `py-ext` as Cargo.toml defines it",
-            "maturin develop, `py-ext` with maou's dev container overrides",
+            "maturin develop, `py-ext` as maou's Cargo.toml defines it (1 codegen unit)",
+            "maturin develop, `py-ext` with maou's dev container overrides (incremental, 16 codegen units, 1 job)",
             "bare cargo build (the floor)"
         ]
     );
@@ -383,6 +383,16 @@ fn an_optimized_profile_is_measured_against_maous_own_loop() {
         command(0)
     );
     assert!(command(0).contains("--profile py-ext"), "{}", command(0));
+    // maou's own settings, whatever the workspace's Cargo.toml says.
+    assert!(
+        command(0).contains("profile.py-ext.codegen-units=1")
+            && command(0).matches("codegen-units=1 ").count()
+                + command(0).matches("codegen-units=1'").count()
+                == 2
+            && !command(0).contains("--jobs 1"),
+        "{}",
+        command(0)
+    );
     for flag in [
         "profile.py-ext.incremental=true",
         "profile.py-ext.codegen-units=16",

@@ -372,6 +372,13 @@ fn develop_builds_the_profile_tool_maturin_names() {
         doctor.contains("develop builds `py-ext` ([tool.maturin] profile"),
         "{doctor}"
     );
+    // Without the edit loop's settings (src/dev_build_env.json), each is a WARN with its fix.
+    for fix in [
+        "set `incremental = true` under [profile.py-ext]",
+        "set `codegen-units = 256` under [profile.py-ext]",
+    ] {
+        assert!(doctor.contains(fix), "{fix}: {doctor}");
+    }
 
     // A profile Cargo.toml does not define is refused, naming the file.
     replace_in(&ws.join("pyproject.toml"), "\"py-ext\"", "\"py-fast\"");

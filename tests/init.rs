@@ -123,6 +123,9 @@ fn init_adopts_a_maou_shaped_workspace_and_keeps_it_adopted() {
         "+dev-dylib = [\"dep:foo_dev_deps\"]",
         "+wheel-features = [\"fast\"]",
         "+\t\"postCreateCommand\": \"nix develop --command maou-build develop\",",
+        // The edit loop's settings in the optimized profile develop builds.
+        "+incremental = true\n+codegen-units = 256\n",
+        "+[profile.py-ext.package.\"*\"]\n+codegen-units = 16\n",
     ] {
         assert!(diff.contains(needle), "{needle:?} not in the diff:\n{diff}");
     }
@@ -168,13 +171,20 @@ fn init_adopts_a_maou_shaped_workspace_and_keeps_it_adopted() {
         .output()
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&doctor.stdout).unwrap();
-    let dylib = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "dev dylib")
-        .unwrap_or_else(|| panic!("no dev dylib check: {report}"));
-    assert_eq!(dylib["level"], "PASS", "{dylib}");
+    for name in [
+        "dev dylib",
+        "incremental",
+        "codegen-units",
+        "third-party codegen-units",
+    ] {
+        let check = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} check: {report}"));
+        assert_eq!(check["level"], "PASS", "{check}");
+    }
 
     // A second run changes nothing; --check agrees.
     let written = snapshot(&root);

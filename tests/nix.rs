@@ -128,10 +128,21 @@ fn nix_eval_dir() -> PathBuf {
     dir
 }
 
+/// The nixpkgs packages the flake names beyond the harness's stub set: the dev shell's
+/// ONNX Runtime (nix/onnxruntime.json).
+fn extra_stubs() -> String {
+    let pin: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(source_root().join("nix/onnxruntime.json")).unwrap(),
+    )
+    .unwrap();
+    pin["nixpkgs_attribute"].as_str().unwrap().to_owned()
+}
+
 /// Every output the flake evaluates to, as `packages.maou-io` → its `.drv` (or program).
 fn evaluate(flake: &Path) -> BTreeMap<String, String> {
     let out = Command::new(nix_eval_dir().join("eval-flake.sh"))
         .arg(flake)
+        .env("EXTRA_STUBS", extra_stubs())
         .output()
         .unwrap();
     let said = text(&out);
@@ -588,8 +599,8 @@ fn the_chain_runs_the_maturin_build_of_maou_build_wheel() {
     fs::write(
         &pyproject,
         py.replace(
-            "[tool.maou-build]\n",
-            "[tool.maou-build]\nwheel-features = [\"fast\"]\n",
+            "wheel-features = [\"onnx\"]\n",
+            "wheel-features = [\"onnx\", \"fast\"]\n",
         ),
     )
     .unwrap();
@@ -600,7 +611,7 @@ fn the_chain_runs_the_maturin_build_of_maou_build_wheel() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|a| a == "fast"),
+            .any(|a| a == "onnx,fast"),
         "{wheel}"
     );
     let outputs = evaluate(&flake);

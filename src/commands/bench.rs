@@ -34,8 +34,9 @@ pub struct Args {
     /// The cargo profile develop builds in every scenario [default: what develop builds,
     /// `[tool.maturin] editable-profile`, else `profile`, else dev]. Under another profile
     /// than dev the edit scenarios' baselines are maou's own loop with it: `maturin develop`
-    /// with the profile as Cargo.toml defines it, and with maou's dev container overrides
-    /// (incremental, 16 codegen units, one job), and bare cargo build with it
+    /// with the profile's codegen units as maou's Cargo.toml sets them (one), and with maou's
+    /// dev container overrides (incremental, 16 codegen units, one job), and bare cargo build
+    /// with it
     #[arg(long, value_name = "NAME")]
     profile: Option<String>,
     /// Write the report as JSON to FILE

@@ -179,40 +179,62 @@ pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
         Some(_) => true,
         None => var("INCREMENTAL").map_or(p.incremental, |v| v == "true"),
     };
-    let name = &p.name;
-    let policy = &crate::sccache::dev_build_env().dev_profile;
-    checks.push(match (incremental, p.base) {
-        // The seed's decision for dev builds: every crate from sccache.
-        (true, "dev") if !policy.incremental => fail(
-            "incremental",
-            format!("`{name}` builds are incremental: sccache cannot cache the workspace's crates"),
-            format!("set `incremental = false` under [profile.{name}] in the workspace's Cargo.toml (a file every door reads: develop, uv's builds, cargo), and unset CARGO_INCREMENTAL"),
-        ),
-        // An optimized profile may rebuild the workspace's own crates incrementally (maou's
-        // dev container does): cargo never builds registry crates incrementally, so
-        // sccache still caches every third-party crate.
-        (true, _) => pass(
-            "incremental",
-            format!("on for `{name}`, an optimized profile: the workspace's own crates rebuild incrementally (sccache does not cache them), every third-party crate still comes from sccache (cargo builds none of them incrementally)"),
-        ),
-        (false, _) => pass(
-            "incremental",
-            format!("off for `{name}` (sccache can cache every crate)"),
-        ),
-    });
     let cgu = var("CODEGEN_UNITS")
         .and_then(|v| v.parse().ok())
         .unwrap_or(p.codegen_units);
-    checks.push(codegen_units(name, cgu, policy.codegen_units));
+    match Kind::of(p) {
+        Kind::Dev => dev_policy(&p.name, incremental, cgu, checks),
+        Kind::Optimized => optimized_policy(p, incremental, cgu, checks),
+        Kind::Lto => checks.push(pass(
+            "codegen-units",
+            format!(
+                "`{}` links with LTO (a release build, like the wheels'): the edit loop's settings do not apply",
+                p.name
+            ),
+        )),
+    }
     if p.name == "dev" {
         checks.push(debuginfo(&section, &var));
     }
     checks.push(dev_dylib(ws));
 }
 
-/// The profile's codegen units against the policy's.
-fn codegen_units(name: &str, cgu: u32, want: u32) -> Check {
-    if cgu == want {
+/// Which of the dev build environment's policies a profile develop builds is held to.
+enum Kind {
+    /// Derived from `dev`: the seed's dev profile.
+    Dev,
+    /// Derived from `release` without LTO (maou's `py-ext`): the edit loop's settings.
+    Optimized,
+    /// With LTO: a release build, like the wheels'.
+    Lto,
+}
+
+impl Kind {
+    fn of(p: &crate::workspace::Profile) -> Kind {
+        match (p.base, p.lto) {
+            ("dev", _) => Kind::Dev,
+            (_, false) => Kind::Optimized,
+            (_, true) => Kind::Lto,
+        }
+    }
+}
+
+/// The seed's decisions for dev builds: every crate from sccache, 16 codegen units.
+fn dev_policy(name: &str, incremental: bool, cgu: u32, checks: &mut Vec<Check>) {
+    let policy = &crate::sccache::dev_build_env().dev_profile;
+    checks.push(if incremental && !policy.incremental {
+        fail(
+            "incremental",
+            format!("`{name}` builds are incremental: sccache cannot cache the workspace's crates"),
+            format!("set `incremental = false` under [profile.{name}] in the workspace's Cargo.toml (a file every door reads: develop, uv's builds, cargo), and unset CARGO_INCREMENTAL"),
+        )
+    } else {
+        pass(
+            "incremental",
+            format!("{} for `{name}` (sccache can cache every crate)", if incremental { "on" } else { "off" }),
+        )
+    });
+    checks.push(if cgu == policy.codegen_units {
         pass(
             "codegen-units",
             format!("{cgu} for `{name}` (bounds polars-core's peak memory in 4 GB)"),
@@ -220,10 +242,62 @@ fn codegen_units(name: &str, cgu: u32, want: u32) -> Check {
     } else {
         warn(
             "codegen-units",
-            format!("{cgu} for `{name}`: more codegen units raise the peak memory of a crate such as polars-core past a 4 GB machine, fewer make every crate slower to build; {want} does both"),
-            format!("set `codegen-units = {want}` under [profile.{name}]"),
+            format!("{cgu} for `{name}`: more codegen units raise the peak memory of a crate such as polars-core past a 4 GB machine, fewer make every crate slower to build; {} does both", policy.codegen_units),
+            format!("set `codegen-units = {}` under [profile.{name}]", policy.codegen_units),
         )
-    }
+    });
+}
+
+/// The edit loop's settings under an optimized profile: the workspace's crates incremental
+/// with many codegen units (an edit re-optimizes only what it touched), the third-party
+/// crates at the units that keep a cold build in 4 GiB. A departure from the seed's
+/// non-incremental dev profile, for this profile only: cargo builds no third-party crate
+/// incrementally, so sccache still caches every one of them.
+fn optimized_policy(
+    p: &crate::workspace::Profile,
+    incremental: bool,
+    cgu: u32,
+    checks: &mut Vec<Check>,
+) {
+    let policy = &crate::sccache::dev_build_env().optimized_profile;
+    let name = &p.name;
+    checks.push(if incremental == policy.incremental {
+        pass(
+            "incremental",
+            format!("on for `{name}`, an optimized profile: the workspace's own crates rebuild incrementally (sccache does not cache them; the seed's dev profile does not do this), every third-party crate still comes from sccache (cargo builds none of them incrementally)"),
+        )
+    } else {
+        warn(
+            "incremental",
+            format!("off for `{name}`, an optimized profile: each edit re-optimizes every function of each crate it rebuilds"),
+            format!("set `incremental = true` under [profile.{name}] (the workspace's crates only: cargo builds no third-party crate incrementally, so sccache still caches them)"),
+        )
+    });
+    checks.push(if cgu == policy.codegen_units {
+        pass(
+            "codegen-units",
+            format!("{cgu} for the workspace's crates under `{name}`: an edit re-optimizes only the units it touched"),
+        )
+    } else {
+        warn(
+            "codegen-units",
+            format!("{cgu} for the workspace's crates under `{name}`: an edit re-optimizes {} of each crate it rebuilds", if cgu == 1 { "all".to_owned() } else { format!("a 1/{cgu} share or more") }),
+            format!("set `codegen-units = {}` under [profile.{name}] (with `incremental = true`)", policy.codegen_units),
+        )
+    });
+    let third = p.third_party_codegen_units;
+    checks.push(if third == policy.third_party_codegen_units {
+        pass(
+            "third-party codegen-units",
+            format!("{third} for the third-party crates under `{name}` (a cold build's peak inside 4 GiB, measured)"),
+        )
+    } else {
+        warn(
+            "third-party codegen-units",
+            format!("{third} for the third-party crates under `{name}`: {} than the {} a cold build was measured with in 4 GiB", if third < policy.third_party_codegen_units { "slower to build cold" } else { "more peak memory" }, policy.third_party_codegen_units),
+            format!("set `codegen-units = {}` under [profile.{name}.package.\"*\"]", policy.third_party_codegen_units),
+        )
+    });
 }
 
 /// Whether uv's build of the project (`uv run`, `uv sync` after a change) is develop's.

@@ -10,7 +10,7 @@ use toml_edit::{InlineTable, Item, Value};
 
 use super::pyproject::{array, TomlFile};
 use super::{Edits, DEV_DYLIB_FEATURE};
-use crate::workspace::ThirdParty;
+use crate::workspace::{ThirdParty, Workspace};
 
 /// The cdylib's build script for the dev dylib's RUNPATH (rust/maou_rust/build.rs here is
 /// this text; tests/init.rs checks it).
@@ -284,7 +284,37 @@ pub(super) fn dev_profile(edits: &mut Edits) -> Result<()> {
         &["profile", "dev", "package", "*", "debug"],
         false.into(),
     )?;
+    if let Some(name) = optimized_editable_profile(edits.ws)? {
+        let policy = &crate::sccache::dev_build_env().optimized_profile;
+        toml.manage(
+            edits,
+            &["profile", &name, "incremental"],
+            policy.incremental.into(),
+        )?;
+        toml.manage(
+            edits,
+            &["profile", &name, "codegen-units"],
+            i64::from(policy.codegen_units).into(),
+        )?;
+        toml.manage(
+            edits,
+            &["profile", &name, "package", "*", "codegen-units"],
+            i64::from(policy.third_party_codegen_units).into(),
+        )?;
+    }
     toml.finish(edits)
+}
+
+/// The profile develop builds when it is an optimized one of the workspace's own (maou's
+/// `py-ext`: from release, without LTO): the edit loop's settings go there. Never
+/// `release` itself, whose settings are the wheels'.
+fn optimized_editable_profile(ws: &Workspace) -> Result<Option<String>> {
+    let chosen = crate::profile::Chosen::for_workspace(ws, None)?;
+    let p = &chosen.profile;
+    Ok(
+        (p.base == "release" && !p.lto && p.name != "release" && p.name != "bench")
+            .then(|| p.name.clone()),
+    )
 }
 
 /// What outside the workspace overrides the profiles init writes: the user's cargo

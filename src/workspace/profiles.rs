@@ -27,8 +27,10 @@ pub struct Section {
 
 /// A `[profile.NAME.package.X]` section: what doctor reads of it.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct PackageSection {
     pub debug: Option<toml::Value>,
+    pub codegen_units: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -59,7 +61,11 @@ pub struct Profile {
     /// then every crate is linked statically into the extension.
     pub lto: bool,
     pub incremental: bool,
+    /// The codegen units of the workspace's own crates.
     pub codegen_units: u32,
+    /// Those of every third-party crate: `[profile.NAME.package."*"] codegen-units`,
+    /// else the profile's.
+    pub third_party_codegen_units: u32,
 }
 
 impl Profiles {
@@ -147,6 +153,19 @@ impl Profiles {
             .iter()
             .find_map(|(_, s)| s.and_then(|s| s.codegen_units))
             .unwrap_or(if incremental { 256 } else { 16 });
+        // Third-party crates are never incremental: rustc's default for them is 16.
+        let third_party_codegen_units = chain
+            .iter()
+            .find_map(|(_, s)| {
+                s.and_then(|s| s.package.get("*"))
+                    .and_then(|p| p.codegen_units)
+            })
+            .or_else(|| {
+                chain
+                    .iter()
+                    .find_map(|(_, s)| s.and_then(|s| s.codegen_units))
+            })
+            .unwrap_or(16);
         let dir_name = match name {
             "dev" | "test" => "debug",
             "release" | "bench" => "release",
@@ -160,6 +179,7 @@ impl Profiles {
             lto,
             incremental,
             codegen_units,
+            third_party_codegen_units,
         })
     }
 }
@@ -191,7 +211,8 @@ mod tests {
         let p = profiles(
             "[profile.release]\nlto = \"thin\"\ncodegen-units = 1\n\
              [profile.py-ext]\ninherits = \"release\"\nlto = false\nopt-level = 3\n\
-             [profile.py-ext-fast]\ninherits = \"py-ext\"\nincremental = true\n",
+             [profile.py-ext-fast]\ninherits = \"py-ext\"\nincremental = true\ncodegen-units = 256\n\
+             [profile.py-ext-fast.package.\"*\"]\ncodegen-units = 16\n",
         );
         let release = p.resolve("release").unwrap();
         assert!(release.lto && release.opt_level == "3");
@@ -206,6 +227,13 @@ mod tests {
         assert_eq!(ext.cargo_args(), ["--profile", "py-ext"]);
         let fast = p.resolve("py-ext-fast").unwrap();
         assert!(fast.incremental && !fast.lto);
+        // The workspace's crates and the third-party ones apart; without an override the
+        // third-party crates have the profile's.
+        assert_eq!(
+            (fast.codegen_units, fast.third_party_codegen_units),
+            (256, 16)
+        );
+        assert_eq!(ext.third_party_codegen_units, 1);
         let dev = p.resolve("dev").unwrap();
         assert_eq!((dev.dir_name.as_str(), dev.incremental), ("debug", true));
         assert_eq!(dev.codegen_units, 256);

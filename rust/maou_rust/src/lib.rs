@@ -9,6 +9,8 @@ use pyo3::types::PyDict;
 
 mod index;
 mod io;
+#[cfg(feature = "onnx")]
+mod onnx;
 
 pyo3::create_exception!(
     _rust,
@@ -38,6 +40,8 @@ fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MaouError", py.get_type::<MaouError>())?;
     add_submodule(m, &io::module(py)?)?;
     add_submodule(m, &index::module(py)?)?;
+    #[cfg(feature = "onnx")]
+    add_submodule(m, &onnx::module(py)?)?;
     Ok(())
 }
 

@@ -191,21 +191,18 @@ impl Ctx<'_> {
         self.maturin_develop_with(&[], "maturin-target")
     }
 
-    /// `maturin develop` as maou's dev container runs it: its user-level cargo config gives
-    /// the profile incremental builds, 16 codegen units and one job.
-    pub(super) fn maturin_develop_devcontainer(&self) -> Cmd {
+    /// `maturin develop` as maou's developers run it under an optimized profile: `loop_`
+    /// says how its `Cargo.toml` or its dev container sets the profile.
+    pub(super) fn maturin_develop_as(&self, loop_: &MaouLoop) -> Cmd {
         let p = &self.plan.profile.profile.name;
-        self.maturin_develop_with(
-            &[
-                "--config".into(),
-                format!("profile.{p}.incremental=true"),
-                "--config".into(),
-                format!("profile.{p}.codegen-units=16"),
-                "--jobs".into(),
-                "1".into(),
-            ],
-            "maturin-devcontainer-target",
-        )
+        let mut extra = Vec::new();
+        for (key, value) in loop_.profile {
+            extra.extend(["--config".to_owned(), format!("profile.{p}.{key}={value}")]);
+        }
+        if let Some(jobs) = loop_.jobs {
+            extra.extend(["--jobs".to_owned(), jobs.to_string()]);
+        }
+        self.maturin_develop_with(&extra, loop_.target)
     }
 
     fn maturin_develop_with(&self, extra: &[String], target: &str) -> Cmd {
@@ -238,3 +235,42 @@ impl Ctx<'_> {
         ));
     }
 }
+
+/// maou's own edit loop under its optimized profile (dousu/maou b40d0910), the baselines
+/// the bench holds develop to: `maturin develop` through sccache, with the profile's codegen
+/// units and incremental builds set as maou sets them, whatever this workspace's Cargo.toml
+/// now says (it holds the edit loop's settings, src/dev_build_env.json).
+pub(crate) struct MaouLoop {
+    pub label: &'static str,
+    /// `[profile.P]` keys, as `--config profile.P.KEY=VALUE`.
+    pub profile: &'static [(&'static str, &'static str)],
+    pub jobs: Option<u32>,
+    /// Its target directory, under the sandbox's caches.
+    pub target: &'static str,
+}
+
+/// maou's `Cargo.toml`: one codegen unit for every crate (inherited from its release
+/// profile, "for memory"), incremental on (its release profile's too).
+pub(crate) const MAOU_CARGO_TOML: MaouLoop = MaouLoop {
+    label: "as maou's Cargo.toml defines it (1 codegen unit)",
+    profile: &[
+        ("incremental", "true"),
+        ("codegen-units", "1"),
+        ("package.\"*\".codegen-units", "1"),
+    ],
+    jobs: None,
+    target: "maturin-target",
+};
+
+/// maou's dev container: its `scripts/dev-init.sh` writes a user-level cargo config giving
+/// the profile incremental builds, 16 codegen units (every crate) and one job.
+pub(crate) const MAOU_DEV_CONTAINER: MaouLoop = MaouLoop {
+    label: "with maou's dev container overrides (incremental, 16 codegen units, 1 job)",
+    profile: &[
+        ("incremental", "true"),
+        ("codegen-units", "16"),
+        ("package.\"*\".codegen-units", "16"),
+    ],
+    jobs: Some(1),
+    target: "maturin-devcontainer-target",
+};

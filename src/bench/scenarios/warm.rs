@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 
 use super::super::{Cmd, Series};
+use super::ctx::{MAOU_CARGO_TOML, MAOU_DEV_CONTAINER};
 use super::{Check, Ctx, Id, Scenario};
 use crate::workspace::Crate;
 
@@ -53,7 +54,7 @@ pub(super) fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
     let mut subject = Series::new("develop until importable", ctx.develop_shown(ctx.plan.jobs));
     // The baselines: under dev, the seed's configuration (the seed floor), the floor and
     // maturin develop; under an optimized profile, maou's own loop with it (maturin develop
-    // as Cargo.toml defines the profile and with maou's dev container overrides) and the
+    // as maou's Cargo.toml sets the profile and with its dev container overrides) and the
     // floor.
     let mut baselines: Vec<(&str, Cmd, Series)> = Vec::new();
     let mut add = |label: &'static str, title: &str, cmd: Cmd| {
@@ -62,16 +63,16 @@ pub(super) fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
     };
     if ctx.optimized() {
         let p = &ctx.plan.profile.profile.name;
-        add(
-            "maturin develop",
-            &format!("maturin develop, `{p}` as Cargo.toml defines it"),
-            ctx.maturin_develop(),
-        );
-        add(
-            "maturin develop (dev container)",
-            &format!("maturin develop, `{p}` with maou's dev container overrides"),
-            ctx.maturin_develop_devcontainer(),
-        );
+        for (label, maou) in [
+            ("maturin develop", &MAOU_CARGO_TOML),
+            ("maturin develop (dev container)", &MAOU_DEV_CONTAINER),
+        ] {
+            add(
+                label,
+                &format!("maturin develop, `{p}` {}", maou.label),
+                ctx.maturin_develop_as(maou),
+            );
+        }
     } else {
         add(
             "seed configuration",
