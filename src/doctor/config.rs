@@ -234,18 +234,22 @@ fn dev_policy(name: &str, incremental: bool, cgu: u32, checks: &mut Vec<Check>) 
             format!("{} for `{name}` (sccache can cache every crate)", if incremental { "on" } else { "off" }),
         )
     });
-    checks.push(if cgu == policy.codegen_units {
-        pass(
-            "codegen-units",
-            format!("{cgu} for `{name}` (bounds polars-core's peak memory in 4 GB)"),
-        )
+    checks.push(held(
+        "codegen-units",
+        cgu == policy.codegen_units,
+        format!("{cgu} for `{name}` (bounds polars-core's peak memory in 4 GB)"),
+        format!("{cgu} for `{name}`: more codegen units raise the peak memory of a crate such as polars-core past a 4 GB machine, fewer make every crate slower to build; {} does both", policy.codegen_units),
+        format!("set `codegen-units = {}` under [profile.{name}]", policy.codegen_units),
+    ));
+}
+
+/// A PASS when a setting holds the policy's value, else a WARN with its fix.
+fn held(name: &'static str, holds: bool, ok: String, not: String, fix: String) -> Check {
+    if holds {
+        pass(name, ok)
     } else {
-        warn(
-            "codegen-units",
-            format!("{cgu} for `{name}`: more codegen units raise the peak memory of a crate such as polars-core past a 4 GB machine, fewer make every crate slower to build; {} does both", policy.codegen_units),
-            format!("set `codegen-units = {}` under [profile.{name}]", policy.codegen_units),
-        )
-    });
+        warn(name, not, fix)
+    }
 }
 
 /// The edit loop's settings under an optimized profile: the workspace's crates incremental
@@ -261,43 +265,28 @@ fn optimized_policy(
 ) {
     let policy = &crate::sccache::dev_build_env().optimized_profile;
     let name = &p.name;
-    checks.push(if incremental == policy.incremental {
-        pass(
-            "incremental",
-            format!("on for `{name}`, an optimized profile: the workspace's own crates rebuild incrementally (sccache does not cache them; the seed's dev profile does not do this), every third-party crate still comes from sccache (cargo builds none of them incrementally)"),
-        )
-    } else {
-        warn(
-            "incremental",
-            format!("off for `{name}`, an optimized profile: each edit re-optimizes every function of each crate it rebuilds"),
-            format!("set `incremental = true` under [profile.{name}] (the workspace's crates only: cargo builds no third-party crate incrementally, so sccache still caches them)"),
-        )
-    });
-    checks.push(if cgu == policy.codegen_units {
-        pass(
-            "codegen-units",
-            format!("{cgu} for the workspace's crates under `{name}`: an edit re-optimizes only the units it touched"),
-        )
-    } else {
-        warn(
-            "codegen-units",
-            format!("{cgu} for the workspace's crates under `{name}`: an edit re-optimizes {} of each crate it rebuilds", if cgu == 1 { "all".to_owned() } else { format!("a 1/{cgu} share or more") }),
-            format!("set `codegen-units = {}` under [profile.{name}] (with `incremental = true`)", policy.codegen_units),
-        )
-    });
+    checks.push(held(
+        "incremental",
+        incremental == policy.incremental,
+        format!("on for `{name}`, an optimized profile: the workspace's own crates rebuild incrementally (sccache does not cache them; the seed's dev profile does not do this), every third-party crate still comes from sccache (cargo builds none of them incrementally)"),
+        format!("off for `{name}`, an optimized profile: each edit re-optimizes every function of each crate it rebuilds"),
+        format!("set `incremental = true` under [profile.{name}] (the workspace's crates only: cargo builds no third-party crate incrementally, so sccache still caches them)"),
+    ));
+    checks.push(held(
+        "codegen-units",
+        cgu == policy.codegen_units,
+        format!("{cgu} for the workspace's crates under `{name}`: an edit re-optimizes only the units it touched"),
+        format!("{cgu} for the workspace's crates under `{name}`: an edit re-optimizes {} of each crate it rebuilds", if cgu == 1 { "all".to_owned() } else { format!("a 1/{cgu} share or more") }),
+        format!("set `codegen-units = {}` under [profile.{name}] (with `incremental = true`)", policy.codegen_units),
+    ));
     let third = p.third_party_codegen_units;
-    checks.push(if third == policy.third_party_codegen_units {
-        pass(
-            "third-party codegen-units",
-            format!("{third} for the third-party crates under `{name}` (a cold build's peak inside 4 GiB, measured)"),
-        )
-    } else {
-        warn(
-            "third-party codegen-units",
-            format!("{third} for the third-party crates under `{name}`: {} than the {} a cold build was measured with in 4 GiB", if third < policy.third_party_codegen_units { "slower to build cold" } else { "more peak memory" }, policy.third_party_codegen_units),
-            format!("set `codegen-units = {}` under [profile.{name}.package.\"*\"]", policy.third_party_codegen_units),
-        )
-    });
+    checks.push(held(
+        "third-party codegen-units",
+        third == policy.third_party_codegen_units,
+        format!("{third} for the third-party crates under `{name}` (a cold build's peak inside 4 GiB, measured)"),
+        format!("{third} for the third-party crates under `{name}`: {} than the {} a cold build was measured with in 4 GiB", if third < policy.third_party_codegen_units { "slower to build cold" } else { "more peak memory" }, policy.third_party_codegen_units),
+        format!("set `codegen-units = {}` under [profile.{name}.package.\"*\"]", policy.third_party_codegen_units),
+    ));
 }
 
 /// Whether uv's build of the project (`uv run`, `uv sync` after a change) is develop's.
