@@ -39,6 +39,9 @@ struct Manifest {
     profile: BTreeMap<String, Section>,
 }
 
+/// Profiles by name with their sections as written (`None`: a built-in not written).
+type Chain<'a> = Vec<(&'a str, Option<&'a Section>)>;
+
 /// The workspace's profiles as its root `Cargo.toml` defines them.
 #[derive(Debug, Clone, Default)]
 pub struct Profiles {
@@ -87,9 +90,10 @@ impl Profiles {
         self.sections.get(name)
     }
 
-    /// The profile `name`, resolved through `inherits` down to cargo's built-ins.
-    pub fn resolve(&self, name: &str) -> Result<Profile> {
-        let mut chain: Vec<(&str, Option<&Section>)> = Vec::new();
+    /// The sections `name` reads its keys from, nearest first, down to cargo's built-in
+    /// it derives from (`dev` or `release`), which is returned with them.
+    fn chain<'a>(&'a self, name: &'a str) -> Result<(Chain<'a>, &'static str)> {
+        let mut chain: Chain = Vec::new();
         let mut current = name;
         let base = loop {
             if chain.iter().any(|(n, _)| *n == current) || chain.len() > 32 {
@@ -129,6 +133,12 @@ impl Profiles {
         if let Some(parent) = builtin_parent {
             chain.push((parent, self.sections.get(parent)));
         }
+        Ok((chain, base))
+    }
+
+    /// The profile `name`, resolved through `inherits` down to cargo's built-ins.
+    pub fn resolve(&self, name: &str) -> Result<Profile> {
+        let (chain, base) = self.chain(name)?;
         let pick = |get: &dyn Fn(&Section) -> Option<toml::Value>| {
             chain.iter().find_map(|(_, s)| s.and_then(get))
         };
