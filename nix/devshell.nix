@@ -11,9 +11,6 @@
   # The settings every door shares that are not Cargo profile keys: one file, read by
   # maou-build too (src/sccache.rs) and by scripts/env.sh.
   devEnv = builtins.fromJSON (builtins.readFile ../src/dev_build_env.json);
-  # maou.onnx's runtime from nixpkgs (pinned by flake.lock), through ort's own variable;
-  # opened at run time, never linked (nix/onnxruntime.json, docs/onnx.md).
-  ortPin = builtins.fromJSON (builtins.readFile ./onnxruntime.json);
 in
   craneLib.devShell {
     packages =
@@ -27,11 +24,17 @@ in
         maou-build
       ]
       ++ pythons;
-    env = {
-      RUSTC_WRAPPER = devEnv.rustc_wrapper;
-      SCCACHE_CACHE_SIZE = devEnv.sccache_cache_size;
-      ORT_DYLIB_PATH = "${pkgs.${ortPin.nixpkgs_attribute}}/lib/libonnxruntime.so";
-    };
+    env =
+      {
+        RUSTC_WRAPPER = devEnv.rustc_wrapper;
+        SCCACHE_CACHE_SIZE = devEnv.sccache_cache_size;
+      }
+      # maou.onnx's runtime from nixpkgs (pinned by flake.lock), through ort's own
+      # variable: opened at run time, never linked (docs/onnx.md). A package set without
+      # it (nix-eval's stand-in) leaves maou.onnx to the onnxruntime package from PyPI.
+      // pkgs.lib.optionalAttrs (pkgs ? onnxruntime) {
+        ORT_DYLIB_PATH = "${pkgs.onnxruntime}/lib/libonnxruntime.so";
+      };
     # HOME is only known when the shell starts.
     shellHook = ''
       export SCCACHE_DIR="''${SCCACHE_DIR:-$HOME/.cache/sccache}"

@@ -128,21 +128,17 @@ fn nix_eval_dir() -> PathBuf {
     dir
 }
 
-/// The nixpkgs packages the flake names beyond the harness's stub set: the dev shell's
-/// ONNX Runtime (nix/onnxruntime.json).
-fn extra_stubs() -> String {
-    let pin: serde_json::Value = serde_json::from_str(
-        &fs::read_to_string(source_root().join("nix/onnxruntime.json")).unwrap(),
-    )
-    .unwrap();
-    pin["nixpkgs_attribute"].as_str().unwrap().to_owned()
-}
-
 /// Every output the flake evaluates to, as `packages.maou-io` → its `.drv` (or program).
 fn evaluate(flake: &Path) -> BTreeMap<String, String> {
+    evaluate_with(flake, "")
+}
+
+/// [evaluate], with `extra_stubs` (nixpkgs package names) added to the harness's stand-in
+/// package set.
+fn evaluate_with(flake: &Path, extra_stubs: &str) -> BTreeMap<String, String> {
     let out = Command::new(nix_eval_dir().join("eval-flake.sh"))
         .arg(flake)
-        .env("EXTRA_STUBS", extra_stubs())
+        .env("EXTRA_STUBS", extra_stubs)
         .output()
         .unwrap();
     let said = text(&out);
@@ -297,6 +293,29 @@ fn the_flake_is_wired_as_a_chain_and_tool_and_product_stay_apart() {
     fs::write(flake.join("README.md"), "edited\n").unwrap();
     let readme_edited = evaluate(&flake);
     assert_eq!(readme_edited, product_edited);
+}
+
+/// The dev shell hands maou.onnx nixpkgs' ONNX Runtime through `ORT_DYLIB_PATH` when the
+/// package set has one, and evaluates without it (nix-eval's stand-in set has none: then
+/// maou.onnx takes the onnxruntime package from PyPI).
+#[test]
+fn the_dev_shell_takes_onnx_runtime_from_nixpkgs_when_it_has_one() {
+    let (_tmp, flake) = flake_copy();
+    let plain = derivation(&evaluate(&flake)["devShells.default"]);
+    assert!(
+        plain["env"].get("ORT_DYLIB_PATH").is_none(),
+        "{}",
+        plain["env"]
+    );
+    let with = derivation(&evaluate_with(&flake, "onnxruntime")["devShells.default"]);
+    let path = with["env"]["ORT_DYLIB_PATH"].as_str().unwrap_or_default();
+    assert!(
+        path.starts_with("/nix/store/")
+            && path.contains("onnxruntime")
+            && path.ends_with("/lib/libonnxruntime.so"),
+        "{}",
+        with["env"]
+    );
 }
 
 /// The dev build environment's settings that are not Cargo profile keys (the rustc

@@ -63,30 +63,11 @@ pub fn harness(dir: Option<&Path>, workspace: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// The nixpkgs packages the flake names beyond the harness's stub set: the dev shell's
-/// ONNX Runtime, named in the flake's `nix/onnxruntime.json` (none without one).
-fn extra_stubs(flake: &Path) -> Result<String> {
-    #[derive(serde::Deserialize)]
-    struct Pin {
-        nixpkgs_attribute: String,
-    }
-    let path = flake.join("nix/onnxruntime.json");
-    if !path.is_file() {
-        return Ok(String::new());
-    }
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let pin: Pin = serde_json::from_str(&text)
-        .with_context(|| format!("cannot read nixpkgs_attribute from {}", path.display()))?;
-    Ok(pin.nixpkgs_attribute)
-}
-
 /// Evaluates the flake in `flake` and returns each package's `.drv` by name.
 pub fn evaluate(harness: &Path, flake: &Path) -> Result<BTreeMap<String, String>> {
     let script = harness.join("eval-flake.sh");
     let shown = format!("{} {}", script.display(), flake.display());
     let out = duct::cmd(&script, [flake])
-        .env("EXTRA_STUBS", extra_stubs(flake)?)
         .stderr_to_stdout()
         .stdout_capture()
         .unchecked()
