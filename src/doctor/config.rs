@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{env, fail, pass, warn, Check};
 use crate::process;
 use crate::profile::Chosen;
-use crate::workspace::{Section, Workspace};
+use crate::workspace::{Policy, Section, Workspace};
 
 #[derive(Deserialize, Default)]
 struct ToolchainFile {
@@ -182,10 +182,10 @@ pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
     let cgu = var("CODEGEN_UNITS")
         .and_then(|v| v.parse().ok())
         .unwrap_or(p.codegen_units);
-    match Kind::of(p) {
-        Kind::Dev => dev_policy(&p.name, incremental, cgu, checks),
-        Kind::Optimized => optimized_policy(p, incremental, cgu, checks),
-        Kind::Lto => checks.push(pass(
+    match p.policy() {
+        Policy::Dev => dev_policy(&p.name, incremental, cgu, checks),
+        Policy::Optimized => optimized_policy(p, incremental, cgu, checks),
+        Policy::Lto => checks.push(pass(
             "codegen-units",
             format!(
                 "`{}` links with LTO (a release build, like the wheels'): the edit loop's settings do not apply",
@@ -197,26 +197,6 @@ pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
         checks.push(debuginfo(&section, &var));
     }
     checks.push(dev_dylib(ws));
-}
-
-/// Which of the dev build environment's policies a profile develop builds is held to.
-enum Kind {
-    /// Derived from `dev`: the seed's dev profile.
-    Dev,
-    /// Derived from `release` without LTO (maou's `py-ext`): the edit loop's settings.
-    Optimized,
-    /// With LTO: a release build, like the wheels'.
-    Lto,
-}
-
-impl Kind {
-    fn of(p: &crate::workspace::Profile) -> Kind {
-        match (p.base, p.lto) {
-            ("dev", _) => Kind::Dev,
-            (_, false) => Kind::Optimized,
-            (_, true) => Kind::Lto,
-        }
-    }
 }
 
 /// The seed's decisions for dev builds: every crate from sccache, 16 codegen units.

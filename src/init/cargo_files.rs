@@ -10,7 +10,7 @@ use toml_edit::{InlineTable, Item, Value};
 
 use super::pyproject::{array, TomlFile};
 use super::{Edits, DEV_DYLIB_FEATURE};
-use crate::workspace::{ThirdParty, Workspace};
+use crate::workspace::{Policy, ThirdParty, Workspace};
 
 /// The cdylib's build script for the dev dylib's RUNPATH (rust/maou_rust/build.rs here is
 /// this text; tests/init.rs checks it).
@@ -311,10 +311,8 @@ pub(super) fn dev_profile(edits: &mut Edits) -> Result<()> {
 fn optimized_editable_profile(ws: &Workspace) -> Result<Option<String>> {
     let chosen = crate::profile::Chosen::for_workspace(ws, None)?;
     let p = &chosen.profile;
-    Ok(
-        (p.base == "release" && !p.lto && p.name != "release" && p.name != "bench")
-            .then(|| p.name.clone()),
-    )
+    let wheels = p.name == "release" || p.name == "bench";
+    Ok((p.policy() == Policy::Optimized && !wheels).then(|| p.name.clone()))
 }
 
 /// What outside the workspace overrides the profiles init writes: the user's cargo

@@ -22,7 +22,7 @@ mod stable_abi;
 pub use dev_dylib::{DevDylib, ThirdParty};
 pub use features::Features;
 use files::{cargo_metadata, MetaPackage, MetaTarget, Metadata, PyProject};
-pub use profiles::{Profile, Profiles, Section};
+pub use profiles::{Policy, Profile, Profiles, Section};
 pub use stable_abi::StableAbi;
 
 /// A crate of the workspace.

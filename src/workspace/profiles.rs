@@ -194,7 +194,28 @@ impl Profiles {
     }
 }
 
+/// Which of the dev build environment's policies (src/dev_build_env.json) a profile that
+/// develop builds is held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Derived from `dev`: the seed's dev profile.
+    Dev,
+    /// Derived from `release` without LTO (maou's `py-ext`): the edit loop's settings.
+    Optimized,
+    /// With LTO: a release build, like the wheels'; neither applies.
+    Lto,
+}
+
 impl Profile {
+    /// The policy a develop build of this profile is held to.
+    pub fn policy(&self) -> Policy {
+        match (self.base, self.lto) {
+            ("dev", _) => Policy::Dev,
+            (_, false) => Policy::Optimized,
+            (_, true) => Policy::Lto,
+        }
+    }
+
     /// cargo's arguments that select it (none for dev, the default).
     pub fn cargo_args(&self) -> Vec<String> {
         match self.name.as_str() {
@@ -244,6 +265,15 @@ mod tests {
             (256, 16)
         );
         assert_eq!(ext.third_party_codegen_units, 1);
+        // The policy each is held to: the wheels' profile none, py-ext the edit loop's.
+        assert_eq!(
+            [
+                release.policy(),
+                ext.policy(),
+                p.resolve("dev").unwrap().policy()
+            ],
+            [Policy::Lto, Policy::Optimized, Policy::Dev]
+        );
         let dev = p.resolve("dev").unwrap();
         assert_eq!((dev.dir_name.as_str(), dev.incremental), ("debug", true));
         assert_eq!(dev.codegen_units, 256);
