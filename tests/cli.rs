@@ -264,15 +264,7 @@ fn doctor_reports_every_check_and_fails_on_incremental() {
         "{}",
         text(&out)
     );
-    let level = |r: &Value, name: &str| {
-        r["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == name)
-            .unwrap()["level"]
-            .clone()
-    };
+    let level = |r: &Value, name: &str| common::check_named(r, name)["level"].clone();
     assert_eq!(level(&report, "incremental"), "PASS");
     assert_eq!(level(&report, "codegen-units"), "PASS");
 
@@ -340,13 +332,7 @@ fn doctor_check(root: &std::path::Path, name: &str) -> Value {
         .output()
         .unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} check: {report}"))
-        .clone()
+    common::check_named(&report, name)
 }
 
 #[test]

@@ -188,13 +188,7 @@ fn every_door_after_develop_compiles_nothing_and_keeps_its_extension() {
     ws.env(&mut cmd);
     let doctor = cmd.args(["doctor", "--json"]).output().unwrap();
     let report: Value = serde_json::from_slice(&doctor.stdout).unwrap();
-    let check = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "uv builds")
-        .unwrap_or_else(|| panic!("{report}"))
-        .clone();
+    let check = common::check_named(&report, "uv builds");
     assert_eq!(check["level"], "WARN", "{check}");
     assert!(
         check["fix"]

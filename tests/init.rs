@@ -177,12 +177,7 @@ fn init_adopts_a_maou_shaped_workspace_and_keeps_it_adopted() {
         "codegen-units",
         "third-party codegen-units",
     ] {
-        let check = report["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == name)
-            .unwrap_or_else(|| panic!("no {name} check: {report}"));
+        let check = common::check_named(&report, name);
         assert_eq!(check["level"], "PASS", "{check}");
     }
 

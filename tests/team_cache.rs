@@ -146,13 +146,7 @@ fn machine_b_builds_from_what_machine_a_left_in_redis_and_a_failed_remote_never_
     b.imports();
     let doctor = b.command(&ws, &["doctor", "--json"], &[]).output().unwrap();
     let doctor: Value = serde_json::from_slice(&doctor.stdout).unwrap();
-    let check = doctor["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "team cache")
-        .unwrap()
-        .clone();
+    let check = common::check_named(&doctor, "team cache");
     assert_eq!(check["level"], "PASS", "{check}");
     let detail = check["detail"].as_str().unwrap();
     assert!(

@@ -195,6 +195,17 @@ pub fn extension_files(ws: &Path) -> Vec<String> {
     names
 }
 
+/// The check `name` of a `maou-build doctor --json` report (panics naming it when absent).
+pub fn check_named(report: &serde_json::Value, name: &str) -> serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} check: {report}"))
+        .clone()
+}
+
 /// The units develop's JSON report says rustc compiled, by name.
 pub fn compiled(report: &serde_json::Value) -> Vec<String> {
     report["compiled"]
