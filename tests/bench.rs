@@ -203,13 +203,24 @@ fn a_workspace_that_does_not_build_fails_per_scenario_with_its_output() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAILED at setup"));
 }
 
+/// Ctrl-C in the second scenario: exit 130, the copy removed, and the report keeps the
+/// scenario that finished before it.
 #[test]
-fn ctrl_c_stops_and_removes_the_copy() {
+fn ctrl_c_stops_removes_the_copy_and_keeps_what_finished() {
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path().join("ws");
     pyo3_workspace(&ws);
+    let json = ws.with_extension("bench.json");
     let mut child = maou_build(&ws)
-        .args(["bench", "--scenarios", "python-edit", "--runs", "3"])
+        .args([
+            "bench",
+            "--scenarios",
+            "cdylib-edit,python-edit",
+            "--runs",
+            "1",
+        ])
+        .arg("--json")
+        .arg(&json)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -223,6 +234,8 @@ fn ctrl_c_stops_and_removes_the_copy() {
         seen.push('\n');
         if let Some(path) = line.strip_prefix("maou-build: bench: the copy is ") {
             copy = Some(std::path::PathBuf::from(path));
+        }
+        if line.contains("python-edit: develop once") {
             let status = Command::new("kill")
                 .args(["-INT", &child.id().to_string()])
                 .status()
@@ -235,6 +248,19 @@ fn ctrl_c_stops_and_removes_the_copy() {
     let copy = copy.unwrap_or_else(|| panic!("bench never said where the copy is:\n{seen}"));
     assert!(!copy.exists(), "{} was left behind", copy.display());
     assert!(seen.contains("interrupted"), "{seen}");
+    let report: Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["interrupted"], true, "{report}");
+    let names: Vec<&str> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["cdylib-edit"], "{report}");
+    let kept = &report["scenarios"][0];
+    assert!(kept["error"].is_null(), "{kept}");
+    assert!(kept["subject"].is_object(), "{kept}");
+    assert!(!kept["ratios"].as_array().unwrap().is_empty(), "{kept}");
 }
 
 /// `bench --scenarios ci-chain` where it cannot replay: a message that says what it needs,

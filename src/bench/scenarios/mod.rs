@@ -295,10 +295,19 @@ fn as_failure(step: &str, err: &anyhow::Error) -> Failure {
 
 /// Runs the scenarios `ids` in an order that shares work: the cold builds first (they
 /// also warm the caches), the edits next, the release wheels last (their cold baseline
-/// empties the caches). A failed scenario keeps its output; the others still run.
+/// empties the caches). A failed scenario keeps its output; the others still run. An
+/// interrupt stops the run and returns the scenarios that finished before it (the
+/// sandbox's flag says it was interrupted).
 pub fn run(sb: &Sandbox, plan: &Plan, ids: &[Id]) -> Result<Vec<Scenario>> {
-    let ctx = Ctx { sb, plan };
     let mut done: BTreeMap<Id, Scenario> = BTreeMap::new();
+    match run_into(&mut done, Ctx { sb, plan }, ids) {
+        Err(e) if !is_interrupt(&e) => Err(e),
+        _ => Ok(done.into_values().collect()),
+    }
+}
+
+fn run_into(done: &mut BTreeMap<Id, Scenario>, ctx: Ctx, ids: &[Id]) -> Result<()> {
+    let (sb, plan) = (ctx.sb, ctx.plan);
 
     // Cold develops: the baseline of target-deleted and store-lost, the subject of
     // cold-sccache and cold-cgroup. They also leave the caches warm for what follows.
@@ -307,12 +316,14 @@ pub fn run(sb: &Sandbox, plan: &Plan, ids: &[Id]) -> Result<Vec<Scenario>> {
         let cold = match cold_develops(&ctx, asked("cold-seed"), asked("cold-sccache")) {
             Ok(cold) => cold,
             Err(e) if is_interrupt(&e) => return Err(e),
-            // The build does not work: every scenario reports why.
-            Err(e) => return Ok(ids.iter().map(|id| Scenario::failed(*id, &e)).collect()),
+            Err(e) => {
+                fail_all(done, ids, &e);
+                return Ok(());
+            }
         };
         for id in ids.iter().copied() {
             if let Run::Cold(run) = id.def().run {
-                record(&mut done, id, run(&ctx, id, &cold))?;
+                record(done, id, run(&ctx, id, &cold))?;
             }
         }
     } else {
@@ -321,15 +332,21 @@ pub fn run(sb: &Sandbox, plan: &Plan, ids: &[Id]) -> Result<Vec<Scenario>> {
             if is_interrupt(&e) {
                 return Err(e);
             }
-            return Ok(ids.iter().map(|id| Scenario::failed(*id, &e)).collect());
+            fail_all(done, ids, &e);
+            return Ok(());
         }
     }
     for id in ids.iter().copied() {
         if let Run::Warm(run) = id.def().run {
-            record(&mut done, id, run(&ctx, id))?;
+            record(done, id, run(&ctx, id))?;
         }
     }
-    Ok(done.into_values().collect())
+    Ok(())
+}
+
+/// The build does not work: every scenario reports why.
+fn fail_all(done: &mut BTreeMap<Id, Scenario>, ids: &[Id], err: &anyhow::Error) {
+    done.extend(ids.iter().map(|id| (*id, Scenario::failed(*id, err))));
 }
 
 /// Keeps a scenario's result, or its failure (the others still run); an interrupt stops
