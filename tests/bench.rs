@@ -9,7 +9,7 @@ use std::fs;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use common::{maou_build, pyo3_workspace, text, tiny_workspace};
+use common::{maou_build, pyo3_workspace, strings, text, tiny_workspace};
 use serde_json::Value;
 
 fn series_ok(s: &Value, runs: usize) {
@@ -56,10 +56,7 @@ fn a_reduced_bench_reports_ratios_of_the_recorded_times() {
         serde_json::from_str(&fs::read_to_string(out_dir.join("bench.json")).unwrap()).unwrap();
     assert_eq!(report["runs"], 1);
     let scenarios = report["scenarios"].as_array().unwrap();
-    let ids: Vec<&str> = scenarios
-        .iter()
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
+    let ids = strings(&report["scenarios"], "id");
     assert_eq!(ids, ["rlib-edit", "cdylib-edit", "python-edit"]);
 
     let mut bars = 0;
@@ -83,12 +80,7 @@ fn a_reduced_bench_reports_ratios_of_the_recorded_times() {
     }
     let rlib = &scenarios[0];
     assert_eq!(rlib["facts"]["crate"], "foo_core");
-    let labels: Vec<&str> = rlib["baselines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["label"].as_str().unwrap())
-        .collect();
+    let labels = strings(&rlib["baselines"], "label");
     assert_eq!(
         labels,
         [
@@ -250,12 +242,7 @@ fn ctrl_c_stops_removes_the_copy_and_keeps_what_finished() {
     assert!(seen.contains("interrupted"), "{seen}");
     let report: Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["interrupted"], true, "{report}");
-    let names: Vec<&str> = report["scenarios"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
+    let names = strings(&report["scenarios"], "id");
     assert_eq!(names, ["cdylib-edit"], "{report}");
     let kept = &report["scenarios"][0];
     assert!(kept["error"].is_null(), "{kept}");
@@ -390,10 +377,7 @@ fn an_optimized_profile_is_measured_against_maous_own_loop() {
         .unwrap()
         .contains("--profile py-ext"));
     let baselines = s["baselines"].as_array().unwrap();
-    let labels: Vec<&str> = baselines
-        .iter()
-        .map(|b| b["label"].as_str().unwrap())
-        .collect();
+    let labels = strings(&s["baselines"], "label");
     assert_eq!(
         labels,
         [

@@ -6,18 +6,8 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{maou_build, replace_in, text, tiny_workspace, workspace_copy};
+use common::{maou_build, replace_in, strings, text, tiny_workspace, workspace_copy};
 use serde_json::Value;
-
-/// One string field of every element of a JSON array.
-fn strings<'a>(array: &'a Value, key: &str) -> Vec<&'a str> {
-    array
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e[key].as_str().unwrap())
-        .collect()
-}
 
 fn json(out: &std::process::Output) -> Value {
     assert!(out.status.success(), "{}", text(out));

@@ -195,6 +195,16 @@ pub fn extension_files(ws: &Path) -> Vec<String> {
     names
 }
 
+/// One string field of every element of a JSON array.
+pub fn strings<'a>(array: &'a serde_json::Value, key: &str) -> Vec<&'a str> {
+    array
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e[key].as_str().unwrap())
+        .collect()
+}
+
 /// The check `name` of a `maou-build doctor --json` report (panics naming it when absent).
 pub fn check_named(report: &serde_json::Value, name: &str) -> serde_json::Value {
     report["checks"]
