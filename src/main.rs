@@ -12,6 +12,7 @@ mod audit;
 mod bench;
 mod build_env;
 mod cargo_build;
+mod cargo_config;
 mod colab;
 mod commands;
 mod develop;

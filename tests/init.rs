@@ -100,8 +100,18 @@ fn snapshot(root: &Path) -> Vec<(String, String)> {
     files
 }
 
+/// Where the flake init writes takes maou-build from: this checkout.
+fn flake_url() -> String {
+    format!("path:{}", source_root().display())
+}
+
 fn init(root: &Path, args: &[&str]) -> std::process::Output {
-    maou_build(root).arg("init").args(args).output().unwrap()
+    maou_build(root)
+        .arg("init")
+        .args(args)
+        .args(["--flake-url", &flake_url()])
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -118,11 +128,11 @@ fn init_adopts_a_maou_shaped_workspace_and_keeps_it_adopted() {
     for needle in [
         "+++ b/rust/foo_dev_deps/Cargo.toml",
         "+thiserror = { workspace = true }",
-        "-          args: --release --out dist --features pyo3/extension-module,fast",
+        "+++ b/.github/workflows/maou-build-wheels.yml",
         "+    \"rust/foo_dev_deps\",",
         "+dev-dylib = [\"dep:foo_dev_deps\"]",
         "+wheel-features = [\"fast\"]",
-        "+\t\"postCreateCommand\": \"nix develop --command maou-build develop\",",
+        "+\t\"postCreateCommand\": \"bash scripts/dev-init.sh && nix develop --command maou-build develop\",",
         // The edit loop's settings in the optimized profile develop builds.
         "+incremental = true\n+codegen-units = 256\n",
         "+[profile.py-ext.package.\"*\"]\n+codegen-units = 16\n",
@@ -136,8 +146,15 @@ fn init_adopts_a_maou_shaped_workspace_and_keeps_it_adopted() {
     assert!(out.status.success(), "{}", text(&out));
     let read = |rel: &str| fs::read_to_string(root.join(rel)).unwrap();
     assert_eq!(read(".github/workflows/build-wheel-windows.yml"), WINDOWS);
+    // The workspace's release workflow is kept; init's runs beside it, by hand.
+    assert_eq!(read(".github/workflows/build-wheel.yml"), WORKFLOW);
+    let beside = read(".github/workflows/maou-build-wheels.yml");
     assert!(
-        read(".github/workflows/build-wheel.yml").contains("nix build --print-build-logs .#wheels")
+        beside.contains("nix build --print-build-logs .#wheels")
+            && beside.contains("on:\n  workflow_dispatch:\n\n")
+            && !beside.contains("publish-latest")
+            && !beside.contains("push:"),
+        "{beside}"
     );
     let devcontainer = read(".devcontainer/devcontainer.json");
     for kept in [
@@ -158,7 +175,10 @@ fn init_adopts_a_maou_shaped_workspace_and_keeps_it_adopted() {
         read_here("rust/maou_rust/build.rs"),
         "the build script init writes is this repository's"
     );
-    assert_eq!(read("flake.nix"), read_here("nix/template/flake.nix"));
+    assert_eq!(
+        read("flake.nix"),
+        read_here("nix/template/flake.nix").replace("github:OWNER/maou-build", &flake_url())
+    );
     // rustc links only the crates a crate names: the cdylib names the dylib crate.
     assert!(
         read("rust/foo_rust/src/lib.rs")
@@ -207,8 +227,9 @@ fn init_adopts_a_maou_shaped_workspace_and_keeps_it_adopted() {
     assert!(init(&root, &["--check"]).status.success());
 
     // A hand edit of a value init wrote is kept, and said.
+    let devcontainer = read(".devcontainer/devcontainer.json");
     let edited = devcontainer.replace(
-        "\"postCreateCommand\": \"nix develop --command maou-build develop\"",
+        "\"postCreateCommand\": \"bash scripts/dev-init.sh && nix develop --command maou-build develop\"",
         "\"postCreateCommand\": \"nix develop --command maou-build develop && bash scripts/dev-init.sh\"",
     );
     assert_ne!(edited, devcontainer);
@@ -284,4 +305,322 @@ fn init_refuses_what_is_not_a_maturin_workspace_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("no pyproject.toml"), "{}", text(&out));
     assert_eq!(fs::read_dir(empty.path()).unwrap().count(), 0);
+}
+
+/// maou's own kind of setup (dousu/maou b40d0910, written anew here): a postCreate that
+/// runs two scripts, one of which writes a user-level cargo configuration; a cargo registry
+/// volume at the Rust feature's CARGO_HOME; an sccache volume and its variables; a release
+/// workflow with GPU features and release notes; `ort` behind a feature.
+const MAOU_DEVCONTAINER: &str = r#"{
+	"name": "Ubuntu",
+	"image": "mcr.microsoft.com/vscode/devcontainers/base:ubuntu",
+	"postCreateCommand": "bash scripts/devcontainer.sh && bash scripts/dev-init.sh",
+	"containerEnv": {
+		"SCCACHE_CACHE_SIZE": "1G",
+		"SCCACHE_DIR": "/home/vscode/.cache/sccache"
+	},
+	"mounts": [
+		"type=volume,source=foo-cargo-registry,target=/usr/local/cargo/registry",
+		"type=volume,source=foo-sccache-cache,target=/home/vscode/.cache/sccache"
+	],
+	"features": {
+		"ghcr.io/devcontainers/features/python:1": { "version": "3.12" },
+		"ghcr.io/devcontainers/features/rust:1": { "version": "latest", "profile": "default" }
+	},
+	"customizations": {
+		"vscode": {
+			"settings": {
+				// the team's interpreter
+				"python.defaultInterpreterPath": "${containerWorkspaceFolder}/.venv/bin/python",
+				"rust-analyzer.cargo.features": "all"
+			},
+			"extensions": ["charliermarsh.ruff"]
+		}
+	}
+}
+"#;
+
+const DEV_INIT: &str = r#"#!/bin/bash
+set -eu
+CARGO_USER_CONFIG="${CARGO_HOME:-$HOME/.cargo}/config.toml"
+mkdir -p "$(dirname "$CARGO_USER_CONFIG")"
+cat > "$CARGO_USER_CONFIG" << CARGO_CONF
+# managed by dev-init.sh
+
+[build]
+target-dir = "/tmp/cargo-target"
+jobs = 1
+
+[profile.release]
+lto = false
+codegen-units = 16
+
+[profile.py-ext]
+lto = false
+incremental = true
+codegen-units = 16
+CARGO_CONF
+"#;
+
+const GPU_WORKFLOW: &str = r#"name: Build Wheel
+on:
+  push:
+    branches: [main]
+permissions:
+  contents: write
+jobs:
+  build-and-release:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: PyO3/maturin-action@v1
+        with:
+          manylinux: "2_28"
+          args: --release --out dist -i python3.12 python3.13 --features pyo3/extension-module,onnx-cuda,onnx-tensorrt
+      - name: Upload to GitHub Release
+        run: |
+          cat > notes.md <<EOF
+          - GPU: pip install 'foo[tensorrt-infer] @ <wheel>'
+          EOF
+          gh release create latest --notes-file notes.md dist/*.whl
+"#;
+
+fn maou_kind(root: &Path) {
+    maou_shaped(root);
+    write(root, ".devcontainer/devcontainer.json", MAOU_DEVCONTAINER);
+    write(
+        root,
+        "scripts/devcontainer.sh",
+        "#!/bin/bash\nsudo apt install -y cmake tmux clang lld\n",
+    );
+    write(root, "scripts/dev-init.sh", DEV_INIT);
+    write(root, ".github/workflows/build-wheel.yml", GPU_WORKFLOW);
+    fs::remove_file(root.join(".github/workflows/build-wheel-windows.yml")).unwrap();
+    // ort behind the GPU features, as this repository's product takes it (its lock has it).
+    common::replace_in(
+        &root.join("rust/foo_rust/Cargo.toml"),
+        "[features]\nfast = []\n",
+        "[features]\nfast = []\nonnx-cuda = [\"dep:ort\"]\nonnx-tensorrt = [\"onnx-cuda\"]\n",
+    );
+    common::replace_in(
+        &root.join("rust/foo_rust/Cargo.toml"),
+        "thiserror.workspace = true\n",
+        "thiserror.workspace = true\nort = { version = \"=2.0.0-rc.10\", default-features = false, features = [\"load-dynamic\", \"std\"], optional = true }\n",
+    );
+    let lock = std::process::Command::new("cargo")
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(lock.status.success(), "{}", text(&lock));
+}
+
+/// The dev containers CLI's reading of the workspace's dev container (no Docker).
+fn read_configuration(root: &Path) -> serde_json::Value {
+    let out = std::process::Command::new("devcontainer")
+        .args([
+            "read-configuration",
+            "--docker-path",
+            "true",
+            "--workspace-folder",
+        ])
+        .arg(root)
+        .output()
+        .expect("the dev containers CLI (npm install -g @devcontainers/cli)");
+    assert!(out.status.success(), "{}", text(&out));
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["configuration"].clone()
+}
+
+#[test]
+fn init_merges_into_maous_kind_of_setup_and_names_each_conflict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("foo");
+    maou_kind(&root);
+    let before = read_configuration(&root);
+
+    // Where maou-build is hosted is never made up: without it init stops, writing nothing.
+    let untouched = snapshot(&root);
+    let out = maou_build(&root).arg("init").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("pass --flake-url"), "{}", text(&out));
+    assert_eq!(snapshot(&root), untouched);
+
+    let out = init(&root, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    let read = |rel: &str| fs::read_to_string(root.join(rel)).unwrap();
+
+    // The dev container: every setting of the workspace's still there, init's added.
+    let after = read_configuration(&root);
+    for key in ["name", "image", "containerEnv", "customizations"] {
+        assert_eq!(after[key], before[key], "{key}");
+    }
+    for (feature, value) in before["features"].as_object().unwrap() {
+        assert_eq!(&after["features"][feature], value, "{feature}");
+    }
+    assert!(after["features"]["ghcr.io/devcontainers/features/nix:1"].is_object());
+    let mounts: Vec<&str> = after["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    for theirs in before["mounts"].as_array().unwrap() {
+        assert!(mounts.contains(&theirs.as_str().unwrap()), "{mounts:?}");
+    }
+    // The registry and sccache volumes are reused, not mounted twice.
+    for cache in ["cargo/registry", ".cache/sccache"] {
+        assert_eq!(
+            mounts.iter().filter(|m| m.contains(cache)).count(),
+            1,
+            "{cache}: {mounts:?}"
+        );
+    }
+    assert!(
+        mounts.iter().any(|m| m.contains("target=/nix,")),
+        "{mounts:?}"
+    );
+    assert!(
+        said.contains("the volume foo-cargo-registry at /usr/local/cargo/registry serves cargo's registry: reused"),
+        "{said}"
+    );
+    // The workspace's lifecycle first, init's after it; onCreate (which a prebuild
+    // snapshots) builds, owning the reused registry volume first.
+    assert_eq!(
+        after["postCreateCommand"],
+        "bash scripts/devcontainer.sh && bash scripts/dev-init.sh && nix develop --command maou-build develop"
+    );
+    let on_create = after["onCreateCommand"].as_str().unwrap();
+    assert!(
+        on_create.contains("sudo chown -R \"$(id -u):$(id -g)\" /usr/local/cargo/registry \"$HOME/.cache\" && nix develop --command maou-build develop"),
+        "{on_create}"
+    );
+    assert_eq!(after["waitFor"], "onCreateCommand");
+    assert!(read(".devcontainer/devcontainer.json").contains("// the team's interpreter"));
+
+    // The setup script is left as it is, and each of its lines that defeats one build for
+    // every door is named, with its fix.
+    assert_eq!(read("scripts/dev-init.sh"), DEV_INIT);
+    for line in [
+        "scripts/dev-init.sh:9: `target-dir = \"/tmp/cargo-target\"`",
+        "scripts/dev-init.sh:10: `jobs = 1`",
+        "scripts/dev-init.sh:19: `codegen-units = 16`",
+    ] {
+        assert!(said.contains(line), "{line} not named:\n{said}");
+    }
+    assert!(said.contains("Smallest change: delete line 9"), "{said}");
+    // What agrees with the edit loop's policy is not a conflict.
+    assert!(!said.contains("dev-init.sh:18"), "{said}");
+
+    // The release workflow is kept, with its features and release notes; init's beside it.
+    assert_eq!(read(".github/workflows/build-wheel.yml"), GPU_WORKFLOW);
+    assert!(
+        said.contains("(it builds --features onnx-cuda,onnx-tensorrt): kept as it is"),
+        "{said}"
+    );
+    assert!(read("pyproject.toml").contains("wheel-features = [\"onnx-cuda\", \"onnx-tensorrt\"]"));
+
+    // The flake resolves where it was told; the lock has the new crate, nothing else moved.
+    assert!(read("flake.nix").contains(&format!("inputs.maou-build.url = \"{}\";", flake_url())));
+    let locked = std::process::Command::new("cargo")
+        .args(["metadata", "--locked", "--offline", "--format-version", "1"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(locked.status.success(), "{}", text(&locked));
+    assert!(read("Cargo.lock").contains("name = \"foo_dev_deps\""));
+
+    // A second run changes nothing, without the URL too (the flake's is used).
+    let written = snapshot(&root);
+    let again = maou_build(&root).arg("init").output().unwrap();
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(
+        text(&again).contains("nothing to change"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(snapshot(&root), written);
+    assert!(init(&root, &["--check"]).status.success());
+
+    // A stale lock is drift, and init brings it back with the new crate's entries only.
+    let lock = read("Cargo.lock");
+    let start = lock.find("[[package]]\nname = \"foo_dev_deps\"").unwrap();
+    let end = start + lock[start..].find("\n\n").unwrap() + 2;
+    let stale = format!("{}{}", &lock[..start], &lock[end..]);
+    fs::write(root.join("Cargo.lock"), &stale).unwrap();
+    let out = init(&root, &["--check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("drift: Cargo.lock: not current"),
+        "{}",
+        text(&out)
+    );
+    assert!(init(&root, &[]).status.success());
+    assert_eq!(read("Cargo.lock"), lock);
+}
+
+/// doctor judges what cargo will use: with the user-level configuration maou's setup
+/// script writes, the profile's codegen units, the jobs and the target directory are
+/// that file's, and doctor names it.
+#[test]
+fn doctor_judges_the_user_level_cargo_config_a_setup_script_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("foo");
+    maou_kind(&root);
+    assert!(init(&root, &[]).status.success());
+    let home = tmp.path().join("cargo-home");
+    fs::create_dir_all(&home).unwrap();
+    let real_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").unwrap()).join(".cargo"));
+    std::os::unix::fs::symlink(real_home.join("registry"), home.join("registry")).unwrap();
+    let doctor = |cargo_home: Option<&Path>| -> serde_json::Value {
+        let mut cmd = maou_build(&root);
+        cmd.args(["doctor", "--json"])
+            .env_remove("CARGO_BUILD_JOBS");
+        if let Some(h) = cargo_home {
+            cmd.env("CARGO_HOME", h);
+        }
+        serde_json::from_slice(&cmd.output().unwrap().stdout).unwrap()
+    };
+    let clean = doctor(Some(&home));
+    assert_eq!(
+        common::check_named(&clean, "codegen-units")["level"],
+        "PASS"
+    );
+
+    // The workspace's own script writes the configuration, as the container would run it.
+    let ran = std::process::Command::new("bash")
+        .arg("scripts/dev-init.sh")
+        .env("CARGO_HOME", &home)
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(ran.status.success(), "{}", text(&ran));
+    let config = home.join("config.toml");
+    let report = doctor(Some(&home));
+    let cgu = common::check_named(&report, "codegen-units");
+    assert_eq!(cgu["level"], "WARN", "{cgu}");
+    assert!(cgu["detail"].as_str().unwrap().starts_with("16 "), "{cgu}");
+    assert!(
+        cgu["fix"]
+            .as_str()
+            .unwrap()
+            .contains(&config.display().to_string()),
+        "{cgu}"
+    );
+    let target = common::check_named(&report, "target dir");
+    assert_eq!(target["level"], "WARN", "{target}");
+    assert!(
+        target["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("/tmp/cargo-target "),
+        "{target}"
+    );
+    let jobs = common::check_named(&report, "jobs");
+    assert!(
+        jobs["detail"].as_str().unwrap().contains("build.jobs = 1"),
+        "{jobs}"
+    );
 }

@@ -989,3 +989,50 @@ fn the_release_records_the_rust_inputs_key_and_the_wheels_checksums() {
     fs::write(dir.path().join("py/foo/__init__.py"), "# edited\n").unwrap();
     assert_eq!(release_key(), key);
 }
+
+/// The workspace's own release notes (`[tool.maou-build] release-notes`, what `init` takes
+/// from a release workflow it keeps) are in the body, below what publish-latest writes
+/// itself; a notes file that is named but missing stops the publish before anything is
+/// sent, naming the file.
+#[test]
+fn the_workspaces_release_notes_are_in_the_body() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_workspace(dir.path(), ">=3.12,<3.14", "cdylib");
+    let pyproject = dir.path().join("pyproject.toml");
+    let with_notes = fs::read_to_string(&pyproject).unwrap()
+        + "\n[tool.maou-build]\nrelease-notes = \".github/release-notes.md\"\n";
+    fs::write(&pyproject, with_notes).unwrap();
+    let dist = dir.path().join("dist");
+    let gh = FakeGitHub::start(REPO, TOKEN);
+    build_wheels(dir.path(), &dist, "one");
+
+    let out = publish(&gh, &dist, C1, &[]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(".github/release-notes.md ([tool.maou-build] release-notes"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        gh.release("latest").is_none(),
+        "published without its notes"
+    );
+
+    let notes = "- GPU runtime: `pip install 'foo[gpu] @ <wheel>'` (CUDA 12)";
+    fs::create_dir_all(dir.path().join(".github")).unwrap();
+    fs::write(
+        dir.path().join(".github/release-notes.md"),
+        format!("{notes}\n"),
+    )
+    .unwrap();
+    assert_ok(&publish(&gh, &dist, C1, &[]));
+    let body = gh.release("latest").unwrap().body;
+    let at = body
+        .find(notes)
+        .unwrap_or_else(|| panic!("no notes in:\n{body}"));
+    assert!(
+        body.find("This release is rolling").unwrap() < at
+            && at < body.find("| CPython |").unwrap(),
+        "{body}"
+    );
+}

@@ -183,7 +183,7 @@ pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(p.codegen_units);
     match p.policy() {
-        Policy::Dev => dev_policy(&p.name, incremental, cgu, checks),
+        Policy::Dev => dev_policy(p, incremental, cgu, checks),
         Policy::Optimized => optimized_policy(p, incremental, cgu, checks),
         Policy::Lto => checks.push(pass(
             "codegen-units",
@@ -199,14 +199,38 @@ pub(super) fn profile(ws: &Workspace, checks: &mut Vec<Check>) {
     checks.push(dev_dylib(ws));
 }
 
+/// The fix for a profile key that departs from the policy: where cargo's configuration
+/// sets it (a user-level file overrides Cargo.toml for every build), else `in_manifest`.
+fn fix_at(p: &crate::workspace::Profile, key: &str, in_manifest: String) -> String {
+    match p.from_config.get(key) {
+        Some(file) => format!(
+            "remove `{}` from [profile.{}]{} in {}, which sets it for every build of this user (develop, uv, maturin, cargo) over the workspace's Cargo.toml; Cargo.toml then decides ({in_manifest} if it does not)",
+            if key == "third-party codegen-units" { "codegen-units" } else { key },
+            p.name,
+            if key == "third-party codegen-units" { " (or its package.\"*\")" } else { "" },
+            file.display(),
+        ),
+        None => in_manifest,
+    }
+}
+
+/// Where a profile key's value comes from, for a check's detail.
+fn from_where(p: &crate::workspace::Profile, key: &str) -> String {
+    p.from_config
+        .get(key)
+        .map(|f| format!(" (set by {})", f.display()))
+        .unwrap_or_default()
+}
+
 /// The seed's decisions for dev builds: every crate from sccache, 16 codegen units.
-fn dev_policy(name: &str, incremental: bool, cgu: u32, checks: &mut Vec<Check>) {
+fn dev_policy(p: &crate::workspace::Profile, incremental: bool, cgu: u32, checks: &mut Vec<Check>) {
     let policy = &crate::sccache::dev_build_env().dev_profile;
+    let name = &p.name;
     checks.push(if incremental && !policy.incremental {
         fail(
             "incremental",
-            format!("`{name}` builds are incremental: sccache cannot cache the workspace's crates"),
-            format!("set `incremental = false` under [profile.{name}] in the workspace's Cargo.toml (a file every door reads: develop, uv's builds, cargo), and unset CARGO_INCREMENTAL"),
+            format!("`{name}` builds are incremental{}: sccache cannot cache the workspace's crates", from_where(p, "incremental")),
+            fix_at(p, "incremental", format!("set `incremental = false` under [profile.{name}] in the workspace's Cargo.toml (a file every door reads: develop, uv's builds, cargo), and unset CARGO_INCREMENTAL")),
         )
     } else {
         pass(
@@ -218,8 +242,8 @@ fn dev_policy(name: &str, incremental: bool, cgu: u32, checks: &mut Vec<Check>) 
         "codegen-units",
         cgu == policy.codegen_units,
         format!("{cgu} for `{name}` (bounds polars-core's peak memory in 4 GB)"),
-        format!("{cgu} for `{name}`: more codegen units raise the peak memory of a crate such as polars-core past a 4 GB machine, fewer make every crate slower to build; {} does both", policy.codegen_units),
-        format!("set `codegen-units = {}` under [profile.{name}]", policy.codegen_units),
+        format!("{cgu} for `{name}`{}: more codegen units raise the peak memory of a crate such as polars-core past a 4 GB machine, fewer make every crate slower to build; {} does both", from_where(p, "codegen-units"), policy.codegen_units),
+        fix_at(p, "codegen-units", format!("set `codegen-units = {}` under [profile.{name}]", policy.codegen_units)),
     ));
 }
 
@@ -249,23 +273,23 @@ fn optimized_policy(
         "incremental",
         incremental == policy.incremental,
         format!("on for `{name}`, an optimized profile: the workspace's own crates rebuild incrementally (sccache does not cache them; the seed's dev profile does not do this), every third-party crate still comes from sccache (cargo builds none of them incrementally)"),
-        format!("off for `{name}`, an optimized profile: each edit re-optimizes every function of each crate it rebuilds"),
-        format!("set `incremental = true` under [profile.{name}] (the workspace's crates only: cargo builds no third-party crate incrementally, so sccache still caches them)"),
+        format!("off for `{name}`, an optimized profile{}: each edit re-optimizes every function of each crate it rebuilds", from_where(p, "incremental")),
+        fix_at(p, "incremental", format!("set `incremental = true` under [profile.{name}] (the workspace's crates only: cargo builds no third-party crate incrementally, so sccache still caches them)")),
     ));
     checks.push(held(
         "codegen-units",
         cgu == policy.codegen_units,
         format!("{cgu} for the workspace's crates under `{name}`: an edit re-optimizes only the units it touched"),
-        format!("{cgu} for the workspace's crates under `{name}`: an edit re-optimizes {} of each crate it rebuilds", if cgu == 1 { "all".to_owned() } else { format!("a 1/{cgu} share or more") }),
-        format!("set `codegen-units = {}` under [profile.{name}] (with `incremental = true`)", policy.codegen_units),
+        format!("{cgu} for the workspace's crates under `{name}`{}: an edit re-optimizes {} of each crate it rebuilds", from_where(p, "codegen-units"), if cgu == 1 { "all".to_owned() } else { format!("a 1/{cgu} share or more") }),
+        fix_at(p, "codegen-units", format!("set `codegen-units = {}` under [profile.{name}] (with `incremental = true`)", policy.codegen_units)),
     ));
     let third = p.third_party_codegen_units;
     checks.push(held(
         "third-party codegen-units",
         third == policy.third_party_codegen_units,
         format!("{third} for the third-party crates under `{name}` (a cold build's peak inside 4 GiB, measured)"),
-        format!("{third} for the third-party crates under `{name}`: {} than the {} a cold build was measured with in 4 GiB", if third < policy.third_party_codegen_units { "slower to build cold" } else { "more peak memory" }, policy.third_party_codegen_units),
-        format!("set `codegen-units = {}` under [profile.{name}.package.\"*\"]", policy.third_party_codegen_units),
+        format!("{third} for the third-party crates under `{name}`{}: {} than the {} a cold build was measured with in 4 GiB", from_where(p, "third-party codegen-units"), if third < policy.third_party_codegen_units { "slower to build cold" } else { "more peak memory" }, policy.third_party_codegen_units),
+        fix_at(p, "third-party codegen-units", format!("set `codegen-units = {}` under [profile.{name}.package.\"*\"]", policy.third_party_codegen_units)),
     ));
 }
 

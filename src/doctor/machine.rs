@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::{env, fail, pass, warn, Check};
+use crate::cargo_config::CargoConfig;
 use crate::process;
 use crate::python;
 use crate::resources::{self, gib};
@@ -66,7 +67,7 @@ pub(super) fn sccache(checks: &mut Vec<Check>) {
         ));
     }
 }
-pub(super) fn jobs(checks: &mut Vec<Check>) {
+pub(super) fn jobs(ws: &Workspace, checks: &mut Vec<Check>) {
     let mem = resources::memory();
     let chosen = resources::choose_jobs(None);
     let cores = resources::cores();
@@ -80,6 +81,39 @@ pub(super) fn jobs(checks: &mut Vec<Check>) {
             ),
             "close other programs, or give the container more memory",
         ));
+        return;
+    }
+    let config = CargoConfig::for_dir(&ws.root);
+    let configured = config.get(&["build", "jobs"]).and_then(|f| {
+        let jobs = usize::try_from(f.value.as_integer()?).ok()?;
+        Some((jobs, f.file.to_path_buf()))
+    });
+    if let (None, Some((j, file))) = (env("CARGO_BUILD_JOBS"), configured) {
+        checks.push(if j == chosen.jobs {
+            pass(
+                "jobs",
+                format!(
+                    "build.jobs = {j} in {}: what {} available holds",
+                    file.display(),
+                    gib(mem.available)
+                ),
+            )
+        } else {
+            warn(
+                "jobs",
+                format!(
+                    "build.jobs = {j} in {} holds every plain cargo, uv and maturin build of this user to {j}; {} available holds {} (develop passes its own --jobs)",
+                    file.display(),
+                    gib(mem.available),
+                    chosen.jobs
+                ),
+                format!(
+                    "remove `jobs` from [build] in {} (develop chooses the jobs from the memory it finds; so can you: CARGO_BUILD_JOBS={})",
+                    file.display(),
+                    chosen.jobs
+                ),
+            )
+        });
         return;
     }
     match env("CARGO_BUILD_JOBS").and_then(|j| j.parse::<usize>().ok()) {
@@ -121,6 +155,32 @@ fn free_space(path: &Path) -> Option<u64> {
 
 pub(super) fn target(ws: &Workspace) -> Check {
     let link = ws.cargo_workspace_root.join("target");
+    let config = CargoConfig::for_dir(&ws.root);
+    if std::env::var_os("CARGO_TARGET_DIR").is_none() {
+        if let Some(found) = config.get(&["build", "target-dir"]) {
+            // Every door builds there: develop's store and target/ are not used.
+            return warn(
+                "target dir",
+                format!(
+                    "{} (build.target-dir = {} in {}): every build of this user goes there, \
+                     not to {} and develop's persistent store{}",
+                    ws.target_directory.display(),
+                    crate::cargo_config::shown(found.value),
+                    found.file.display(),
+                    link.display(),
+                    if ws.target_directory.starts_with("/tmp") {
+                        "; /tmp is lost with the container, and the next build is cold"
+                    } else {
+                        ""
+                    }
+                ),
+                format!(
+                    "remove `target-dir` from [build] in {} (develop keeps target/ in a store that outlives the container)",
+                    found.file.display()
+                ),
+            );
+        }
+    }
     let (where_, probe): (String, PathBuf) = match fs::read_link(&link) {
         Ok(to) => (
             format!("target/ -> {} (kept when target/ is lost)", to.display()),

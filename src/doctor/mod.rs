@@ -64,7 +64,7 @@ pub fn run(ws: &Workspace) -> Report {
     config::profile(ws, &mut checks);
     checks.push(config::uv_door(ws));
     checks.push(config::other_doors(ws));
-    machine::jobs(&mut checks);
+    machine::jobs(ws, &mut checks);
     checks.push(machine::target(ws));
     checks.push(machine::pythons(ws));
     checks.push(machine::tool(

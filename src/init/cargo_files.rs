@@ -315,9 +315,10 @@ fn optimized_editable_profile(ws: &Workspace) -> Result<Option<String>> {
     Ok((p.policy() == Policy::Optimized && !wheels).then(|| p.name.clone()))
 }
 
-/// What outside the workspace overrides the profiles init writes: the user's cargo
-/// configuration and cargo's variables, each with its effect.
-pub(super) fn overriding_settings() -> Vec<String> {
+/// What overrides the profiles init writes: cargo's variables and configuration files (a
+/// user-level one such as maou's `scripts/dev-init.sh` writes included), each with its
+/// effect and the smallest change that fixes it.
+pub(super) fn overriding_settings(ws: &Workspace) -> Vec<String> {
     let mut notes = Vec::new();
     for var in ["CARGO_INCREMENTAL", "CARGO_BUILD_JOBS", "CARGO_TARGET_DIR"] {
         if let Some(v) = std::env::var_os(var) {
@@ -328,39 +329,54 @@ pub(super) fn overriding_settings() -> Vec<String> {
             ));
         }
     }
-    let Some(config) = crate::fsutil::cargo_home().map(|h| h.join("config.toml")) else {
-        return notes;
-    };
-    let Ok(text) = std::fs::read_to_string(&config) else {
-        return notes;
-    };
-    let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else {
-        return notes;
-    };
-    if let Some(profiles) = doc.get("profile").and_then(Item::as_table_like) {
-        for (name, _) in profiles.iter() {
+    use crate::cargo_config::shown as value;
+    let config = crate::cargo_config::CargoConfig::for_dir(&ws.root);
+    for file in &config.files {
+        let shown = file.path.display();
+        if let Some(profiles) = file.table.get("profile").and_then(|p| p.as_table()) {
+            for (name, keys) in profiles {
+                // What decides the edit loop; split-debuginfo and the like change no build.
+                let keys: Vec<String> = keys
+                    .as_table()
+                    .map(|t| {
+                        t.iter()
+                            .filter(|(k, _)| {
+                                matches!(
+                                    k.as_str(),
+                                    "incremental" | "codegen-units" | "lto" | "opt-level"
+                                )
+                            })
+                            .map(|(k, v)| format!("{k} = {}", value(v)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if keys.is_empty() {
+                    continue;
+                }
+                notes.push(format!(
+                    "{shown}: [profile.{name}] ({}) overrides the workspace's Cargo.toml for \
+                     every build that reads this file (develop, uv, maturin, cargo); remove the \
+                     section to build what Cargo.toml says (`maou-build doctor` shows what cargo uses)",
+                    keys.join(", ")
+                ));
+            }
+        }
+        let build = file.table.get("build").and_then(|b| b.as_table());
+        if let Some(jobs) = build.and_then(|b| b.get("jobs")) {
             notes.push(format!(
-                "{}: [profile.{name}] there overrides the workspace's profile for every build \
-                 of this user (develop, uv, maturin, cargo); remove it to build what Cargo.toml says",
-                config.display()
+                "{shown}: build.jobs = {} caps every cargo that reads this file; develop \
+                 chooses its jobs from the memory it finds; remove the line to let it",
+                value(jobs)
             ));
         }
-    }
-    let build = doc.get("build").and_then(Item::as_table_like);
-    if let Some(jobs) = build.and_then(|b| b.get("jobs")) {
-        notes.push(format!(
-            "{}: build.jobs = {} caps every cargo of this user; develop chooses its jobs from \
-             the memory available only when nothing caps them",
-            config.display(),
-            jobs.to_string().trim()
-        ));
-    }
-    if build.and_then(|b| b.get("target-dir")).is_some() {
-        notes.push(format!(
-            "{}: build.target-dir moves every workspace's target directory; develop then leaves \
-             it where it is (no target store, so a lost target/ is a cold build)",
-            config.display()
-        ));
+        if let Some(dir) = build.and_then(|b| b.get("target-dir")) {
+            notes.push(format!(
+                "{shown}: build.target-dir = {} moves every workspace's target directory: \
+                 develop then builds there, not in its persistent store (a lost directory is a \
+                 cold build); remove the line",
+                value(dir)
+            ));
+        }
     }
     notes
 }

@@ -14,8 +14,11 @@
 
 mod cargo_files;
 mod devcontainer;
+mod flake;
+mod lock;
 mod pyproject;
 mod record;
+mod workflow;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -25,6 +28,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::workspace::Workspace;
+pub use lock::{Lock, Snapshot};
 use record::Record;
 
 /// The cdylib's feature that links the dev dylib (the build script reads
@@ -58,8 +62,32 @@ pub struct Plan {
     /// Settings outside the workspace that override what init writes, with their effect,
     /// and what init leaves as it is.
     pub notes: Vec<String>,
+    /// Whether Cargo.lock holds what the manifests (as init leaves them) need.
+    pub lock: Lock,
+    #[serde(skip)]
+    cargo_root: PathBuf,
+    #[serde(skip)]
+    lock_before: Snapshot,
     #[serde(skip)]
     record: Option<Change>,
+}
+
+/// What the user chose for init.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// The flake input's URL (where maou-build is hosted), over the one init finds.
+    pub flake_url: Option<String>,
+}
+
+/// The workspace at `start` (see [Workspace::discover]), with its Cargo.lock as it was
+/// before finding the workspace ran cargo, which brings a stale lock up to date.
+pub fn discover(start: Option<&Path>) -> Result<(Workspace, Snapshot)> {
+    let dir = match start {
+        Some(d) => d.to_path_buf(),
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    let before = Snapshot::nearest(&dir);
+    Ok((Workspace::discover(start)?, before))
 }
 
 /// The edits of one run: each file's text as it becomes, and what was decided.
@@ -152,7 +180,7 @@ impl Edits<'_> {
 }
 
 /// What init would write into `ws`, nothing written.
-pub fn plan(ws: &Workspace) -> Result<Plan> {
+pub fn plan(ws: &Workspace, lock_before: Snapshot, options: &Options) -> Result<Plan> {
     let record = Record::read(&ws.root.join(RECORD_FILE))?;
     let mut edits = Edits {
         ws,
@@ -164,18 +192,20 @@ pub fn plan(ws: &Workspace) -> Result<Plan> {
     cargo_files::dev_dylib(&mut edits)?;
     cargo_files::dev_profile(&mut edits)?;
     pyproject::settings(&mut edits)?;
+    let url = flake::url(&edits, options.flake_url.as_deref())?;
     edits.owned_file(
-        Path::new("flake.nix"),
-        flake_nix(),
-        "the flake: this workspace's outputs from maou-build's flake library",
+        Path::new(flake::FILE),
+        flake::text(&url),
+        &format!("the flake: this workspace's outputs from maou-build's flake library ({url})"),
     )?;
-    edits.owned_file(
-        Path::new(".github/workflows/build-wheel.yml"),
-        workflow(ws),
-        "the build-wheel workflow: nix build .#wheels, then publish-latest",
-    )?;
+    workflow::write(&mut edits)?;
     devcontainer::lifecycle(&mut edits)?;
-    edits.notes.extend(cargo_files::overriding_settings());
+    edits.notes.extend(cargo_files::overriding_settings(ws));
+    let manifests_change = edits
+        .files
+        .iter()
+        .any(|c| c.path.file_name().is_some_and(|n| n == "Cargo.toml"));
+    let lock = lock_before.state(&ws.cargo_workspace_root, manifests_change);
 
     let record_text = edits.record.to_json()?;
     let record_path = PathBuf::from(RECORD_FILE);
@@ -191,6 +221,9 @@ pub fn plan(ws: &Workspace) -> Result<Plan> {
         changes: edits.files,
         kept: edits.kept,
         notes: edits.notes,
+        lock,
+        cargo_root: ws.cargo_workspace_root.clone(),
+        lock_before,
         record,
     })
 }
@@ -200,49 +233,10 @@ fn relative(ws: &Workspace, path: &Path) -> PathBuf {
     path.strip_prefix(&ws.root).unwrap_or(path).to_path_buf()
 }
 
-/// The flake `nix flake init -t` writes: one source, `nix/template/flake.nix`.
-fn flake_nix() -> String {
-    include_str!("../../nix/template/flake.nix").to_owned()
-}
-
-/// The build-wheel workflow, its cache keyed by the files the wheels are built from.
-fn workflow(ws: &Workspace) -> String {
-    let rel = |p: &Path| relative(ws, p).display().to_string();
-    let cargo_root = rel(&ws.cargo_workspace_root);
-    let at = |file: &str| {
-        if cargo_root.is_empty() {
-            file.to_owned()
-        } else {
-            format!("{cargo_root}/{file}")
-        }
-    };
-    let mut files = vec![
-        "flake.lock".to_owned(),
-        "flake.nix".to_owned(),
-        "pyproject.toml".to_owned(),
-        ".cargo/**".to_owned(),
-        at("Cargo.toml"),
-        at("Cargo.lock"),
-    ];
-    let mut dirs: Vec<String> = std::iter::once(&ws.cdylib)
-        .chain(&ws.rlib_deps)
-        .map(|c| format!("{}/**", rel(&c.dir)))
-        .collect();
-    dirs.sort();
-    files.extend(dirs);
-    files.push(format!("{}/**", rel(&ws.python_source)));
-    let list = files
-        .iter()
-        .map(|f| format!("'{f}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    include_str!("assets/build-wheel.yml").replace("@HASH_FILES@", &list)
-}
-
 impl Plan {
-    /// Whether the workspace is as init leaves it (the record aside).
+    /// Whether the workspace is as init leaves it (the record aside), its lock included.
     pub fn is_clean(&self) -> bool {
-        self.changes.is_empty()
+        self.changes.is_empty() && self.lock == lock::Lock::Current
     }
 
     /// Each change as a unified diff.
@@ -267,8 +261,10 @@ impl Plan {
         out
     }
 
-    /// Writes every change, each file atomically, the record last.
-    pub fn apply(&self) -> Result<()> {
+    /// Writes every change, each file atomically, the record last; then brings Cargo.lock
+    /// up to date with the manifests (cargo adds the new crate's entries and keeps every
+    /// other locked version). Returns the lock's diff, if it changed.
+    pub fn apply(&self) -> Result<Option<String>> {
         for c in self.changes.iter().chain(&self.record) {
             let path = self.root.join(&c.path);
             if let Some(dir) = path.parent() {
@@ -277,6 +273,14 @@ impl Plan {
             }
             crate::fsutil::write_atomic(&path, c.after.as_bytes())?;
         }
-        Ok(())
+        if self.lock == Lock::Current {
+            return Ok(None);
+        }
+        self.lock_before.update(&self.cargo_root)
+    }
+
+    /// Leaves Cargo.lock as it was before init ran (a run that writes nothing).
+    pub fn restore_lock(&self) -> Result<()> {
+        self.lock_before.restore(&self.cargo_root)
     }
 }

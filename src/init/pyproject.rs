@@ -147,24 +147,12 @@ pub(super) fn settings(edits: &mut Edits) -> Result<()> {
     py.finish(edits)
 }
 
-/// The features the workflow init replaces built the wheels with (`--features a,b` in its
-/// maturin arguments), the PyO3 linking switch left out: what the released wheels had.
+/// The features the workspace's release workflow built the wheels with: what the released
+/// wheels had.
 fn replaced_workflow_features(edits: &Edits) -> Result<Option<Vec<String>>> {
-    let path = Path::new(".github/workflows/build-wheel.yml");
-    let Some(text) = edits.text(path)? else {
+    let Some(text) = edits.text(Path::new(super::workflow::FILE))? else {
         return Ok(None);
     };
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let Some(i) = words.iter().position(|w| *w == "--features" || *w == "-F") else {
-        return Ok(None);
-    };
-    let features: Vec<String> = words
-        .get(i + 1)
-        .unwrap_or(&"")
-        .trim_matches(['"', '\''])
-        .split(',')
-        .filter(|f| !f.is_empty() && !f.starts_with("pyo3/"))
-        .map(str::to_owned)
-        .collect();
+    let features = super::workflow::built_features(&text);
     Ok(Some(features).filter(|f| !f.is_empty()))
 }

@@ -1,5 +1,5 @@
-//! The release's title and body: the commit, the build time, a table of the wheels with
-//! their SHA-256, and the Colab cell.
+//! The release's title and body: the commit, the build time, the workspace's own release
+//! notes, a table of the wheels with their SHA-256, and the Colab cell.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -66,9 +66,16 @@ impl Publish<'_> {
         let mut body = format!(
             "Wheels of **{} {}** built from commit `{}`.\n\n{BUILT}{built}\n\n\
              This release is rolling: every push to main replaces its wheels in place and \
-             moves the tag `{}` to the commit.\n\n\
+             moves the tag `{}` to the commit.\n\n{}\
              | CPython | Platform | Wheel | SHA-256 |\n|---|---|---|---|\n",
-            first.name.distribution, first.name.version, self.commit, self.tag
+            first.name.distribution,
+            first.name.version,
+            self.commit,
+            self.tag,
+            self.notes
+                .as_deref()
+                .map(|n| format!("{n}\n\n"))
+                .unwrap_or_default()
         );
         let mut urls = BTreeMap::new();
         for w in self.wheels {

@@ -47,6 +47,8 @@ pub struct Publish<'a> {
     /// The key of the Rust inputs the wheels were built from, when the workspace is here:
     /// recorded in the body for develop ([crate::prebuilt]).
     pub inputs_key: Option<String>,
+    /// The workspace's release notes (`[tool.maou-build] release-notes`), put in the body.
+    pub notes: Option<String>,
 }
 
 pub fn short(commit: &str) -> &str {
@@ -126,6 +128,7 @@ pub fn run(workspace: Option<&Path>, opts: &Options) -> Result<Ended> {
         server_url,
         wheels: &wheels,
         inputs_key: inputs_key(ws.as_ref(), &wheels)?,
+        notes: release_notes(ws.as_ref())?,
     };
     let state = plan::State::read(&client, &opts.tag)?;
     let plan = plan::plan(&publish, &state);
@@ -190,6 +193,22 @@ fn client_for(opts: &Options, repo: github::Repo) -> Result<Client> {
         );
     }
     Ok(Client::new(settings))
+}
+
+/// The text of the workspace's release notes file, when it names one.
+fn release_notes(ws: Option<&Workspace>) -> Result<Option<String>> {
+    let Some((ws, rel)) = ws.and_then(|ws| Some((ws, ws.release_notes.as_ref()?))) else {
+        return Ok(None);
+    };
+    let path = ws.root.join(rel);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read the release notes {} ([tool.maou-build] release-notes in {})",
+            path.display(),
+            ws.pyproject.display()
+        )
+    })?;
+    Ok(Some(text.trim().to_owned()).filter(|t| !t.is_empty()))
 }
 
 /// The Rust inputs' key the release records for develop, when the wheels are the

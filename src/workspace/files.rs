@@ -73,6 +73,9 @@ pub(super) struct MaouBuildConfig {
     /// The cdylib's feature that links the third-party crates through a dylib of the
     /// workspace in dev builds: see [crate::companion].
     pub(super) dev_dylib_feature: Option<String>,
+    /// A Markdown file (relative to pyproject.toml) whose text publish-latest puts in the
+    /// release's body: what the table of wheels does not say (the GPU runtime to install).
+    pub(super) release_notes: Option<std::path::PathBuf>,
 }
 
 #[derive(Deserialize, Default)]

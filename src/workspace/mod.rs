@@ -80,6 +80,9 @@ pub struct Workspace {
     /// `[tool.maou-build] team-cache`: the team's shared compiler cache, a URL without
     /// credentials (checked here: a password in pyproject.toml is refused).
     pub team_cache: Option<String>,
+    /// `[tool.maou-build] release-notes`: a Markdown file publish-latest puts in the
+    /// release's body, relative to the root as written.
+    pub release_notes: Option<PathBuf>,
     /// `[tool.maturin] profile`: the profile maturin (and so uv) builds, and develop too.
     pub profile: Option<String>,
     /// `[tool.maturin] editable-profile`: the profile of editable installs (uv's, develop's),
@@ -212,6 +215,7 @@ impl Workspace {
             features,
             wheel_features,
             team_cache,
+            release_notes: parsed.tool.maou_build.release_notes,
             profile: maturin.profile,
             editable_profile: maturin.editable_profile,
             use_base_python: maturin.use_base_python,

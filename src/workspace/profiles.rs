@@ -1,9 +1,11 @@
 //! The Cargo workspace's profiles (`[profile.*]` of its root manifest), resolved as cargo
 //! resolves them: a profile's own keys, then those of the profile it `inherits`, then
-//! cargo's built-in `dev` or `release`.
+//! cargo's built-in `dev` or `release`; at each step the `[profile.NAME]` of cargo's
+//! configuration files (crate::cargo_config, a user-level one included) before the
+//! manifest's, as cargo merges them.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -42,12 +44,15 @@ struct Manifest {
 /// Profiles by name with their sections as written (`None`: a built-in not written).
 type Chain<'a> = Vec<(&'a str, Option<&'a Section>)>;
 
-/// The workspace's profiles as its root `Cargo.toml` defines them.
+/// The workspace's profiles as its root `Cargo.toml` defines them, and as cargo's
+/// configuration files override them.
 #[derive(Debug, Clone, Default)]
 pub struct Profiles {
     sections: BTreeMap<String, Section>,
     /// The manifest they were read from (for messages).
-    manifest: std::path::PathBuf,
+    manifest: PathBuf,
+    /// Each configuration file's `[profile]` sections, nearest file first.
+    config: Vec<(PathBuf, BTreeMap<String, Section>)>,
 }
 
 /// What maou-build needs to know of one profile, every key resolved.
@@ -69,6 +74,11 @@ pub struct Profile {
     /// Those of every third-party crate: `[profile.NAME.package."*"] codegen-units`,
     /// else the profile's.
     pub third_party_codegen_units: u32,
+    /// The keys whose value comes from one of cargo's configuration files rather than the
+    /// manifest (`codegen-units`, `third-party codegen-units`, `incremental`, `lto`,
+    /// `opt-level`), with that file: the place to fix them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub from_config: BTreeMap<String, PathBuf>,
 }
 
 impl Profiles {
@@ -79,9 +89,41 @@ impl Profiles {
         let parsed: Manifest = toml::from_str(&text).with_context(|| {
             format!("cannot read the [profile] table of {}", manifest.display())
         })?;
+        let dir = manifest.parent().unwrap_or(Path::new("."));
+        let config = crate::cargo_config::CargoConfig::for_dir(dir)
+            .files
+            .into_iter()
+            .filter_map(|f| {
+                let profile = f.table.get("profile")?.clone();
+                let sections: BTreeMap<String, Section> = profile.try_into().ok()?;
+                Some((f.path, sections))
+            })
+            .collect();
         Ok(Profiles {
             sections: parsed.profile,
             manifest: manifest.to_path_buf(),
+            config,
+        })
+    }
+
+    /// The first value `get` finds along `chain`: at each profile, cargo's configuration
+    /// files (nearest first) before the manifest; with the file when it is a configuration
+    /// file.
+    fn pick<T>(
+        &self,
+        chain: &Chain,
+        get: &dyn Fn(&Section) -> Option<T>,
+    ) -> Option<(T, Option<PathBuf>)> {
+        chain.iter().find_map(|(name, manifest)| {
+            self.config
+                .iter()
+                .find_map(|(file, sections)| {
+                    sections
+                        .get(*name)
+                        .and_then(get)
+                        .map(|v| (v, Some(file.clone())))
+                })
+                .or_else(|| manifest.and_then(get).map(|v| (v, None)))
         })
     }
 
@@ -139,43 +181,45 @@ impl Profiles {
     /// The profile `name`, resolved through `inherits` down to cargo's built-ins.
     pub fn resolve(&self, name: &str) -> Result<Profile> {
         let (chain, base) = self.chain(name)?;
-        let pick = |get: &dyn Fn(&Section) -> Option<toml::Value>| {
-            chain.iter().find_map(|(_, s)| s.and_then(get))
+        let mut from_config = BTreeMap::new();
+        let mut pick = |key: &str, get: &dyn Fn(&Section) -> Option<toml::Value>| {
+            let (value, file) = self.pick(&chain, get)?;
+            if let Some(file) = file {
+                from_config.insert(key.to_owned(), file);
+            }
+            Some(value)
         };
         let dev = base == "dev";
-        let opt_level = pick(&|s| s.opt_level.clone())
+        let opt_level = pick("opt-level", &|s| s.opt_level.clone())
             .map(|v| match v {
                 toml::Value::String(s) => s,
                 toml::Value::Integer(i) => i.to_string(),
                 other => format!("{other:?}"),
             })
             .unwrap_or_else(|| if dev { "0" } else { "3" }.to_owned());
-        let lto = pick(&|s| s.lto.clone()).is_some_and(|v| match v {
+        let lto = pick("lto", &|s| s.lto.clone()).is_some_and(|v| match v {
             toml::Value::Boolean(b) => b,
             toml::Value::String(s) => s != "off" && s != "false",
             _ => false,
         });
-        let incremental = chain
-            .iter()
-            .find_map(|(_, s)| s.and_then(|s| s.incremental))
+        let incremental = pick("incremental", &|s| s.incremental.map(toml::Value::Boolean))
+            .and_then(|v| v.as_bool())
             .unwrap_or(dev);
-        let codegen_units = chain
-            .iter()
-            .find_map(|(_, s)| s.and_then(|s| s.codegen_units))
+        let units = |v: toml::Value| v.as_integer().and_then(|i| u32::try_from(i).ok());
+        let cgu_of = |s: &Section| s.codegen_units.map(|c| toml::Value::Integer(c.into()));
+        let codegen_units = pick("codegen-units", &cgu_of)
+            .and_then(units)
             .unwrap_or(if incremental { 256 } else { 16 });
         // Third-party crates are never incremental: rustc's default for them is 16.
-        let third_party_codegen_units = chain
-            .iter()
-            .find_map(|(_, s)| {
-                s.and_then(|s| s.package.get("*"))
-                    .and_then(|p| p.codegen_units)
-            })
-            .or_else(|| {
-                chain
-                    .iter()
-                    .find_map(|(_, s)| s.and_then(|s| s.codegen_units))
-            })
-            .unwrap_or(16);
+        let third_party_codegen_units = pick("third-party codegen-units", &|s| {
+            s.package
+                .get("*")
+                .and_then(|p| p.codegen_units)
+                .map(|c| toml::Value::Integer(c.into()))
+        })
+        .or_else(|| pick("third-party codegen-units", &cgu_of))
+        .and_then(units)
+        .unwrap_or(16);
         let dir_name = match name {
             "dev" | "test" => "debug",
             "release" | "bench" => "release",
@@ -190,6 +234,7 @@ impl Profiles {
             incremental,
             codegen_units,
             third_party_codegen_units,
+            from_config,
         })
     }
 }
