@@ -14,21 +14,7 @@ use common::{free_port, pyo3_workspace, source_root, text};
 use serde_json::Value;
 
 fn configuration() -> Value {
-    let out = Command::new("devcontainer")
-        .args([
-            "read-configuration",
-            "--docker-path",
-            "true",
-            "--workspace-folder",
-        ])
-        .arg(source_root())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("the dev containers CLI is needed (npm install -g @devcontainers/cli): {e}")
-        });
-    assert!(out.status.success(), "{}", text(&out));
-    let read: Value = serde_json::from_slice(&out.stdout).unwrap();
-    read["configuration"].clone()
+    common::read_configuration(&source_root())
 }
 
 #[test]

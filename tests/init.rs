@@ -69,7 +69,11 @@ fn maou_shaped(root: &Path) {
     write(root, ".github/workflows/build-wheel.yml", WORKFLOW);
     write(root, ".github/workflows/build-wheel-windows.yml", WINDOWS);
     write(root, ".devcontainer/devcontainer.json", DEVCONTAINER);
-    // The lock: resolved offline from what cargo has (this repository's crates).
+    lock_offline(root);
+}
+
+/// The lock: resolved offline from what cargo has (this repository's crates).
+fn lock_offline(root: &Path) {
     let lock = std::process::Command::new("cargo")
         .args(["generate-lockfile", "--offline"])
         .current_dir(root)
@@ -407,28 +411,7 @@ fn maou_kind(root: &Path) {
         "thiserror.workspace = true\n",
         "thiserror.workspace = true\nort = { version = \"=2.0.0-rc.10\", default-features = false, features = [\"load-dynamic\", \"std\"], optional = true }\n",
     );
-    let lock = std::process::Command::new("cargo")
-        .args(["generate-lockfile", "--offline"])
-        .current_dir(root)
-        .output()
-        .unwrap();
-    assert!(lock.status.success(), "{}", text(&lock));
-}
-
-/// The dev containers CLI's reading of the workspace's dev container (no Docker).
-fn read_configuration(root: &Path) -> serde_json::Value {
-    let out = std::process::Command::new("devcontainer")
-        .args([
-            "read-configuration",
-            "--docker-path",
-            "true",
-            "--workspace-folder",
-        ])
-        .arg(root)
-        .output()
-        .expect("the dev containers CLI (npm install -g @devcontainers/cli)");
-    assert!(out.status.success(), "{}", text(&out));
-    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["configuration"].clone()
+    lock_offline(root);
 }
 
 #[test]
@@ -436,7 +419,7 @@ fn init_merges_into_maous_kind_of_setup_and_names_each_conflict() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("foo");
     maou_kind(&root);
-    let before = read_configuration(&root);
+    let before = common::read_configuration(&root);
 
     // Where maou-build is hosted is never made up: without it init stops, writing nothing.
     let untouched = snapshot(&root);
@@ -451,7 +434,7 @@ fn init_merges_into_maous_kind_of_setup_and_names_each_conflict() {
     let read = |rel: &str| fs::read_to_string(root.join(rel)).unwrap();
 
     // The dev container: every setting of the workspace's still there, init's added.
-    let after = read_configuration(&root);
+    let after = common::read_configuration(&root);
     for key in ["name", "image", "containerEnv", "customizations"] {
         assert_eq!(after[key], before[key], "{key}");
     }

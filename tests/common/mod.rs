@@ -234,3 +234,23 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// The dev containers CLI's reading of the dev container of the workspace at `root`
+/// (`--docker-path true` answers its one `docker ps`: no Docker needed).
+pub fn read_configuration(root: &Path) -> serde_json::Value {
+    let out = Command::new("devcontainer")
+        .args([
+            "read-configuration",
+            "--docker-path",
+            "true",
+            "--workspace-folder",
+        ])
+        .arg(root)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("the dev containers CLI is needed (npm install -g @devcontainers/cli): {e}")
+        });
+    assert!(out.status.success(), "{}", text(&out));
+    let read: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    read["configuration"].clone()
+}
