@@ -403,3 +403,66 @@ fn bad_inputs_exit_2_with_a_clear_message() {
         assert!(out.stdout.is_empty(), "{arg}: {}", text(&out));
     }
 }
+
+/// A library the wheel carries, where the extension's `$ORIGIN` RUNPATH leads
+/// (`foo.libs/`, as auditwheel's and maturin's repair graft it: maou's wheels with ONNX
+/// Runtime, docs/onnx-maou.md), satisfies its `NEEDED`; the same wheel without the file, or
+/// with the search path leading elsewhere, does not. The carried library is audited too.
+#[test]
+fn a_library_the_wheel_carries_where_its_runpath_leads_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = cc(
+        dir.path(),
+        "libhelper.so.1",
+        PLAIN,
+        &["-Wl,-soname,libhelper.so.1"],
+    );
+    std::os::unix::fs::symlink("libhelper.so.1", dir.path().join("libhelper.so")).unwrap();
+    let ext_source =
+        format!("int answer(void);\nint twice(void) {{ return 2 * answer(); }}\n{EXTENSION}")
+            .replace("int answer(void) { return 42; }\n", "");
+    let wheel_with = |runpath: &str, carried: Option<&str>, name: &str| {
+        let ext = cc(
+            dir.path(),
+            &format!("{name}.so"),
+            &ext_source,
+            &[
+                "-L.",
+                "-lhelper",
+                &format!("-Wl,-rpath,{runpath}"),
+                "-Wl,--enable-new-dtags",
+            ],
+        );
+        let mut files = vec![("foo/_native.abi3.so".to_owned(), fs::read(&ext).unwrap())];
+        if let Some(at) = carried {
+            files.push((at.to_owned(), fs::read(&lib).unwrap()));
+        }
+        let path = dir
+            .path()
+            .join(format!("{name}-1.2.3-cp312-abi3-manylinux_2_28_x86_64.whl"));
+        let borrowed: Vec<(&str, Vec<u8>)> =
+            files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+        write_wheel(&path, "cp312-abi3-manylinux_2_28_x86_64", &borrowed, None);
+        path
+    };
+    let carried = wheel_with(
+        "$ORIGIN/../foo.libs",
+        Some("foo.libs/libhelper.so.1"),
+        "foo",
+    );
+    let (out, json) = audit_json(dir.path(), &[carried.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{json}", text(&out));
+
+    let missing = wheel_with("$ORIGIN/../foo.libs", None, "bar");
+    let elsewhere = wheel_with("$ORIGIN", Some("foo.libs/libhelper.so.1"), "baz");
+    for wheel in [missing, elsewhere] {
+        let (out, json) = audit_json(dir.path(), &[wheel.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let f = findings(&json[0]);
+        assert!(
+            f.iter()
+                .any(|f| f.starts_with("[needed] needs libhelper.so.1")),
+            "{f:?}"
+        );
+    }
+}

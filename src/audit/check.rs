@@ -71,8 +71,52 @@ pub fn search_path_inside(path: &str, member: Option<&str>) -> bool {
     true
 }
 
-/// The checks on one ELF file. `member` is its path inside a wheel, when it is in one.
-pub fn check_elf(policy: &Policy, facts: &ElfFacts, member: Option<&str>) -> Vec<Finding> {
+/// The wheel member a `NEEDED` library `lib` of `member` resolves to through one of its
+/// `$ORIGIN` search paths, if the wheel (`files`) carries it there: a library grafted
+/// into the wheel (`<dist>.libs/`, as auditwheel and maturin's repair place them).
+pub fn bundled<'a>(
+    facts: &ElfFacts,
+    member: &str,
+    lib: &str,
+    files: &BTreeSet<&'a str>,
+) -> Option<&'a str> {
+    facts.search_paths.iter().find_map(|sp| {
+        if !search_path_inside(&sp.path, Some(member)) {
+            return None;
+        }
+        let rest = sp
+            .path
+            .strip_prefix("${ORIGIN}")
+            .or_else(|| sp.path.strip_prefix("$ORIGIN"))?;
+        let mut parts: Vec<String> = Path::new(member)
+            .parent()
+            .into_iter()
+            .flat_map(|d| d.components())
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        for component in Path::new(rest.trim_start_matches('/')).components() {
+            match component {
+                Component::ParentDir => {
+                    parts.pop();
+                }
+                Component::Normal(n) => parts.push(n.to_string_lossy().into_owned()),
+                _ => {}
+            }
+        }
+        parts.push(lib.to_owned());
+        let path = parts.join("/");
+        files.get(path.as_str()).copied()
+    })
+}
+
+/// The checks on one ELF file. `member` is its path inside a wheel, when it is in one;
+/// `files` the wheel's members then, so that a library the wheel carries may be needed.
+pub fn check_elf(
+    policy: &Policy,
+    facts: &ElfFacts,
+    member: Option<&str>,
+    files: Option<&BTreeSet<&str>>,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut add = |check, message| findings.push(Finding::new(check, member, message));
     if !facts.is_64 || facts.machine != policy.machine {
@@ -90,11 +134,14 @@ pub fn check_elf(policy: &Policy, facts: &ElfFacts, member: Option<&str>) -> Vec
         add("machine", "not a shared object (ET_DYN)".to_owned());
     }
     for lib in &facts.needed {
-        if !policy.allows_library(lib) {
+        let carried = member
+            .zip(files)
+            .and_then(|(m, files)| bundled(facts, m, lib, files));
+        if !policy.allows_library(lib) && carried.is_none() {
             add(
                 "needed",
                 format!(
-                    "needs {lib}, which is not among the libraries {} allows",
+                    "needs {lib}, which is not among the libraries {} allows, nor in the wheel where its $ORIGIN search paths lead",
                     policy.name
                 ),
             );
@@ -214,12 +261,13 @@ pub fn check_wheel(
     let mut findings = tag_and_record_findings(policy, name, contents)?;
 
     let mut extensions = Vec::new();
+    let files: BTreeSet<&str> = contents.files().map(|(m, _)| m).collect();
     for (member, bytes) in contents.files() {
         if !crate::elf::is_elf(bytes) {
             continue;
         }
         let facts = crate::elf::inspect(bytes, &format!("{member} in {}", name.file_name))?;
-        findings.extend(check_elf(policy, &facts, Some(member)));
+        findings.extend(check_elf(policy, &facts, Some(member), Some(&files)));
         let file_name = member.rsplit('/').next().unwrap_or(member);
         let stem = file_name.split('.').next().unwrap_or(file_name);
         if let Some(tag) = extension_python_tag(file_name) {

@@ -101,7 +101,7 @@ fn audit_object(
         .unwrap_or_else(|| path.to_path_buf());
     // Audit what is now on disk (or would be), not what was there before.
     let facts = elf::inspect(&bytes, &shown.display().to_string())?;
-    let findings = check::check_elf(policy, &facts, None);
+    let findings = check::check_elf(policy, &facts, None, None);
     Ok(Report {
         path: shown,
         kind: "shared object",

@@ -84,6 +84,8 @@ pub fn wheel(
         return Ok(unchanged(contents, repair));
     }
     let mut elf_findings = Vec::new();
+    let names: Vec<String> = contents.files().map(|(m, _)| m.to_owned()).collect();
+    let files: std::collections::BTreeSet<&str> = names.iter().map(String::as_str).collect();
     for entry in contents.entries.iter_mut() {
         if !elf::is_elf(&entry.bytes) {
             continue;
@@ -97,7 +99,7 @@ pub fn wheel(
             .removed_search_paths
             .extend(removed.iter().map(|p| format!("{member}: {p}")));
         let facts = elf::inspect(&entry.bytes, &what)?;
-        elf_findings.extend(check_elf(policy, &facts, Some(&member)));
+        elf_findings.extend(check_elf(policy, &facts, Some(&member), Some(&files)));
     }
     if !elf_findings.is_empty() {
         repair.refused = Some(format!(
