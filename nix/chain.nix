@@ -27,9 +27,15 @@
   registry = "${cargoVendorDir}/${builtins.hashString "sha256" "registry+https://github.com/rust-lang/crates.io-index"}";
   remap = "target.${target}.rustflags=[\"--remap-path-prefix=${registry}=/cargo/registry\"]";
   features = lib.optionalString (product.wheelFeatures != []) "--features ${lib.concatStringsSep "," product.wheelFeatures}";
+  bundled = import ./bundled.nix {inherit pkgs product;};
+  # maturin grafts the pinned libraries (bundled.nix), and only those; else it checks.
+  auditwheel =
+    if bundled.any
+    then "repair"
+    else "check";
   maturinBuild = lib.concatStringsSep " " [
     "maturin build --release --zig --compatibility ${product.platform}"
-    "--auditwheel check --interpreter ${python.interpreter}"
+    "--auditwheel ${auditwheel} --interpreter ${python.interpreter}"
     "--config ${lib.escapeShellArg remap} ${features}"
     "--out \"$TMPDIR/wheels\" --jobs \"$NIX_BUILD_CORES\""
   ];
@@ -40,13 +46,15 @@
     strictDeps = true;
     # One target directory for cargo, crane's hooks and maou-build: the source root's.
     CARGO_TARGET_DIR = "target";
-    nativeBuildInputs = [pkgs.lld pkgs.maturin pkgs.zig python];
+    nativeBuildInputs = [pkgs.lld pkgs.maturin pkgs.zig python] ++ bundled.nativeBuildInputs;
     # maturin's zig wrappers live under HOME; the same path in every step keeps the
-    # linker, part of every fingerprint, the same.
-    preBuild = ''
-      export HOME=$TMPDIR
-      export ZIG_GLOBAL_CACHE_DIR=$TMPDIR/zig-cache
-    '';
+    # linker, part of every fingerprint, the same. So do the pinned libraries' variables.
+    preBuild =
+      ''
+        export HOME=$TMPDIR
+        export ZIG_GLOBAL_CACHE_DIR=$TMPDIR/zig-cache
+      ''
+      + bundled.setup;
     doCheck = false;
   };
 

@@ -72,6 +72,8 @@ in {
   # The default platform's one source, read by maou-build too (src/audit/policy.rs).
   platform = maturin.compatibility or maturin.manylinux or (lib.importJSON ../src/audit/platforms.json).default;
   wheelFeatures = (pyproject.tool.maou-build or {}).wheel-features or [];
+  # Native libraries the wheels carry, each pinned by hash (bundled.nix).
+  bundledLibraries = (pyproject.tool.maou-build or {}).bundled-libraries or [];
   src = fileset.toSource {
     inherit root;
     fileset = productFiles;

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 mod audit;
 mod bench;
 mod build_env;
+mod bundled;
 mod cargo_build;
 mod cargo_config;
 mod colab;

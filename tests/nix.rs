@@ -578,9 +578,28 @@ fn chain_drift(outputs: &BTreeMap<String, String>, wheel: &Value) -> Vec<String>
                 .unwrap()
                 .contains("sccache"))
             .then(|| format!("the wheels' step has sccache: maturin gets {key}")),
-            _ => Some(format!(
-                "maou-build wheel gives maturin {key}, which no chain step sets"
-            )),
+            // A pinned library's variables (bundled.nix): every step exports them in
+            // preBuild, with the value maou-build gives ($TMPDIR is /build in the sandbox);
+            // the loader's path only for maturin's repair, which cargo does not read.
+            k => {
+                let pre = wheels_env["preBuild"]
+                    .as_str()
+                    .unwrap_or("")
+                    .replace("$TMPDIR", "/build");
+                let value = wheel["env"][k].as_str().unwrap_or("");
+                let exported = if k == "LD_LIBRARY_PATH" {
+                    value
+                        .split(':')
+                        .all(|dir| pre.contains(&format!("export LD_LIBRARY_PATH={dir}")))
+                } else {
+                    pre.contains(&format!("export {k}=\"{value}\""))
+                };
+                (!exported).then(|| {
+                    format!(
+                        "maou-build wheel gives maturin {key}={value}, which no chain step sets"
+                    )
+                })
+            }
         };
         drift.extend(why);
     }
@@ -640,11 +659,7 @@ fn the_chain_runs_the_maturin_build_of_maou_build_wheel() {
     // One side changed: the chain's maturin flags.
     let chain = flake.join("nix/chain.nix");
     let nix = fs::read_to_string(&chain).unwrap();
-    fs::write(
-        &chain,
-        nix.replace("--auditwheel check", "--auditwheel skip"),
-    )
-    .unwrap();
+    fs::write(&chain, nix.replace("else \"check\";", "else \"skip\";")).unwrap();
     let drift = chain_drift(&evaluate(&flake), &wheel);
     assert_eq!(drift.len(), PRODUCT_STEPS.len(), "{drift:?}");
     assert!(
@@ -666,6 +681,79 @@ fn the_chain_runs_the_maturin_build_of_maou_build_wheel() {
         !drift.is_empty() && drift.iter().all(|d| d.contains("RUSTFLAGS")),
         "{drift:?}"
     );
+}
+
+/// A native library the wheels carry ([[tool.maou-build.bundled-libraries]], as init
+/// writes maou's ONNX Runtime): a fixed-output fetch of its archive pinned by hash, laid out
+/// where `maou-build wheel` finds it, every step exporting the variables maou-build gives
+/// maturin with the same values, and maturin grafting (`--auditwheel repair`, patchelf)
+/// on both sides.
+#[test]
+fn the_chain_carries_a_pinned_library_as_maou_build_wheel_does() {
+    let (_tmp, flake) = flake_copy();
+    let pyproject = flake.join("pyproject.toml");
+    let py = fs::read_to_string(&pyproject).unwrap();
+    let sha = "86b064c8f6cbe6da03f51f46351237d985f8fd5eb907d3f9997ea91881131a13";
+    let member_sha = "09fb71acf9debf4c5755f2c49522bfa80e580223be83d3f4e18744788d4be7db";
+    fs::write(
+        &pyproject,
+        format!(
+            "{py}\n[[tool.maou-build.bundled-libraries]]\n\
+             url = \"https://files.pythonhosted.org/packages/b5/5c/x/onnxruntime_gpu-1.22.0-cp312-cp312-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl\"\n\
+             sha256 = \"{sha}\"\nmember = \"onnxruntime/capi/libonnxruntime.so.1.22.0\"\n\
+             member-sha256 = \"{member_sha}\"\nlink-name = \"onnxruntime\"\n\
+             env = {{ ORT_LIB_LOCATION = \"@DIR@\", ORT_PREFER_DYNAMIC_LINK = \"1\" }}\n"
+        ),
+    )
+    .unwrap();
+    let out = common::maou_build(&flake)
+        .args(["wheel", "--dry-run", "--json"])
+        .env("MAOU_BUILD_CACHE", "/build/maou-build-cache")
+        // As in the sandbox: no loader path but the one the step exports.
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let wheel: Value = serde_json::from_slice::<Value>(&out.stdout).unwrap()[0].clone();
+    let dir = format!(
+        "/build/maou-build-cache/inputs/onnxruntime-{}",
+        &member_sha[..16]
+    );
+    assert_eq!(wheel["env"]["ORT_LIB_LOCATION"], dir.as_str(), "{wheel}");
+    assert!(
+        wheel["args"]
+            .as_array()
+            .unwrap()
+            .windows(2)
+            .any(|w| w[0] == "--auditwheel" && w[1] == "repair"),
+        "{wheel}"
+    );
+    let outputs = evaluate_with(&flake, "unzip patchelf");
+    let drift = chain_drift(&outputs, &wheel);
+    assert!(drift.is_empty(), "{}", drift.join("\n"));
+    // The fetch is fixed by the archive's hash, and checks the library's.
+    let wheels = derivation(&outputs["packages.wheels"]);
+    let inputs = wheels["inputDrvs"].as_object().unwrap();
+    let laid_out = inputs
+        .keys()
+        .find(|k| k.contains("-bundled-onnxruntime-"))
+        .unwrap_or_else(|| panic!("no laid-out library among {:?}", inputs.keys()));
+    let laid_out = derivation(laid_out);
+    let command = laid_out["env"]["buildCommand"].as_str().unwrap();
+    assert!(
+        command.contains(&format!(
+            "echo \"{member_sha}  $out/libonnxruntime.so.1.22.0\" | sha256sum -c -"
+        )),
+        "{command}"
+    );
+    let fetch = laid_out["inputDrvs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .find(|k| k.contains("onnxruntime_gpu-1.22.0"))
+        .map(|k| derivation(k))
+        .unwrap_or_else(|| panic!("no fetch of the archive: {laid_out}"));
+    assert!(fetch.to_string().contains(sha), "{fetch}");
 }
 
 #[derive(serde::Deserialize)]

@@ -5,12 +5,12 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use common::fake_github::{sha256_hex, FakeGitHub, Fault};
 use common::wheels::{cc, write_wheel};
-use common::{maou_build, replace_in, text, tiny_workspace};
+use common::{interpreters, maou_build, replace_in, text, tiny_workspace};
 
 const REPO: &str = "octo/maou";
 const TOKEN: &str = "ghp_tEsT0kenThatMustNeverBePrinted42";
@@ -476,21 +476,6 @@ fn refusals_are_explained_and_the_token_stays_hidden() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("nothing was sent"));
     assert_eq!(gh.requests().len(), before);
-}
-
-/// The interpreters maou-build finds for the workspace, by Python tag.
-fn interpreters(ws: &Path) -> Vec<(String, PathBuf)> {
-    let out = run(maou_build(ws).args(["info", "--json"]));
-    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    info["pythons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|p| {
-            let exe = p["interpreter"]["executable"].as_str()?;
-            Some((p["tag"].as_str()?.to_owned(), PathBuf::from(exe)))
-        })
-        .collect()
 }
 
 /// Runs a Colab cell with `python`, turning each `!command` line into a print of the

@@ -51,6 +51,8 @@ pub struct Plan<'a> {
     pub env: Vec<(String, String)>,
     /// The target directory, where the last interpreter built is remembered.
     pub target: &'a Path,
+    /// The libraries the build links against and the wheels carry ([crate::bundled]).
+    pub bundled: &'a [crate::bundled::Prepared],
 }
 
 /// A wheel in the staging directory, not yet audited.
@@ -104,9 +106,14 @@ impl Plan<'_> {
             "--zig",
             "--compatibility",
             &self.policy.name,
-            // maou-build audits the wheel itself; maturin must not bundle or rewrite.
+            // maou-build audits the wheel itself; maturin grafts only the libraries the
+            // workspace pins to be carried (with patchelf), and rewrites nothing else.
             "--auditwheel",
-            "check",
+            if self.bundled.is_empty() {
+                "check"
+            } else {
+                "repair"
+            },
             "--interpreter",
         ]
         .iter()
@@ -133,6 +140,23 @@ impl Plan<'_> {
         let mut env = self.env.clone();
         env.push(("SOURCE_DATE_EPOCH".into(), self.epoch.to_string()));
         env.push(self.zig.env.clone());
+        for lib in self.bundled {
+            env.extend(lib.env.iter().cloned());
+        }
+        if !self.bundled.is_empty() {
+            // Where maturin's repair finds what it grafts.
+            let mut dirs: Vec<String> = self
+                .bundled
+                .iter()
+                .map(|l| l.dir.to_string_lossy().into_owned())
+                .collect();
+            dirs.extend(
+                std::env::var("LD_LIBRARY_PATH")
+                    .ok()
+                    .filter(|p| !p.is_empty()),
+            );
+            env.push(("LD_LIBRARY_PATH".into(), dirs.join(":")));
+        }
         env
     }
 

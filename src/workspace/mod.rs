@@ -83,6 +83,9 @@ pub struct Workspace {
     /// `[tool.maou-build] release-notes`: a Markdown file publish-latest puts in the
     /// release's body, relative to the root as written.
     pub release_notes: Option<PathBuf>,
+    /// `[[tool.maou-build.bundled-libraries]]`: what the release build links against and
+    /// its wheels carry, each pinned by hash ([crate::bundled]).
+    pub bundled_libraries: Vec<crate::bundled::Library>,
     /// `[tool.maturin] profile`: the profile maturin (and so uv) builds, and develop too.
     pub profile: Option<String>,
     /// `[tool.maturin] editable-profile`: the profile of editable installs (uv's, develop's),
@@ -216,6 +219,7 @@ impl Workspace {
             wheel_features,
             team_cache,
             release_notes: parsed.tool.maou_build.release_notes,
+            bundled_libraries: parsed.tool.maou_build.bundled_libraries,
             profile: maturin.profile,
             editable_profile: maturin.editable_profile,
             use_base_python: maturin.use_base_python,

@@ -254,3 +254,19 @@ pub fn read_configuration(root: &Path) -> serde_json::Value {
     let read: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     read["configuration"].clone()
 }
+
+/// The interpreters maou-build finds for the workspace at `ws`, by Python tag (`cp312`).
+pub fn interpreters(ws: &Path) -> Vec<(String, PathBuf)> {
+    let out = maou_build(ws).args(["info", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    info["pythons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| {
+            let exe = p["interpreter"]["executable"].as_str()?;
+            Some((p["tag"].as_str()?.to_owned(), PathBuf::from(exe)))
+        })
+        .collect()
+}
