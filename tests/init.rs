@@ -400,18 +400,33 @@ fn maou_kind(root: &Path) {
     write(root, "scripts/dev-init.sh", DEV_INIT);
     write(root, ".github/workflows/build-wheel.yml", GPU_WORKFLOW);
     fs::remove_file(root.join(".github/workflows/build-wheel-windows.yml")).unwrap();
-    // ort behind the GPU features, as this repository's product takes it (its lock has it).
+    // ort behind the GPU features, as maou's maou_search takes it: its default features,
+    // whose build script downloads ONNX Runtime, and the CUDA provider.
     common::replace_in(
         &root.join("rust/foo_rust/Cargo.toml"),
         "[features]\nfast = []\n",
-        "[features]\nfast = []\nonnx-cuda = [\"dep:ort\"]\nonnx-tensorrt = [\"onnx-cuda\"]\n",
+        "[features]\nfast = []\nonnx-cuda = [\"dep:ort\", \"ort/cuda\"]\nonnx-tensorrt = [\"onnx-cuda\"]\n",
     );
     common::replace_in(
         &root.join("rust/foo_rust/Cargo.toml"),
         "thiserror.workspace = true\n",
-        "thiserror.workspace = true\nort = { version = \"=2.0.0-rc.10\", default-features = false, features = [\"load-dynamic\", \"std\"], optional = true }\n",
+        "thiserror.workspace = true\nort = { version = \"=2.0.0-rc.10\", optional = true }\n",
     );
-    lock_offline(root);
+    // The download's own crates may not be in cargo's cache: resolved from the registry
+    // then (the lock only; nothing is built).
+    let offline = std::process::Command::new("cargo")
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    if !offline.status.success() {
+        let online = std::process::Command::new("cargo")
+            .arg("generate-lockfile")
+            .current_dir(root)
+            .output()
+            .unwrap();
+        assert!(online.status.success(), "{}", text(&online));
+    }
 }
 
 #[test]
@@ -502,6 +517,21 @@ fn init_merges_into_maous_kind_of_setup_and_names_each_conflict() {
         "{said}"
     );
     assert!(read("pyproject.toml").contains("wheel-features = [\"onnx-cuda\", \"onnx-tensorrt\"]"));
+    // ort's download cannot run in the Nix sandbox: the GPU build's core is pinned instead,
+    // by hash, for the release build to link and the wheels to carry.
+    let pyproject = read("pyproject.toml");
+    for line in [
+        "[[tool.maou-build.bundled-libraries]]",
+        "member = \"onnxruntime/capi/libonnxruntime.so.1.22.0\"",
+        "sha256 = \"86b064c8f6cbe6da03f51f46351237d985f8fd5eb907d3f9997ea91881131a13\"",
+        "env = { ORT_LIB_LOCATION = \"@DIR@\", ORT_PREFER_DYNAMIC_LINK = \"1\" }",
+    ] {
+        assert!(pyproject.contains(line), "{line} not in:\n{pyproject}");
+    }
+    assert!(
+        said.contains("foo_rust takes ort with its build-time download of ONNX Runtime"),
+        "{said}"
+    );
 
     // The flake resolves where it was told; the lock has the new crate, nothing else moved.
     assert!(read("flake.nix").contains(&format!("inputs.maou-build.url = \"{}\";", flake_url())));

@@ -16,6 +16,7 @@ mod cargo_files;
 mod devcontainer;
 mod flake;
 mod lock;
+mod onnxruntime;
 mod pyproject;
 mod record;
 mod workflow;
@@ -192,6 +193,7 @@ pub fn plan(ws: &Workspace, lock_before: Snapshot, options: &Options) -> Result<
     cargo_files::dev_dylib(&mut edits)?;
     cargo_files::dev_profile(&mut edits)?;
     pyproject::settings(&mut edits)?;
+    onnxruntime::pin(&mut edits)?;
     let url = flake::url(&edits, options.flake_url.as_deref())?;
     edits.owned_file(
         Path::new(flake::FILE),

@@ -36,10 +36,10 @@ pub(super) fn write(edits: &mut Edits) -> Result<()> {
     edits.notes.push(format!(
         "{FILE} is the workspace's own release workflow{}: kept as it is, still the one that \
          publishes. init's Nix workflow is written beside it as {BESIDE}, run by hand \
-         (workflow_dispatch) and publishing nothing: the Nix sandbox has no network, so a build \
-         script that downloads (ort's, without its load-dynamic feature) fails there. Once a run \
-         of it builds these wheels, give it the push trigger and the publish job of \
-         maou-build's src/init/assets/build-wheel.yml and retire {FILE}",
+         (workflow_dispatch) and publishing nothing: the Nix sandbox has no network, so what a \
+         build script would download must be a pinned input (ort's ONNX Runtime: see the \
+         bundled library). Once a run of it builds these wheels, give it the push trigger and \
+         the publish job of maou-build's src/init/assets/build-wheel.yml and retire {FILE}",
         if features.is_empty() {
             String::new()
         } else {

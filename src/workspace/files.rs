@@ -155,6 +155,13 @@ pub(super) struct MetaDependency {
     /// The dependency's features the dependent turns on.
     #[serde(default)]
     pub(super) features: Vec<String>,
+    /// Whether the dependent takes its default features too.
+    #[serde(default = "yes")]
+    pub(super) uses_default_features: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 pub(super) fn cargo_metadata(manifest: &Path) -> Result<Metadata> {
@@ -176,4 +183,28 @@ fn metadata_of(manifest: &Path, extra: &[&str]) -> Result<Metadata> {
     args.extend(["--manifest-path".as_ref(), manifest.as_os_str()]);
     let out = process::output("cargo", args, None)?;
     serde_json::from_str(&out).context("cannot parse the output of `cargo metadata`")
+}
+
+#[derive(Deserialize)]
+struct Lock {
+    #[serde(default)]
+    package: Vec<LockedPackage>,
+}
+
+#[derive(Deserialize)]
+struct LockedPackage {
+    name: String,
+    version: String,
+}
+
+/// The version of the package `name` in the Cargo.lock at `lock` (the first, when several):
+/// what a build with any features would take, where `cargo metadata` lists only the
+/// packages its default features reach.
+pub(super) fn locked_version(lock: &Path, name: &str) -> Option<String> {
+    let text = std::fs::read_to_string(lock).ok()?;
+    let lock: Lock = toml::from_str(&text).ok()?;
+    lock.package
+        .into_iter()
+        .find(|p| p.name == name)
+        .map(|p| p.version)
 }

@@ -16,6 +16,7 @@ mod dev_dylib;
 mod features;
 mod files;
 mod inputs;
+pub mod ort;
 mod profiles;
 mod stable_abi;
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::files::MetaPackage;
 use crate::python::Minor;
@@ -31,18 +31,6 @@ impl StableAbi {
         let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
         (major, minor) >= (0, 29)
     }
-}
-
-#[derive(Deserialize)]
-struct Lock {
-    #[serde(default)]
-    package: Vec<LockedPackage>,
-}
-
-#[derive(Deserialize)]
-struct LockedPackage {
-    name: String,
-    version: String,
 }
 
 /// The stable ABI the cdylib `pkg` is built for with the features `enabled`, if any.
@@ -86,14 +74,6 @@ pub(super) fn of(pkg: &MetaPackage, enabled: &[String], lock: &Path) -> Option<S
             })
         })
         .min();
-    let pyo3_version = std::fs::read_to_string(lock)
-        .ok()
-        .and_then(|text| toml::from_str::<Lock>(&text).ok())
-        .and_then(|l| {
-            l.package
-                .into_iter()
-                .find(|p| p.name == "pyo3")
-                .map(|p| p.version)
-        });
+    let pyo3_version = super::files::locked_version(lock, "pyo3");
     Some(StableAbi { min, pyo3_version })
 }
