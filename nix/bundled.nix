@@ -36,8 +36,11 @@
   libs = map one product.bundledLibraries;
 in {
   any = libs != [];
-  # maturin grafts them into the wheels with patchelf.
-  nativeBuildInputs = lib.optional (libs != []) pkgs.patchelf;
+  # maturin grafts them into the wheels with patchelf; what their crates' build scripts
+  # still compile comes from nixpkgs (nix-native-build-inputs).
+  nativeBuildInputs =
+    lib.optional (libs != []) pkgs.patchelf
+    ++ lib.concatMap (l: map (name: pkgs.${name}) (l.nix-native-build-inputs or [])) product.bundledLibraries;
   # For preBuild: the cache laid out, the build's variables, the loader's path for
   # maturin's repair.
   setup =

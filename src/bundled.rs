@@ -38,6 +38,11 @@ pub struct Library {
     /// Variables for the build, [DIR] standing for the library's directory.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// nixpkgs packages the Nix chain adds to every step for what the library's crate
+    /// still compiles (ort-sys's download client needs OpenSSL's headers, even when it
+    /// downloads nothing). maou-build itself takes them from the machine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nix_native_build_inputs: Vec<String>,
 }
 
 /// A library laid out for the linker: its file, its soname and `lib<link-name>.so` beside it.
@@ -211,6 +216,7 @@ mod tests {
             member_sha256: sha256_hex(lib),
             link_name: "thing".into(),
             env: [("THING_LIB".to_owned(), DIR.to_owned())].into(),
+            nix_native_build_inputs: Vec::new(),
         }
     }
 

@@ -702,7 +702,8 @@ fn the_chain_carries_a_pinned_library_as_maou_build_wheel_does() {
              url = \"https://files.pythonhosted.org/packages/b5/5c/x/onnxruntime_gpu-1.22.0-cp312-cp312-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl\"\n\
              sha256 = \"{sha}\"\nmember = \"onnxruntime/capi/libonnxruntime.so.1.22.0\"\n\
              member-sha256 = \"{member_sha}\"\nlink-name = \"onnxruntime\"\n\
-             env = {{ ORT_LIB_LOCATION = \"@DIR@\", ORT_PREFER_DYNAMIC_LINK = \"1\" }}\n"
+             env = {{ ORT_LIB_LOCATION = \"@DIR@\", ORT_PREFER_DYNAMIC_LINK = \"1\" }}\n\
+             nix-native-build-inputs = [\"openssl\", \"pkg-config\"]\n"
         ),
     )
     .unwrap();
@@ -728,11 +729,15 @@ fn the_chain_carries_a_pinned_library_as_maou_build_wheel_does() {
             .any(|w| w[0] == "--auditwheel" && w[1] == "repair"),
         "{wheel}"
     );
-    let outputs = evaluate_with(&flake, "unzip patchelf");
+    let outputs = evaluate_with(&flake, "unzip patchelf openssl pkg-config");
     let drift = chain_drift(&outputs, &wheel);
     assert!(drift.is_empty(), "{}", drift.join("\n"));
     // The fetch is fixed by the archive's hash, and checks the library's.
     let wheels = derivation(&outputs["packages.wheels"]);
+    let inputs = wheels["env"]["nativeBuildInputs"].as_str().unwrap();
+    for package in ["-patchelf-", "-openssl-", "-pkg-config-"] {
+        assert!(inputs.contains(package), "{package} not in {inputs}");
+    }
     let inputs = wheels["inputDrvs"].as_object().unwrap();
     let laid_out = inputs
         .keys()

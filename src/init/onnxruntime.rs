@@ -89,6 +89,10 @@ pub(super) fn pin(edits: &mut Edits) -> Result<()> {
         env.insert(k, v.as_str().into());
     }
     table["env"] = toml_edit::value(env);
+    if !lib.nix_native_build_inputs.is_empty() {
+        table["nix-native-build-inputs"] =
+            toml_edit::value(super::pyproject::array(&lib.nix_native_build_inputs));
+    }
     let tool = py.doc["tool"]["maou-build"]
         .or_insert(toml_edit::table())
         .as_table_mut()
@@ -108,7 +112,9 @@ pub(super) fn pin(edits: &mut Edits) -> Result<()> {
          an offline machine cannot run: init pins the core of {kind} {} from PyPI by hash \
          ([[tool.maou-build.bundled-libraries]] in pyproject.toml). The release build links it \
          through ort's ORT_LIB_LOCATION and the wheels carry it (<dist>.libs/), so they behave \
-         as before: CPU inference with nothing installed{} (docs/onnx-maou.md in maou-build)",
+         as before: CPU inference with nothing installed{}. ort's download client still \
+         compiles and needs OpenSSL's headers, as maou's workflow installs openssl-devel for it; \
+         the Nix chain takes openssl and pkg-config from nixpkgs (docs/onnx-maou.md in maou-build)",
         lib.member.trim_start_matches("onnxruntime/capi/libonnxruntime.so."),
         if ort.gpu {
             "; the CUDA and TensorRT providers from onnxruntime-gpu of the same minor version, as today"
