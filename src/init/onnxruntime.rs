@@ -74,25 +74,7 @@ pub(super) fn pin(edits: &mut Edits) -> Result<()> {
     if present {
         return Ok(());
     }
-    let mut table = Table::new();
-    for (key, value) in [
-        ("url", &lib.url),
-        ("sha256", &lib.sha256),
-        ("member", &lib.member),
-        ("member-sha256", &lib.member_sha256),
-        ("link-name", &lib.link_name),
-    ] {
-        table[key] = toml_edit::value(value.as_str());
-    }
-    let mut env = toml_edit::InlineTable::new();
-    for (k, v) in &lib.env {
-        env.insert(k, v.as_str().into());
-    }
-    table["env"] = toml_edit::value(env);
-    if !lib.nix_native_build_inputs.is_empty() {
-        table["nix-native-build-inputs"] =
-            toml_edit::value(super::pyproject::array(&lib.nix_native_build_inputs));
-    }
+    let table = entry(lib);
     let tool = py.doc["tool"]["maou-build"]
         .or_insert(toml_edit::table())
         .as_table_mut()
@@ -123,6 +105,30 @@ pub(super) fn pin(edits: &mut Edits) -> Result<()> {
         },
     ));
     py.finish(edits)
+}
+
+/// The `[[tool.maou-build.bundled-libraries]]` entry of `lib`.
+fn entry(lib: &Library) -> Table {
+    let mut table = Table::new();
+    for (key, value) in [
+        ("url", &lib.url),
+        ("sha256", &lib.sha256),
+        ("member", &lib.member),
+        ("member-sha256", &lib.member_sha256),
+        ("link-name", &lib.link_name),
+    ] {
+        table[key] = toml_edit::value(value.as_str());
+    }
+    let mut env = toml_edit::InlineTable::new();
+    for (k, v) in &lib.env {
+        env.insert(k, v.as_str().into());
+    }
+    table["env"] = toml_edit::value(env);
+    if !lib.nix_native_build_inputs.is_empty() {
+        table["nix-native-build-inputs"] =
+            toml_edit::value(super::pyproject::array(&lib.nix_native_build_inputs));
+    }
+    table
 }
 
 #[cfg(test)]
