@@ -242,7 +242,36 @@ fn place_extension(ws: &Workspace, wheel_path: &Path, name: &str) -> Result<Path
     let dest = ws.package_dir().join(file_name);
     // A release extension links everything statically: a dev build's companion goes.
     crate::placement::place(ws, &dest, crate::placement::Extension::Bytes(&entry.bytes))?;
+    place_carried_libraries(ws, &contents)?;
     Ok(dest)
+}
+
+/// The libraries the wheel carries beside the package (`<dist>.libs/`, grafted by maturin
+/// or auditwheel: maou's ONNX Runtime core), where the extension's `$ORIGIN/../<dist>.libs`
+/// search path looks for them in the editable layout too: under the Python source root.
+/// The directory ignores itself in git (it holds a `.gitignore` of `*`).
+fn place_carried_libraries(ws: &Workspace, contents: &WheelContents) -> Result<()> {
+    let carried = contents.entries.iter().filter(|e| {
+        e.name
+            .split_once('/')
+            .is_some_and(|(dir, _)| dir.ends_with(".libs"))
+    });
+    for entry in carried {
+        let dest = ws.python_source.join(&entry.name);
+        let dir = dest
+            .parent()
+            .context("a carried library without a directory")?;
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let ignore = dir.join(".gitignore");
+        if !ignore.exists() {
+            crate::fsutil::write_atomic(&ignore, b"# placed by maou-build develop\n*\n")?;
+        }
+        crate::fsutil::write_atomic(&dest, &entry.bytes)?;
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&dest, fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("cannot make {} executable", dest.display()))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

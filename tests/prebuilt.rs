@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 const REPO: &str = "team/foo";
 const TOKEN: &str = "ghp_prebuiltTestTokenNeverPrinted";
 const WHEEL: &str = "foo-1.2.3-cp312-cp312-manylinux_2_28_x86_64.whl";
+const CARRIED: &[u8] = b"\x7fELF stands in for a grafted library";
 
 struct Setup {
     tmp: tempfile::TempDir,
@@ -119,6 +120,8 @@ fn release(s: &Setup, key: &str, so: &[u8], recorded_sha: Option<&str>) -> Strin
                 "foo/__init__.py",
                 b"from foo._native import answer\n".to_vec(),
             ),
+            // A library the wheel carries (as maturin grafts maou's ONNX Runtime).
+            ("foo.libs/libcarried-0a1b2c3d.so.1", CARRIED.to_vec()),
         ],
         None,
     );
@@ -159,6 +162,19 @@ fn a_new_checkout_with_the_released_inputs_gets_the_release_extension_else_it_bu
     assert_eq!(s.downloads(), 1);
     assert_eq!(extension_files(&w1), ["_native.abi3.so"]);
     assert!(imports(&w1).starts_with("42 "), "{}", imports(&w1));
+    // What the wheel carries beside the package, where the extension's $ORIGIN/../foo.libs
+    // finds it, ignored by git.
+    assert_eq!(
+        fs::read(w1.join("py/foo.libs/libcarried-0a1b2c3d.so.1")).unwrap(),
+        CARRIED
+    );
+    assert_eq!(
+        fs::read_to_string(w1.join("py/foo.libs/.gitignore"))
+            .unwrap()
+            .lines()
+            .last(),
+        Some("*")
+    );
     assert!(!w1.join("target").exists(), "no build ran, no target/");
     let human = maou_build(&w1)
         .args(["develop", "--venv"])
