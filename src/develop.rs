@@ -313,7 +313,11 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     let mut venv = venv_of(ws, args)?;
 
     let features = ws.features.and(&args.features);
-    if let Some(report) = prebuilt_instead(ws, args, &chosen, &mut venv, &features)? {
+    // The release was built with the wheels' features (`[tool.maou-build] wheel-features`
+    // on top of `[tool.maturin]`'s): its extension stands in when the sources are the same
+    // and the command line asks for nothing it lacks, so its key is asked with those.
+    let released = ws.release_features().and(&args.features);
+    if let Some(report) = prebuilt_instead(ws, args, &chosen, &mut venv, &released)? {
         return Ok(Outcome::Prebuilt(Box::new(PrebuiltReport {
             team_cache: cache.and_then(|c| c.team_cache),
             total_seconds: started.elapsed().as_secs_f64(),

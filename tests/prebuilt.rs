@@ -143,11 +143,25 @@ fn a_new_checkout_with_the_released_inputs_gets_the_release_extension_else_it_bu
     // The source of every checkout, built once: its extension goes into the release.
     let src = s.tmp.path().join("origin/foo");
     pyo3_workspace(&src);
+    // The wheels have a feature of their own, as maou's have `onnx-cuda`: the release is
+    // keyed with it, as publish-latest keys it, and still stands in for develop's build.
+    replace_in(
+        &src.join("crates/native/Cargo.toml"),
+        "[dependencies]\n",
+        "[features]\nwheels-only = []\n\n[dependencies]\n",
+    );
+    let py = fs::read_to_string(src.join("pyproject.toml")).unwrap();
+    fs::write(
+        src.join("pyproject.toml"),
+        py + "\n[tool.maou-build]\nwheel-features = [\"wheels-only\"]\n",
+    )
+    .unwrap();
     let (built, _) = s.develop(&src, &["--no-prebuilt"], &[]);
     let so = fs::read(built["installed"].as_str().unwrap()).unwrap();
     let info = maou_build(&src).args(["info", "--json"]).output().unwrap();
     let info: Value = serde_json::from_slice(&info.stdout).unwrap();
-    let key = info["rust_inputs_key"].as_str().unwrap().to_owned();
+    let key = info["release_inputs_key"].as_str().unwrap().to_owned();
+    assert_ne!(info["rust_inputs_key"], info["release_inputs_key"]);
     let sha = release(&s, &key, &so, None);
     assert_eq!(s.downloads(), 0, "--no-prebuilt looked at the release");
 
