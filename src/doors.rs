@@ -132,6 +132,61 @@ pub fn build_args(profile: Option<&str>, features: &Features) -> String {
     args.join(" ")
 }
 
+/// What uv must watch (`[tool.uv] cache-keys`, each a `{ file = ... }` glob relative to the
+/// project) so that a Rust edit makes `uv run` build it, as uv's documentation shows for
+/// maturin projects: pyproject.toml (uv's default, which a list replaces), the Cargo
+/// workspace's manifest and lock, cargo's project configuration, and each crate the
+/// extension is built from (its manifest and Rust sources, by crate: a glob over the whole
+/// project would walk target/ and the venv).
+pub fn rust_cache_keys(ws: &Workspace) -> Vec<String> {
+    let rel = |p: &std::path::Path| -> String {
+        let r = p
+            .strip_prefix(&ws.root)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .into_owned();
+        r.trim_start_matches('/').to_owned()
+    };
+    let at = |dir: &std::path::Path, file: &str| {
+        let d = rel(dir);
+        if d.is_empty() {
+            file.to_owned()
+        } else {
+            format!("{d}/{file}")
+        }
+    };
+    let mut keys = vec![
+        "pyproject.toml".to_owned(),
+        at(&ws.cargo_workspace_root, "Cargo.toml"),
+        at(&ws.cargo_workspace_root, "Cargo.lock"),
+        at(&ws.cargo_workspace_root, ".cargo/config.toml"),
+    ];
+    let mut crates: Vec<&std::path::Path> = std::iter::once(&ws.cdylib)
+        .chain(&ws.rlib_deps)
+        .map(|c| c.dir.as_path())
+        .collect();
+    crates.sort();
+    for dir in crates {
+        keys.push(at(dir, "Cargo.toml"));
+        keys.push(at(dir, "**/*.rs"));
+    }
+    keys.dedup();
+    keys
+}
+
+/// The Rust inputs uv does not watch: after an edit to one of them `uv run` runs the old
+/// extension until something builds it. Empty when uv watches them all.
+pub fn unwatched_rust_inputs(ws: &Workspace) -> Vec<String> {
+    let watched = ws
+        .uv_cache_keys
+        .clone()
+        .unwrap_or_else(|| vec!["pyproject.toml".to_owned()]);
+    rust_cache_keys(ws)
+        .into_iter()
+        .filter(|k| !watched.contains(k))
+        .collect()
+}
+
 /// How uv's build of `ws` differs from the build develop makes without options on the
 /// command line (for doctor).
 pub fn mismatches_of_default(ws: &Workspace) -> anyhow::Result<(Chosen, Vec<Mismatch>)> {

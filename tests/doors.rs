@@ -88,6 +88,27 @@ fn every_door_after_develop_compiles_nothing_and_keeps_its_extension() {
         "[tool.maturin]\n",
         "[tool.maturin]\neditable-profile = \"dev\"\nuse-base-python = true\n",
     );
+    // The Rust inputs in uv's cache keys, as init writes them (doctor checks they are).
+    let keys = [
+        "pyproject.toml",
+        "Cargo.toml",
+        "Cargo.lock",
+        ".cargo/config.toml",
+        "crates/core/Cargo.toml",
+        "crates/core/**/*.rs",
+        "crates/native/Cargo.toml",
+        "crates/native/**/*.rs",
+    ];
+    let py = fs::read_to_string(root.join("pyproject.toml")).unwrap();
+    let listed: Vec<String> = keys
+        .iter()
+        .map(|k| format!("{{ file = \"{k}\" }}"))
+        .collect();
+    fs::write(
+        root.join("pyproject.toml"),
+        format!("{py}\n[tool.uv]\ncache-keys = [{}]\n", listed.join(", ")),
+    )
+    .unwrap();
     let ws = Ws {
         root: root.clone(),
         cache: tmp.path().join("cache"),
@@ -164,12 +185,48 @@ fn every_door_after_develop_compiles_nothing_and_keeps_its_extension() {
     assert!(!built_by_uv(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "43");
 
+    // A Rust edit run by uv alone, as maou's pre-commit hook runs `uv run pytest`: uv sees
+    // a Rust input change and builds develop's build (the edited crate and the extension,
+    // in develop's store), never the old extension; develop after it compiles nothing.
+    let mut cmd = maou_build(&root);
+    ws.env(&mut cmd);
+    let doctor = cmd.args(["doctor", "--json"]).output().unwrap();
+    let report: Value = serde_json::from_slice(&doctor.stdout).unwrap();
+    let check = common::check_named(&report, "uv after edits");
+    assert_eq!(check["level"], "PASS", "{check}");
+    replace_in(&root.join("crates/core/src/lib.rs"), "43", "44");
+    let started = std::time::Instant::now();
+    let out = ws.uv(&["run", "python", "-c", answer]);
+    let by_uv = started.elapsed().as_secs_f64();
+    assert!(built_by_uv(&out), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "44");
+    let built = compiled_by_uv(&out);
+    assert!(
+        built.len() == 2 && built.contains(&"foo_core".to_owned()),
+        "{built:?}: {}",
+        text(&out)
+    );
+    assert_eq!(extension_files(&ws.root), ["_native.abi3.so"]);
+    assert_eq!(compiled(&ws.develop()), Vec::<String>::new());
+    // The same edit through develop, then `uv run`: uv's overhead is the difference.
+    replace_in(&root.join("crates/core/src/lib.rs"), "44", "45");
+    let started = std::time::Instant::now();
+    let edit = ws.develop();
+    let by_develop = started.elapsed().as_secs_f64();
+    assert_eq!(compiled(&edit), ["foo_core", "_native"], "{edit}");
+    let out = ws.uv(&["run", "python", "-c", answer]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "45");
+    eprintln!(
+        "a Rust edit until it runs: uv run {by_uv:.2} s, develop {by_develop:.2} s (uv's overhead {:.2} s, one run each: a figure, not a target)",
+        by_uv - by_develop
+    );
+
     // A new venv (of develop's CPython: another one is another build of pyo3): `uv sync`
     // installs uv's cached editable wheel, the extension in place.
     fs::remove_dir_all(root.join(".venv")).unwrap();
     let out = ws.uv(&["sync", "--python", &cpython]);
     assert_eq!(compiled_by_uv(&out), Vec::<String>::new(), "{}", text(&out));
-    assert_eq!(run_python(&root, answer), "43");
+    assert_eq!(run_python(&root, answer), "45");
     // A new venv and an empty uv cache: uv builds, from the warm store, compiling nothing.
     fs::remove_dir_all(root.join(".venv")).unwrap();
     let ws = Ws {
@@ -179,7 +236,7 @@ fn every_door_after_develop_compiles_nothing_and_keeps_its_extension() {
     let out = ws.uv(&["sync", "--python", &cpython]);
     assert!(built_by_uv(&out), "{}", text(&out));
     assert_eq!(compiled_by_uv(&out), Vec::<String>::new(), "{}", text(&out));
-    assert_eq!(run_python(&root, answer), "43");
+    assert_eq!(run_python(&root, answer), "45");
     assert_eq!(extension_files(&ws.root), ["_native.abi3.so"]);
 
     // Without use-base-python uv's builds would recompile pyo3: doctor warns, with the fix.

@@ -140,6 +140,9 @@ fn init_adopts_a_maou_shaped_workspace_and_keeps_it_adopted() {
         // The edit loop's settings in the optimized profile develop builds.
         "+incremental = true\n+codegen-units = 256\n",
         "+[profile.py-ext.package.\"*\"]\n+codegen-units = 16\n",
+        // uv watches the Rust inputs: a Rust edit under `uv run` is built, never run stale.
+        "+cache-keys = [\n+    { file = \"pyproject.toml\" },\n",
+        "+    { file = \"rust/foo_io/**/*.rs\" },\n",
     ] {
         assert!(diff.contains(needle), "{needle:?} not in the diff:\n{diff}");
     }
@@ -200,6 +203,7 @@ fn init_adopts_a_maou_shaped_workspace_and_keeps_it_adopted() {
         "incremental",
         "codegen-units",
         "third-party codegen-units",
+        "uv after edits",
     ] {
         let check = common::check_named(&report, name);
         assert_eq!(check["level"], "PASS", "{check}");

@@ -293,6 +293,35 @@ fn optimized_policy(
     ));
 }
 
+/// Whether `uv run` after a Rust edit builds it, or runs the old extension.
+pub(super) fn uv_staleness(ws: &Workspace) -> Check {
+    let missing = crate::doors::unwatched_rust_inputs(ws);
+    if missing.is_empty() {
+        return pass(
+            "uv after edits",
+            "[tool.uv] cache-keys name the Rust inputs: after a Rust edit `uv run` builds it (develop's build, through its store) before it runs",
+        );
+    }
+    warn(
+        "uv after edits",
+        format!(
+            "uv watches {} only: after an edit to {} `uv run` (and the pre-commit hook's `uv run pytest`) runs the old extension until develop builds",
+            ws.uv_cache_keys
+                .as_ref()
+                .map_or("pyproject.toml".to_owned(), |k| k.join(", ")),
+            missing.join(", ")
+        ),
+        format!(
+            "add to [tool.uv] cache-keys: {} (`maou-build init` writes them)",
+            missing
+                .iter()
+                .map(|k| format!("{{ file = \"{k}\" }}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+}
+
 /// Whether uv's build of the project (`uv run`, `uv sync` after a change) is develop's.
 pub(super) fn uv_door(ws: &Workspace) -> Check {
     match crate::doors::mismatches_of_default(ws) {

@@ -63,6 +63,7 @@ pub fn run(ws: &Workspace) -> Report {
     checks.push(machine::team_cache(ws));
     config::profile(ws, &mut checks);
     checks.push(config::uv_door(ws));
+    checks.push(config::uv_staleness(ws));
     checks.push(config::other_doors(ws));
     machine::jobs(ws, &mut checks);
     checks.push(machine::target(ws));

@@ -144,7 +144,42 @@ pub(super) fn settings(edits: &mut Edits) -> Result<()> {
         ],
         args.into(),
     )?;
+    cache_keys(edits, &mut py)?;
     py.finish(edits)
+}
+
+/// `[tool.uv] cache-keys` naming the Rust inputs, so that `uv run` after a Rust edit builds
+/// it: the workspace's own keys kept, the missing ones added (pyproject.toml first when
+/// there were none: a list replaces uv's default).
+fn cache_keys(edits: &mut Edits, py: &mut TomlFile) -> Result<()> {
+    let wanted = crate::doors::rust_cache_keys(edits.ws);
+    let mut keys = match py
+        .get(&["tool", "uv", "cache-keys"])
+        .and_then(Item::as_value)
+    {
+        Some(Value::Array(a)) => a.clone(),
+        _ => toml_edit::Array::new(),
+    };
+    let present: Vec<String> = keys
+        .iter()
+        .filter_map(|k| {
+            k.as_inline_table()?
+                .get("file")?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    for file in wanted.iter().filter(|f| !present.contains(f)) {
+        let mut key = toml_edit::InlineTable::new();
+        key.insert("file", file.as_str().into());
+        keys.push(key);
+    }
+    for k in keys.iter_mut() {
+        k.decor_mut().set_prefix("\n    ");
+    }
+    keys.set_trailing("\n");
+    keys.set_trailing_comma(true);
+    py.manage(edits, &["tool", "uv", "cache-keys"], Value::Array(keys))
 }
 
 /// The features the workspace's release workflow built the wheels with: what the released

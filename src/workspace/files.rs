@@ -57,6 +57,9 @@ pub(super) struct UvConfig {
     pub(super) config_settings: BTreeMap<String, toml::Value>,
     #[serde(default)]
     pub(super) config_settings_package: BTreeMap<String, BTreeMap<String, toml::Value>>,
+    /// `cache-keys`: what uv watches to rebuild the project (default: pyproject.toml).
+    #[serde(default)]
+    pub(super) cache_keys: Option<Vec<toml::Value>>,
 }
 
 /// `[tool.maou-build]`: what maou-build needs beyond maturin's settings. Never a secret.

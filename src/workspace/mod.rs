@@ -103,6 +103,9 @@ pub struct Workspace {
     /// (or `build-args`) of `[tool.uv] config-settings-package.<name>`, else of
     /// `config-settings`, split as maturin splits them.
     pub uv_build_args: Option<Vec<String>>,
+    /// The files of `[tool.uv] cache-keys` (`{ file = "..." }` entries), when it is set:
+    /// what uv watches to rebuild the project (by default only pyproject.toml).
+    pub uv_cache_keys: Option<Vec<String>>,
     /// The Cargo workspace's `[profile.*]` sections.
     #[serde(skip)]
     pub profiles: Profiles,
@@ -201,6 +204,11 @@ impl Workspace {
             &features.features,
             &metadata.workspace_root.join("Cargo.lock"),
         );
+        let uv_cache_keys = parsed.tool.uv.cache_keys.as_ref().map(|keys| {
+            keys.iter()
+                .filter_map(|k| k.get("file")?.as_str().map(str::to_owned))
+                .collect()
+        });
         let uv_build_args = uv_build_args(&parsed.tool.uv, &project.name)
             .with_context(|| format!("{}: [tool.uv] config-settings", pyproject.display()))?;
 
@@ -227,6 +235,7 @@ impl Workspace {
             cargo_config: maturin.config,
             unstable_flags: maturin.unstable_flags,
             uv_build_args,
+            uv_cache_keys,
             profiles,
             compatibility: maturin.compatibility,
             rlib_deps: workspace_deps(&metadata, cdylib_pkg),
