@@ -272,7 +272,6 @@ fn prebuilt_instead(
     args: &Options,
     chosen: &Chosen,
     venv: &mut Venv,
-    features: &Features,
 ) -> Result<Option<PrebuiltReport>> {
     if !args.prebuilt
         || chosen.source == ProfileSource::CommandLine
@@ -281,7 +280,11 @@ fn prebuilt_instead(
     {
         return Ok(None);
     }
-    let Some((prebuilt, downloaded)) = released_extension(ws, venv, features)? else {
+    // The release was built with the wheels' features (`[tool.maou-build] wheel-features`
+    // on top of `[tool.maturin]`'s): its extension stands in when the sources are the same
+    // and the command line asks for nothing it lacks, so its key is asked with those.
+    let released = ws.release_features().and(&args.features);
+    let Some((prebuilt, downloaded)) = released_extension(ws, venv, &released)? else {
         return Ok(None);
     };
     // uv's install would build the dev profile now: the release's extension is installed
@@ -313,11 +316,7 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
     let mut venv = venv_of(ws, args)?;
 
     let features = ws.features.and(&args.features);
-    // The release was built with the wheels' features (`[tool.maou-build] wheel-features`
-    // on top of `[tool.maturin]`'s): its extension stands in when the sources are the same
-    // and the command line asks for nothing it lacks, so its key is asked with those.
-    let released = ws.release_features().and(&args.features);
-    if let Some(report) = prebuilt_instead(ws, args, &chosen, &mut venv, &released)? {
+    if let Some(report) = prebuilt_instead(ws, args, &chosen, &mut venv)? {
         return Ok(Outcome::Prebuilt(Box::new(PrebuiltReport {
             team_cache: cache.and_then(|c| c.team_cache),
             total_seconds: started.elapsed().as_secs_f64(),
