@@ -1,7 +1,9 @@
 //! One build, whichever door: after `maou-build develop`, uv's doors (`uv run`, `uv sync`,
 //! `uv pip install -e .`) compile nothing and leave exactly develop's extension file, byte
 //! for byte; develop after them compiles nothing; a changed pyproject.toml and a new venv
-//! are built by uv through develop's store with nothing compiled. Real uv, maturin (in
+//! are built by uv through develop's store with nothing compiled; a Rust edit under `uv run`
+//! alone is built (uv's cache keys name the Rust inputs), never run stale; `uv build`'s
+//! wheel never gets the dev dylib. Real uv, maturin (in
 //! uv's own build environment, from PyPI), cargo and sccache on a small PyO3 workspace
 //! built for the stable ABI (maturin's PyO3 configuration file included).
 
@@ -254,4 +256,84 @@ fn every_door_after_develop_compiles_nothing_and_keeps_its_extension() {
             .contains("use-base-python = true"),
         "{check}"
     );
+}
+
+/// `uv build` makes a wheel, not an editable install: the build arguments init writes for
+/// uv's editable builds (`[tool.uv] config-settings-package`, with the dev dylib's feature)
+/// never reach it, so the wheel links every crate statically: it passes the audit and
+/// imports in a fresh venv with nothing beside it.
+#[test]
+fn uv_build_makes_a_wheel_without_the_dev_dylib() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("foo");
+    pyo3_workspace(&root);
+    let init = maou_build(&root)
+        .args(["init", "--flake-url"])
+        .arg(format!("path:{}", common::source_root().display()))
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", text(&init));
+    let pyproject = fs::read_to_string(root.join("pyproject.toml")).unwrap();
+    assert!(pyproject.contains("dev-dylib"), "{pyproject}");
+    let ws = Ws {
+        root: root.clone(),
+        cache: tmp.path().join("cache"),
+        uv_cache: tmp.path().join("uv-cache"),
+    };
+    let dist = tmp.path().join("dist");
+    let python = common::interpreters(&root)
+        .into_iter()
+        .find(|(tag, _)| tag == "cp312")
+        .map(|(_, exe)| exe)
+        .expect("CPython 3.12");
+    let out = ws.uv(&[
+        "build",
+        "--wheel",
+        "--python",
+        python.to_str().unwrap(),
+        "--out-dir",
+        dist.to_str().unwrap(),
+    ]);
+    let said = text(&out);
+    assert!(said.contains("maturin pep517 build-wheel"), "{said}");
+    assert!(
+        !said.contains("dev-dylib"),
+        "the dev dylib's feature reached uv build:\n{said}"
+    );
+    let wheel = fs::read_dir(&dist)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "whl"))
+        .unwrap_or_else(|| panic!("no wheel in {}: {said}", dist.display()));
+    // maou-build's audit: a NEEDED dev dylib (or libstd) would be a library outside the
+    // policy, in no `.libs` of the wheel.
+    let audit = maou_build(&root).arg("audit").arg(&wheel).output().unwrap();
+    let found = text(&audit);
+    assert!(
+        !found.contains("foo_dev_deps") && !found.contains("libstd-"),
+        "{found}"
+    );
+    let venv = tmp.path().join("venv");
+    let made = Command::new("uv")
+        .args(["venv", "--quiet", "--python"])
+        .arg(&python)
+        .arg(&venv)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", text(&made));
+    let installed = Command::new("uv")
+        .args(["pip", "install", "--quiet", "--python"])
+        .arg(venv.join("bin/python"))
+        .arg(&wheel)
+        .env("UV_CACHE_DIR", &ws.uv_cache)
+        .output()
+        .unwrap();
+    assert!(installed.status.success(), "{}", text(&installed));
+    let ran = Command::new(venv.join("bin/python"))
+        .args(["-c", "import foo; print(foo.answer)"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(ran.status.success(), "{}", text(&ran));
+    assert_eq!(String::from_utf8_lossy(&ran.stdout).trim(), "42");
 }
