@@ -136,28 +136,11 @@ fn a_pinned_library_is_linked_carried_and_loaded_from_the_wheel() {
         text(&show)
     );
     // A fresh venv, nothing but the wheel: the extension loads the library it carries.
-    let venv = tmp.path().join("venv");
-    let made = Command::new("uv")
-        .args(["venv", "--quiet", "--python"])
-        .arg(&python)
-        .arg(&venv)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{}", text(&made));
-    let installed = Command::new("uv")
-        .args(["pip", "install", "--quiet", "--python"])
-        .arg(venv.join("bin/python"))
-        .arg(&wheels[0])
-        .output()
-        .unwrap();
-    assert!(installed.status.success(), "{}", text(&installed));
-    let ran = Command::new(venv.join("bin/python"))
-        .args(["-c", "import foo; print(foo.answer)"])
-        .env_remove("LD_LIBRARY_PATH")
-        .output()
-        .unwrap();
-    assert!(ran.status.success(), "{}", text(&ran));
-    assert_eq!(String::from_utf8_lossy(&ran.stdout).trim(), "42");
+    let venv = common::fresh_venv_with(&python, &wheels[0], &tmp.path().join("venv"));
+    assert_eq!(
+        common::python_prints(&venv, "import foo; print(foo.answer)"),
+        "42"
+    );
 
     // A pin the library does not match: refused by hash, nothing built.
     fs::write(ws.join("pyproject.toml"), pyproject + &pin(&"0".repeat(64))).unwrap();

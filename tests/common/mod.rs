@@ -270,3 +270,36 @@ pub fn interpreters(ws: &Path) -> Vec<(String, PathBuf)> {
         })
         .collect()
 }
+
+/// A fresh venv of `python` at `dir` with `wheel` installed and nothing else (uv); its
+/// interpreter.
+pub fn fresh_venv_with(python: &Path, wheel: &Path, dir: &Path) -> PathBuf {
+    let made = Command::new("uv")
+        .args(["venv", "--quiet", "--python"])
+        .arg(python)
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", text(&made));
+    let installed = Command::new("uv")
+        .args(["pip", "install", "--quiet", "--python"])
+        .arg(dir.join("bin/python"))
+        .arg(wheel)
+        .output()
+        .unwrap();
+    assert!(installed.status.success(), "{}", text(&installed));
+    dir.join("bin/python")
+}
+
+/// What `python -c code` prints, run outside any workspace with no loader path of the
+/// caller's; it must succeed.
+pub fn python_prints(python: &Path, code: &str) -> String {
+    let ran = Command::new(python)
+        .args(["-c", code])
+        .current_dir(std::env::temp_dir())
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    assert!(ran.status.success(), "{}", text(&ran));
+    String::from_utf8_lossy(&ran.stdout).trim().to_owned()
+}
