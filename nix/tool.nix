@@ -11,6 +11,7 @@
     (root + "/Cargo.toml")
     (root + "/Cargo.lock")
     (fileset.maybeMissing (root + "/.cargo"))
+    (fileset.maybeMissing (root + "/build.rs"))
     (root + "/src")
   ];
   src = fileset.toSource {
@@ -29,6 +30,8 @@
     strictDeps = true;
     # .cargo/config.toml links with lld.
     nativeBuildInputs = [pkgs.lld];
+    # `maou-build --version` names where it came from (build.rs).
+    MAOU_BUILD_ORIGIN = "flake";
   };
   deps = craneLib.buildDepsOnly common;
 in {

@@ -206,6 +206,12 @@ fn find_nix_store(bytes: &[u8], elf: &Elf) -> Vec<Occurrence> {
     let mut from = 0;
     while let Some(pos) = find(&bytes[from..], NIX_STORE) {
         let offset = from + pos;
+        if !is_store_path(&bytes[offset + NIX_STORE.len()..]) {
+            // The prefix alone (a message that names the store, as maou-build's own do)
+            // points at nothing.
+            from = offset + 1;
+            continue;
+        }
         let section = elf
             .section_headers
             .iter()
@@ -227,6 +233,13 @@ fn find_nix_store(bytes: &[u8], elf: &Elf) -> Vec<Occurrence> {
         from = end.max(offset + 1);
     }
     found
+}
+
+/// Whether `rest` (what follows `/nix/store/`) starts as a store path does: a 32-character
+/// hash in Nix's base-32 alphabet, then `-`.
+fn is_store_path(rest: &[u8]) -> bool {
+    const NIX32: &[u8] = b"0123456789abcdfghijklmnpqrsvwxyz";
+    rest.len() > 32 && rest[..32].iter().all(|b| NIX32.contains(b)) && rest[32] == b'-'
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -346,6 +359,17 @@ fn file_offset(elf: &Elf, vaddr: u64) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_store_path_counts_not_the_prefix_alone() {
+        assert!(is_store_path(
+            b"0123456789abcdfghijklmnpqrsvwxyz-glibc-2.40/lib"
+        ));
+        assert!(!is_store_path(b"called `Result::unwrap()`"));
+        // `e`, `o`, `t` and `u` are not in Nix's alphabet.
+        assert!(!is_store_path(b"0123456789abcdeghijklmnpqrsvwxyz-x"));
+        assert!(!is_store_path(b"0123abcd-glibc"));
+    }
 
     #[test]
     fn lld_is_recognised_however_the_distribution_names_it() {

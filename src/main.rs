@@ -46,7 +46,7 @@ mod zig;
 #[derive(Parser)]
 #[command(
     name = "maou-build",
-    version,
+    version = version(),
     about = "Fast, reproducible builds of maou's Rust extension (maou._rust, PyO3 + maturin)",
     long_about = "Fast, reproducible builds of maou's Rust extension (maou._rust, PyO3 + maturin).\n\n\
         maou-build reads the workspace's pyproject.toml ([tool.maturin]) and `cargo metadata`, \
@@ -63,6 +63,17 @@ struct Cli {
 
     #[command(subcommand)]
     command: Command,
+}
+
+/// The version, with where this binary came from and its commit (build.rs): what a bug
+/// report names.
+fn version() -> &'static str {
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (",
+        env!("MAOU_BUILD_PROVENANCE"),
+        ")"
+    )
 }
 
 /// One variant per command; each command's `Args` carries its help (about and long_about).

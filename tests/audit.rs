@@ -104,13 +104,13 @@ fn a_runpath_into_the_nix_store_is_rejected_then_repaired() {
         dir.path(),
         "libmixed.so",
         PLAIN,
-        &["-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib:/nix/store/0123abcd-glibc-2.40/lib"],
+        &["-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib:/nix/store/0123456789abcdfghijklmnpqrsvwxyz-glibc-2.40/lib"],
     );
     let only = cc(
         dir.path(),
         "libonly.so",
         PLAIN,
-        &["-Wl,--disable-new-dtags,-rpath,/nix/store/0123abcd-glibc-2.40/lib"],
+        &["-Wl,--disable-new-dtags,-rpath,/nix/store/0123456789abcdfghijklmnpqrsvwxyz-glibc-2.40/lib"],
     );
     let (out, json) = audit_json(
         dir.path(),
@@ -120,7 +120,7 @@ fn a_runpath_into_the_nix_store_is_rejected_then_repaired() {
     let f = findings(&json[0]);
     assert!(
         f.contains(
-            &"[search-path] RUNPATH /nix/store/0123abcd-glibc-2.40/lib points outside $ORIGIN"
+            &"[search-path] RUNPATH /nix/store/0123456789abcdfghijklmnpqrsvwxyz-glibc-2.40/lib points outside $ORIGIN"
                 .to_owned()
         ),
         "{f:?}"
@@ -145,7 +145,7 @@ fn a_runpath_into_the_nix_store_is_rejected_then_repaired() {
             .unwrap()
             .rsplit(": ")
             .next(),
-        Some("/nix/store/0123abcd-glibc-2.40/lib")
+        Some("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-glibc-2.40/lib")
     );
     // A fresh audit agrees, the $ORIGIN entry survived, and the loader still accepts both.
     let (out, json) = audit_json(
@@ -276,7 +276,7 @@ fn wheel_repairs_remove_store_paths_and_refuse_what_needs_a_rebuild() {
         dir.path(),
         "rp.so",
         EXTENSION,
-        &["-Wl,--enable-new-dtags,-rpath,/nix/store/0123abcd-python3-3.12/lib"],
+        &["-Wl,--enable-new-dtags,-rpath,/nix/store/0123456789abcdfghijklmnpqrsvwxyz-python3-3.12/lib"],
     ))
     .unwrap();
     let nix = dir.path().join("foo-1.2.3-cp312-cp312-linux_x86_64.whl");
@@ -293,7 +293,7 @@ fn wheel_repairs_remove_store_paths_and_refuse_what_needs_a_rebuild() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(
         json[0]["repair"]["removed_search_paths"][0],
-        format!("{EXT_NAME}: /nix/store/0123abcd-python3-3.12/lib")
+        format!("{EXT_NAME}: /nix/store/0123456789abcdfghijklmnpqrsvwxyz-python3-3.12/lib")
     );
     assert!(nix.is_file(), "with --out the input is left alone");
     let repaired = out_dir.join("foo-1.2.3-cp312-cp312-manylinux_2_28_x86_64.whl");

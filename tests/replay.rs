@@ -32,6 +32,7 @@ fn small_product(root: &Path) {
         "nix",
         "Cargo.toml",
         "Cargo.lock",
+        "build.rs",
         "src",
         "tests",
         ".cargo",

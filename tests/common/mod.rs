@@ -84,6 +84,7 @@ fn copy_workspace_to(root: &Path) {
     for item in [
         "Cargo.toml",
         "Cargo.lock",
+        "build.rs",
         "rust-toolchain.toml",
         "pyproject.toml",
         ".cargo",
