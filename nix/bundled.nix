@@ -18,7 +18,6 @@
     name = "${l.link-name}-${builtins.substring 0 16 l.member-sha256}";
   in {
     dir = "${cache}/inputs/${name}";
-    inherit name;
     env = l.env or {};
     drv =
       pkgs.runCommand "bundled-${name}" {

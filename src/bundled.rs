@@ -111,20 +111,22 @@ impl Library {
         Ok(self.planned(cache))
     }
 
-    /// The archive in the cache, fetched when missing; its hash checked either way.
+    /// The archive in the cache, fetched when missing; its hash checked either way (once).
     fn archive(&self, cache: &Path) -> Result<PathBuf> {
         let path = cache.join("inputs").join(self.archive_name());
-        if !path.is_file() {
-            crate::messages::note(format!("fetching {} (pinned by SHA-256)", self.url));
-            let bytes = fetch(&self.url)?;
-            check(&self.url, &bytes, &self.sha256)?;
-            fs::create_dir_all(path.parent().unwrap_or(cache))
-                .with_context(|| format!("cannot create {}", cache.display()))?;
-            crate::fsutil::write_atomic(&path, &bytes)?;
+        if path.is_file() {
+            let bytes =
+                fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            check(&path.display().to_string(), &bytes, &self.sha256)
+                .with_context(|| format!("remove {} to fetch it again", path.display()))?;
+            return Ok(path);
         }
-        let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        check(&path.display().to_string(), &bytes, &self.sha256)
-            .with_context(|| format!("remove {} to fetch it again", path.display()))?;
+        crate::messages::note(format!("fetching {} (pinned by SHA-256)", self.url));
+        let bytes = fetch(&self.url)?;
+        check(&self.url, &bytes, &self.sha256)?;
+        fs::create_dir_all(path.parent().unwrap_or(cache))
+            .with_context(|| format!("cannot create {}", cache.display()))?;
+        crate::fsutil::write_atomic(&path, &bytes)?;
         Ok(path)
     }
 
@@ -208,6 +210,12 @@ mod tests {
         zip.finish().unwrap();
     }
 
+    /// The archive at `staging` placed by hand in `cache`, where `lib`'s pin looks for it.
+    fn place(staging: &Path, cache: &Path, lib: &Library) {
+        fs::create_dir_all(cache.join("inputs")).unwrap();
+        fs::copy(staging, cache.join("inputs").join(lib.archive_name())).unwrap();
+    }
+
     fn library(archive: &[u8], lib: &[u8]) -> Library {
         Library {
             url: "https://example.invalid/pkg-1.0-py3-none-any.whl".into(),
@@ -229,8 +237,7 @@ mod tests {
         let lib = library(&archive, b"not really ELF");
         // Placed by hand in the cache under its name: no fetch (the URL cannot answer).
         let cache = tmp.path().join("cache");
-        fs::create_dir_all(cache.join("inputs")).unwrap();
-        fs::copy(&staging, cache.join("inputs").join(lib.archive_name())).unwrap();
+        place(&staging, &cache, &lib);
         let prepared = lib.prepare(&cache).unwrap();
         assert_eq!(
             fs::read(prepared.dir.join("libthing.so.1.2.3")).unwrap(),
@@ -253,24 +260,15 @@ mod tests {
         zip_with(&staging, "pkg/capi/libthing.so.1.2.3", b"bytes");
         let archive = fs::read(&staging).unwrap();
         let cache = tmp.path().join("cache");
-        fs::create_dir_all(cache.join("inputs")).unwrap();
 
         let mut wrong_archive = library(&archive, b"bytes");
         wrong_archive.sha256 = "0".repeat(64);
-        fs::copy(
-            &staging,
-            cache.join("inputs").join(wrong_archive.archive_name()),
-        )
-        .unwrap();
+        place(&staging, &cache, &wrong_archive);
         let e = format!("{:#}", wrong_archive.prepare(&cache).unwrap_err());
         assert!(e.contains("not the file the build is pinned to"), "{e}");
 
         let wrong_member = library(&archive, b"other bytes");
-        fs::copy(
-            &staging,
-            cache.join("inputs").join(wrong_member.archive_name()),
-        )
-        .unwrap();
+        place(&staging, &cache, &wrong_member);
         let e = format!("{:#}", wrong_member.prepare(&cache).unwrap_err());
         assert!(e.contains("pkg/capi/libthing.so.1.2.3 in"), "{e}");
         assert!(!wrong_member.dir(&cache).exists(), "nothing laid out");

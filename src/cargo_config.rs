@@ -31,24 +31,18 @@ impl CargoConfig {
     /// The files cargo reads when run in `dir` (unreadable or malformed files are left out:
     /// cargo itself then stops with its own error, which names the file).
     pub fn for_dir(dir: &Path) -> CargoConfig {
+        // cargo's file in a directory: `config.toml`, else the older `config`.
+        let file_in = |d: &Path| {
+            ["config.toml", "config"]
+                .iter()
+                .map(|name| d.join(name))
+                .find(|p| p.is_file())
+        };
         let mut paths: Vec<PathBuf> = dir
             .ancestors()
-            .filter_map(|d| {
-                ["config.toml", "config"]
-                    .iter()
-                    .map(|name| d.join(".cargo").join(name))
-                    .find(|p| p.is_file())
-            })
+            .filter_map(|d| file_in(&d.join(".cargo")))
             .collect();
-        if let Some(home) = crate::fsutil::cargo_home() {
-            if let Some(p) = ["config.toml", "config"]
-                .iter()
-                .map(|name| home.join(name))
-                .find(|p| p.is_file())
-            {
-                paths.push(p);
-            }
-        }
+        paths.extend(crate::fsutil::cargo_home().and_then(|home| file_in(&home)));
         let mut seen: Vec<PathBuf> = Vec::new();
         let mut files = Vec::new();
         for path in paths {

@@ -139,27 +139,13 @@ pub fn build_args(profile: Option<&str>, features: &Features) -> String {
 /// extension is built from (its manifest and Rust sources, by crate: a glob over the whole
 /// project would walk target/ and the venv).
 pub fn rust_cache_keys(ws: &Workspace) -> Vec<String> {
-    let rel = |p: &std::path::Path| -> String {
-        let r = p
-            .strip_prefix(&ws.root)
-            .unwrap_or(p)
-            .to_string_lossy()
-            .into_owned();
-        r.trim_start_matches('/').to_owned()
-    };
-    let at = |dir: &std::path::Path, file: &str| {
-        let d = rel(dir);
-        if d.is_empty() {
-            file.to_owned()
-        } else {
-            format!("{d}/{file}")
-        }
-    };
+    let rel = |p: &std::path::Path| ws.relative(p).display().to_string();
+    let cargo_root = &ws.cargo_workspace_root;
     let mut keys = vec![
         "pyproject.toml".to_owned(),
-        at(&ws.cargo_workspace_root, "Cargo.toml"),
-        at(&ws.cargo_workspace_root, "Cargo.lock"),
-        at(&ws.cargo_workspace_root, ".cargo/config.toml"),
+        rel(&cargo_root.join("Cargo.toml")),
+        rel(&cargo_root.join("Cargo.lock")),
+        rel(&cargo_root.join(".cargo/config.toml")),
     ];
     let mut crates: Vec<&std::path::Path> = std::iter::once(&ws.cdylib)
         .chain(&ws.rlib_deps)
@@ -167,8 +153,8 @@ pub fn rust_cache_keys(ws: &Workspace) -> Vec<String> {
         .collect();
     crates.sort();
     for dir in crates {
-        keys.push(at(dir, "Cargo.toml"));
-        keys.push(at(dir, "**/*.rs"));
+        keys.push(rel(&dir.join("Cargo.toml")));
+        keys.push(rel(&dir.join("**/*.rs")));
     }
     keys.dedup();
     keys

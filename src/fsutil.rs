@@ -24,6 +24,13 @@ pub fn cargo_home() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
 }
 
+/// Makes `path` executable by all (0755), as a shared object or a program is.
+pub fn set_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("cannot make {} executable", path.display()))
+}
+
 /// A temporary name beside `path`, unique to this process.
 pub fn temp_beside(path: &Path) -> PathBuf {
     let name = path

@@ -267,9 +267,7 @@ fn place_carried_libraries(ws: &Workspace, contents: &WheelContents) -> Result<(
             crate::fsutil::write_atomic(&ignore, b"# placed by maou-build develop\n*\n")?;
         }
         crate::fsutil::write_atomic(&dest, &entry.bytes)?;
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&dest, fs::Permissions::from_mode(0o755))
-            .with_context(|| format!("cannot make {} executable", dest.display()))?;
+        crate::fsutil::set_executable(&dest)?;
     }
     Ok(())
 }

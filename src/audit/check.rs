@@ -39,36 +39,44 @@ impl std::fmt::Display for Finding {
     }
 }
 
+/// What follows `$ORIGIN` (or `${ORIGIN}`) in a search path, when it starts with it.
+fn origin_rest(path: &str) -> Option<&str> {
+    let rest = path
+        .strip_prefix("${ORIGIN}")
+        .or_else(|| path.strip_prefix("$ORIGIN"))?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+/// The directory a `$ORIGIN` search path of the wheel member `member` names, as the
+/// components of its path in the wheel; None when it is not `$ORIGIN`-relative or leads
+/// above the wheel's root.
+fn origin_dir(path: &str, member: &str) -> Option<Vec<String>> {
+    let rest = origin_rest(path)?;
+    let mut parts: Vec<String> = Path::new(member)
+        .parent()
+        .into_iter()
+        .flat_map(|d| d.components())
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    for component in Path::new(rest.trim_start_matches('/')).components() {
+        match component {
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::Normal(n) => parts.push(n.to_string_lossy().into_owned()),
+            _ => {}
+        }
+    }
+    Some(parts)
+}
+
 /// Where a search path may point: `$ORIGIN` and below it, and for a wheel member, not
 /// above the wheel's root (`member` is its path in the wheel).
 pub fn search_path_inside(path: &str, member: Option<&str>) -> bool {
-    let rest = if let Some(rest) = path.strip_prefix("$ORIGIN") {
-        rest
-    } else if let Some(rest) = path.strip_prefix("${ORIGIN}") {
-        rest
-    } else {
-        return false;
-    };
-    if !(rest.is_empty() || rest.starts_with('/')) {
-        return false;
+    match member {
+        Some(member) => origin_dir(path, member).is_some(),
+        None => origin_rest(path).is_some(),
     }
-    let Some(member) = member else {
-        return true;
-    };
-    // Resolve against the member's directory, counting depth from the wheel root.
-    let dir = Path::new(member).parent().unwrap_or(Path::new(""));
-    let mut depth: i64 = dir.components().count() as i64;
-    for component in Path::new(rest.trim_start_matches('/')).components() {
-        match component {
-            Component::ParentDir => depth -= 1,
-            Component::Normal(_) => depth += 1,
-            _ => {}
-        }
-        if depth < 0 {
-            return false;
-        }
-    }
-    true
 }
 
 /// The wheel member a `NEEDED` library `lib` of `member` resolves to through one of its
@@ -81,31 +89,9 @@ pub fn bundled<'a>(
     files: &BTreeSet<&'a str>,
 ) -> Option<&'a str> {
     facts.search_paths.iter().find_map(|sp| {
-        if !search_path_inside(&sp.path, Some(member)) {
-            return None;
-        }
-        let rest = sp
-            .path
-            .strip_prefix("${ORIGIN}")
-            .or_else(|| sp.path.strip_prefix("$ORIGIN"))?;
-        let mut parts: Vec<String> = Path::new(member)
-            .parent()
-            .into_iter()
-            .flat_map(|d| d.components())
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        for component in Path::new(rest.trim_start_matches('/')).components() {
-            match component {
-                Component::ParentDir => {
-                    parts.pop();
-                }
-                Component::Normal(n) => parts.push(n.to_string_lossy().into_owned()),
-                _ => {}
-            }
-        }
+        let mut parts = origin_dir(&sp.path, member)?;
         parts.push(lib.to_owned());
-        let path = parts.join("/");
-        files.get(path.as_str()).copied()
+        files.get(parts.join("/").as_str()).copied()
     })
 }
 

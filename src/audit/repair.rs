@@ -41,15 +41,10 @@ pub fn object(path: &Path, bytes: &mut [u8], out: Option<&Path>) -> Result<Repai
             None => path.to_path_buf(),
         };
         crate::fsutil::write_atomic(&dest, bytes)?;
-        set_executable(&dest);
+        let _ = crate::fsutil::set_executable(&dest);
         r.written = Some(dest);
     }
     Ok(r)
-}
-
-fn set_executable(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o755));
 }
 
 /// A wheel after the repair: the file to audit, its name and contents.

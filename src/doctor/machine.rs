@@ -5,7 +5,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::{env, fail, pass, warn, Check};
-use crate::cargo_config::CargoConfig;
 use crate::process;
 use crate::python;
 use crate::resources::{self, gib};
@@ -83,8 +82,7 @@ pub(super) fn jobs(ws: &Workspace, checks: &mut Vec<Check>) {
         ));
         return;
     }
-    let config = CargoConfig::for_dir(&ws.root);
-    let configured = config.get(&["build", "jobs"]).and_then(|f| {
+    let configured = ws.cargo_config_files.get(&["build", "jobs"]).and_then(|f| {
         let jobs = usize::try_from(f.value.as_integer()?).ok()?;
         Some((jobs, f.file.to_path_buf()))
     });
@@ -155,9 +153,8 @@ fn free_space(path: &Path) -> Option<u64> {
 
 pub(super) fn target(ws: &Workspace) -> Check {
     let link = ws.cargo_workspace_root.join("target");
-    let config = CargoConfig::for_dir(&ws.root);
     if std::env::var_os("CARGO_TARGET_DIR").is_none() {
-        if let Some(found) = config.get(&["build", "target-dir"]) {
+        if let Some(found) = ws.cargo_config_files.get(&["build", "target-dir"]) {
             // Every door builds there: develop's store and target/ are not used.
             return warn(
                 "target dir",

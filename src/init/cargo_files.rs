@@ -17,7 +17,7 @@ use crate::workspace::{Policy, ThirdParty, Workspace};
 pub const BUILD_SCRIPT: &str = include_str!("assets/cdylib-build.rs");
 
 fn relative(edits: &Edits, path: &Path) -> PathBuf {
-    super::relative(edits.ws, path)
+    edits.ws.relative(path)
 }
 
 /// A path from directory `from` to `to`, both under the same root (`../maou_dev_deps`).
@@ -330,8 +330,7 @@ pub(super) fn overriding_settings(ws: &Workspace) -> Vec<String> {
         }
     }
     use crate::cargo_config::shown as value;
-    let config = crate::cargo_config::CargoConfig::for_dir(&ws.root);
-    for file in &config.files {
+    for file in &ws.cargo_config_files.files {
         let shown = file.path.display();
         if let Some(profiles) = file.table.get("profile").and_then(|p| p.as_table()) {
             for (name, keys) in profiles {

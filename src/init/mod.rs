@@ -230,11 +230,6 @@ pub fn plan(ws: &Workspace, lock_before: Snapshot, options: &Options) -> Result<
     })
 }
 
-/// `path` relative to the workspace's root (as it is when outside it).
-fn relative(ws: &Workspace, path: &Path) -> PathBuf {
-    path.strip_prefix(&ws.root).unwrap_or(path).to_path_buf()
-}
-
 impl Plan {
     /// Whether the workspace is as init leaves it (the record aside), its lock included.
     pub fn is_clean(&self) -> bool {

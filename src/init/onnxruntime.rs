@@ -33,7 +33,7 @@ struct Cores {
 
 fn pins() -> Pins {
     serde_json::from_str(include_str!("onnxruntime.json"))
-        .expect("src/init/onnxruntime.json is valid (tests/init.rs)")
+        .expect("src/init/onnxruntime.json is valid (this module's tests read it)")
 }
 
 pub(super) fn pin(edits: &mut Edits) -> Result<()> {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::{relative, Edits};
+use super::Edits;
 
 /// Where init's workflow goes when the workspace has none there (or has init's).
 pub const FILE: &str = ".github/workflows/build-wheel.yml";
@@ -16,22 +16,17 @@ pub const BESIDE: &str = ".github/workflows/maou-build-wheels.yml";
 
 pub(super) fn write(edits: &mut Edits) -> Result<()> {
     let path = Path::new(FILE);
-    let theirs = match edits.text(path)? {
-        None => false,
-        Some(text) => {
-            let key = FILE.to_owned();
-            !(edits.record.has(&key) || text == full(edits))
+    let ours = full(edits);
+    let text = match edits.text(path)? {
+        Some(text) if !(edits.record.has(FILE) || text == ours) => text,
+        _ => {
+            return edits.owned_file(
+                path,
+                ours,
+                "the build-wheel workflow: nix build .#wheels, then publish-latest",
+            )
         }
     };
-    if !theirs {
-        let text = full(edits);
-        return edits.owned_file(
-            path,
-            text,
-            "the build-wheel workflow: nix build .#wheels, then publish-latest",
-        );
-    }
-    let text = edits.text(path)?.unwrap_or_default();
     let features = built_features(&text);
     edits.notes.push(format!(
         "{FILE} is the workspace's own release workflow{}: kept as it is, still the one that \
@@ -46,10 +41,9 @@ pub(super) fn write(edits: &mut Edits) -> Result<()> {
             format!(" (it builds --features {})", features.join(","))
         }
     ));
-    let beside = beside(&full(edits));
     edits.owned_file(
         Path::new(BESIDE),
-        beside,
+        beside(&ours),
         "init's Nix wheel build, beside the workspace's release workflow: run by hand, publishes nothing",
     )?;
     release_notes(edits, &text)
@@ -134,22 +128,14 @@ pub(super) fn built_features(text: &str) -> Vec<String> {
 /// init's workflow, its cache keyed by the files the wheels are built from.
 fn full(edits: &Edits) -> String {
     let ws = edits.ws;
-    let rel = |p: &Path| relative(ws, p).display().to_string();
-    let cargo_root = rel(&ws.cargo_workspace_root);
-    let at = |file: &str| {
-        if cargo_root.is_empty() {
-            file.to_owned()
-        } else {
-            format!("{cargo_root}/{file}")
-        }
-    };
+    let rel = |p: &Path| ws.relative(p).display().to_string();
     let mut files = vec![
         "flake.lock".to_owned(),
         "flake.nix".to_owned(),
         "pyproject.toml".to_owned(),
         ".cargo/**".to_owned(),
-        at("Cargo.toml"),
-        at("Cargo.lock"),
+        rel(&ws.cargo_workspace_root.join("Cargo.toml")),
+        rel(&ws.cargo_workspace_root.join("Cargo.lock")),
     ];
     let mut dirs: Vec<String> = std::iter::once(&ws.cdylib)
         .chain(&ws.rlib_deps)

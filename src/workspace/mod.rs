@@ -109,6 +109,9 @@ pub struct Workspace {
     /// The Cargo workspace's `[profile.*]` sections.
     #[serde(skip)]
     pub profiles: Profiles,
+    /// cargo's configuration files where the doors run cargo (the root), nearest first.
+    #[serde(skip)]
+    pub cargo_config_files: crate::cargo_config::CargoConfig,
     /// `[tool.maturin] compatibility`, if set (the platform policy's name).
     pub compatibility: Option<String>,
     pub cargo_workspace_root: PathBuf,
@@ -179,7 +182,12 @@ impl Workspace {
         let cdylib = to_crate(cdylib_pkg, lib);
         let team_cache = parsed.tool.maou_build.team_cache;
         check_team_cache(pyproject, team_cache.as_deref())?;
-        let profiles = Profiles::read(&metadata.workspace_root.join("Cargo.toml"))?;
+        // Read once, where every door runs cargo: the profiles, doctor and init judge by it.
+        let cargo_config_files = crate::cargo_config::CargoConfig::for_dir(&root);
+        let profiles = Profiles::read(
+            &metadata.workspace_root.join("Cargo.toml"),
+            &cargo_config_files,
+        )?;
         check_profiles(pyproject, &profiles, &maturin)?;
         let features = Features {
             features: maturin.features,
@@ -237,6 +245,7 @@ impl Workspace {
             uv_build_args,
             uv_cache_keys,
             profiles,
+            cargo_config_files,
             compatibility: maturin.compatibility,
             rlib_deps: workspace_deps(&metadata, cdylib_pkg),
             cargo_workspace_root: metadata.workspace_root,
@@ -261,6 +270,12 @@ impl Workspace {
             dir.push(part);
         }
         dir
+    }
+
+    /// `path` relative to the root, as the workspace's own files name it (as it is when it
+    /// is outside the root).
+    pub fn relative(&self, path: &Path) -> PathBuf {
+        path.strip_prefix(&self.root).unwrap_or(path).to_path_buf()
     }
 
     /// The file cargo or rustup would read as `rel` (`.cargo/config.toml`,

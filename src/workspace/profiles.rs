@@ -82,21 +82,22 @@ pub struct Profile {
 }
 
 impl Profiles {
-    /// Reads the `[profile]` table of `manifest` (the Cargo workspace's root `Cargo.toml`).
-    pub fn read(manifest: &Path) -> Result<Profiles> {
+    /// Reads the `[profile]` table of `manifest` (the Cargo workspace's root `Cargo.toml`),
+    /// and the `[profile]` sections of cargo's configuration files (`config`, as read where
+    /// cargo runs) that override it.
+    pub fn read(manifest: &Path, config: &crate::cargo_config::CargoConfig) -> Result<Profiles> {
         let text = std::fs::read_to_string(manifest)
             .with_context(|| format!("cannot read {}", manifest.display()))?;
         let parsed: Manifest = toml::from_str(&text).with_context(|| {
             format!("cannot read the [profile] table of {}", manifest.display())
         })?;
-        let dir = manifest.parent().unwrap_or(Path::new("."));
-        let config = crate::cargo_config::CargoConfig::for_dir(dir)
+        let config = config
             .files
-            .into_iter()
+            .iter()
             .filter_map(|f| {
                 let profile = f.table.get("profile")?.clone();
                 let sections: BTreeMap<String, Section> = profile.try_into().ok()?;
-                Some((f.path, sections))
+                Some((f.path.clone(), sections))
             })
             .collect();
         Ok(Profiles {
@@ -279,7 +280,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("Cargo.toml");
         std::fs::write(&path, toml).unwrap();
-        Profiles::read(&path).unwrap()
+        Profiles::read(&path, &crate::cargo_config::CargoConfig::default()).unwrap()
     }
 
     #[test]
