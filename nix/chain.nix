@@ -26,7 +26,10 @@
   # `cargo metadata` and remaps it alike: /cargo/registry in every panic message.
   registry = "${cargoVendorDir}/${builtins.hashString "sha256" "registry+https://github.com/rust-lang/crates.io-index"}";
   remap = "target.${target}.rustflags=[\"--remap-path-prefix=${registry}=/cargo/registry\"]";
-  features = lib.optionalString (product.wheelFeatures != []) "--features ${lib.concatStringsSep "," product.wheelFeatures}";
+  features =
+    if product.releaseFeatures != []
+    then "--features ${lib.concatStringsSep "," product.releaseFeatures}"
+    else lib.optionalString product.maturinNamesFeatures "--features ''";
   bundled = import ./bundled.nix {inherit pkgs product;};
   # maturin grafts the pinned libraries (bundled.nix), and only those; else it checks.
   auditwheel =

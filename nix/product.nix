@@ -71,7 +71,17 @@ in {
   pythons = import ./requires-python.nix {inherit lib;} (pyproject.project.requires-python or "");
   # The default platform's one source, read by maou-build too (src/audit/policy.rs).
   platform = maturin.compatibility or maturin.manylinux or (lib.importJSON ../src/audit/platforms.json).default;
-  wheelFeatures = (pyproject.tool.maou-build or {}).wheel-features or [];
+  # The wheels' features, as `maou-build wheel` gives them to maturin (whose --features
+  # replace [tool.maturin]'s): [tool.maturin]'s without the dev dylib's, then
+  # [tool.maou-build] wheel-features (src/workspace/inputs.rs, release_features).
+  releaseFeatures = let
+    own = pyproject.tool.maou-build or {};
+    maturinFeatures = builtins.filter (f: f != (own.dev-dylib-feature or null)) (maturin.features or []);
+  in
+    lib.unique (maturinFeatures ++ (own.wheel-features or []));
+  # Whether [tool.maturin] names features: then an empty releaseFeatures is passed as
+  # `--features ''`, which replaces them (features.rs, args_over).
+  maturinNamesFeatures = (maturin.features or []) != [];
   # Native libraries the wheels carry, each pinned by hash (bundled.nix).
   bundledLibraries = (pyproject.tool.maou-build or {}).bundled-libraries or [];
   src = fileset.toSource {

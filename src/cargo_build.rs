@@ -58,16 +58,19 @@ pub struct Outcome {
 }
 
 /// The workspace's dev dylib, when a build of `profile` links the third-party crates
-/// through it: any profile without cross-crate LTO (which links every crate statically),
-/// but not the seed's configuration.
+/// through it: the editable profile's builds (the cdylib's build script links it under that
+/// profile only), unless that profile has cross-crate LTO (which links every crate
+/// statically), and not the seed's configuration.
 pub fn dev_dylib<'w>(
     ws: &'w Workspace,
     profile: &Profile,
     dev_override: Option<DevOverride>,
 ) -> Option<&'w DevDylib> {
-    ws.dev_dylib
-        .as_ref()
-        .filter(|_| !profile.lto && dev_override != Some(DevOverride::Seed))
+    ws.dev_dylib.as_ref().filter(|_| {
+        profile.name == ws.editable_profile_name()
+            && !profile.lto
+            && dev_override != Some(DevOverride::Seed)
+    })
 }
 
 /// `features` and, when a build links through `dylib`, its feature.
@@ -87,10 +90,14 @@ impl Request<'_> {
         dev_dylib(self.ws, self.profile, self.dev_override)
     }
 
-    /// Every feature switch of the build: the request's, and the dev dylib's feature when
-    /// it links through it.
+    /// Every feature switch of the build: the request's (`[tool.maturin] features`, where
+    /// init puts the dev dylib's, and the command line's), and the dev dylib's feature when
+    /// it links through it and they lack it. The seed's configuration (the bench's baseline) links statically: without it.
     pub fn features(&self) -> Features {
-        with_dev_dylib(&self.features, self.dev_dylib())
+        match (&self.ws.dev_dylib, self.dev_override) {
+            (Some(d), Some(DevOverride::Seed)) => self.features.without(&d.feature),
+            _ => with_dev_dylib(&self.features, self.dev_dylib()),
+        }
     }
 
     /// cargo's arguments: those maturin gives it (`cargo rustc --lib` with the profile and

@@ -118,7 +118,7 @@ fn install_editable(
     dev_override: Option<DevOverride>,
 ) -> Result<()> {
     let features = request.features();
-    let mismatches = crate::doors::mismatches(ws, &chosen.profile.name, &features);
+    let mismatches = crate::doors::mismatches(ws, &chosen.profile.name, &features, &venv.dir);
     let env = build.vars();
     let how = if dev_override.is_some() {
         Install::OwnWheel
@@ -133,6 +133,7 @@ fn install_editable(
             build_args: Some(crate::doors::build_args(
                 Some(&chosen.profile.name),
                 &features,
+                Some(&venv.python),
             )),
             env: &env,
         }
@@ -256,7 +257,10 @@ fn run_build(
 /// The venv develop installs into (`--venv`, else `.venv` in the workspace), made when
 /// missing, with what was done said.
 fn venv_of(ws: &Workspace, args: &Options) -> Result<Venv> {
-    let dir = args.venv.clone().unwrap_or_else(|| ws.root.join(".venv"));
+    let dir = args
+        .venv
+        .clone()
+        .unwrap_or_else(|| ws.root.join(crate::doors::VENV));
     let venv = editable::ensure(ws, &dir, args.python)?;
     for action in &venv.actions {
         note(action);
@@ -335,7 +339,7 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         features,
         env: [
             build.vars(),
-            crate::pyo3_env::vars(ws, &venv.interpreter, &build.rustc_host)?,
+            crate::pyo3_env::vars(ws, &venv.interpreter, &venv.python, &build.rustc_host)?,
         ]
         .concat(),
         dev_override: args.dev_override,

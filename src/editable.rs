@@ -174,8 +174,8 @@ pub fn install(ws: &Workspace, venv: &mut Venv, how: Install) -> Result<bool> {
 }
 
 /// `uv pip install -e` of the workspace, maturin given `build_args` (the profile and the
-/// features, when `[tool.uv]` does not give them: uv would join two values into a list
-/// maturin cannot read) and the base interpreter, as develop builds.
+/// features and the venv's interpreter, when `[tool.uv]` does not give them: uv would join
+/// two values into a list maturin cannot read), as develop builds.
 fn install_with_uv(
     ws: &Workspace,
     venv: &Venv,
@@ -194,8 +194,7 @@ fn install_with_uv(
         args.push(format!("{}:maturin.build-args={b}", ws.package).into());
     }
     args.extend(["--editable".into(), ws.root.clone().into()]);
-    let mut vars = env.to_vec();
-    vars.push(("MATURIN_PEP517_USE_BASE_PYTHON".into(), "1".into()));
+    let vars = env.to_vec();
     let shown = process::display(&uv.to_string_lossy(), &args);
     let expr = crate::build_env::child(&uv.to_string_lossy(), args, &ws.root, &vars);
     let ok = process::each_line(expr, &shown, |line| eprint!("{line}"))?;

@@ -36,12 +36,13 @@ impl Chosen {
     /// The profile for a build of `ws`: `cli` when given, else what maturin builds for an
     /// editable install (`[tool.maturin] editable-profile`, else `profile`), else dev.
     pub fn for_workspace(ws: &Workspace, cli: Option<&str>) -> Result<Chosen> {
-        let (name, source) = match (cli, ws.editable_profile.as_deref(), ws.profile.as_deref()) {
-            (Some(name), _, _) => (name, ProfileSource::CommandLine),
-            (None, Some(name), _) => (name, ProfileSource::MaturinEditable),
-            (None, None, Some(name)) => (name, ProfileSource::Maturin),
-            (None, None, None) => ("dev", ProfileSource::Default),
+        let source = match (cli, &ws.editable_profile, &ws.profile) {
+            (Some(_), _, _) => ProfileSource::CommandLine,
+            (None, Some(_), _) => ProfileSource::MaturinEditable,
+            (None, None, Some(_)) => ProfileSource::Maturin,
+            (None, None, None) => ProfileSource::Default,
         };
+        let name = cli.unwrap_or_else(|| ws.editable_profile_name());
         let profile = ws.profiles.resolve(name).with_context(|| match source {
             ProfileSource::CommandLine => format!("--profile {name}"),
             ProfileSource::MaturinEditable => {

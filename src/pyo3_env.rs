@@ -8,9 +8,10 @@
 //! `configure_pyo3_env`) sets `PYO3_BUILD_EXTENSION_MODULE`, `PYO3_PYTHON`,
 //! `PYTHON_SYS_EXECUTABLE`, `PYO3_ENVIRONMENT_SIGNATURE` (`cpython-3.12-64bit`), and, for a
 //! stable-ABI build with PyO3 0.29 or later, `PYO3_CONFIG_FILE`: a file it writes under
-//! `<target>/maturin/`. The interpreter is the one maturin is given: in a PEP 517 build
-//! that is uv's throw-away build environment, unless `[tool.maturin] use-base-python =
-//! true` makes it the real path of the base interpreter, the one used here.
+//! `<target>/maturin/`. The interpreter is the one maturin is given: `maturin develop`'s is
+//! the venv's (`$VIRTUAL_ENV/bin/python`), the one used here; a PEP 517 build's is uv's
+//! throw-away build environment's unless maturin's build arguments name one (init writes
+//! `--interpreter .venv/bin/python` for uv, [crate::doors]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,14 +20,6 @@ use anyhow::Result;
 
 use crate::python::Interpreter;
 use crate::workspace::{StableAbi, Workspace};
-
-/// The interpreter maturin builds with under `use-base-python`: the venv's base, real path.
-fn build_interpreter(interp: &Interpreter) -> &Path {
-    interp
-        .base_executable
-        .as_deref()
-        .unwrap_or(&interp.executable)
-}
 
 /// maturin's `PYO3_CONFIG_FILE` for `interp`, when it writes one: its path under the
 /// target directory and its contents.
@@ -50,12 +43,17 @@ fn config_file(
     (path, contents)
 }
 
-/// The variables for a build of `ws`'s extension with `interp` on the host `host` (rustc's
-/// target triple). Writes maturin's configuration file when it is needed and missing; one
-/// that exists is kept as it is (maturin rewrites it only when its own contents differ,
-/// which would rebuild pyo3).
-pub fn vars(ws: &Workspace, interp: &Interpreter, host: &str) -> Result<Vec<(String, String)>> {
-    let python = build_interpreter(interp).to_string_lossy().into_owned();
+/// The variables for a build of `ws`'s extension with `interp`, run as `python` (the venv's
+/// `bin/python`, as maturin names it), on the host `host` (rustc's target triple). Writes
+/// maturin's configuration file when it is needed and missing; one that exists is kept as
+/// it is (maturin rewrites it only when its own contents differ, which would rebuild pyo3).
+pub fn vars(
+    ws: &Workspace,
+    interp: &Interpreter,
+    python: &Path,
+    host: &str,
+) -> Result<Vec<(String, String)>> {
+    let python = python.to_string_lossy().into_owned();
     let mut vars = vec![
         ("PYO3_BUILD_EXTENSION_MODULE".to_owned(), "1".to_owned()),
         ("PYO3_PYTHON".to_owned(), python.clone()),

@@ -423,8 +423,14 @@ fn uv_builds_after_develop_are_measured_and_compile_nothing() {
     common::replace_in(
         &ws.join("pyproject.toml"),
         "[tool.maturin]\n",
-        "[tool.maturin]\neditable-profile = \"dev\"\nuse-base-python = true\n",
+        "[tool.maturin]\neditable-profile = \"dev\"\n",
     );
+    let py = std::fs::read_to_string(ws.join("pyproject.toml")).unwrap();
+    std::fs::write(
+        ws.join("pyproject.toml"),
+        py + "\n[tool.uv]\nconfig-settings-package = { foo = { \"maturin.build-args\" = \"--interpreter .venv/bin/python\" } }\n",
+    )
+    .unwrap();
     let (out, report) = bench_once(&ws, "uv-run-after-develop,uv-sync-new-venv", &[]);
     assert!(out.status.success(), "{}", text(&out));
     for s in report["scenarios"].as_array().unwrap() {
@@ -444,4 +450,44 @@ fn uv_builds_after_develop_are_measured_and_compile_nothing() {
             "the cold develops are the last baseline: {last}"
         );
     }
+}
+
+/// maou's edit as it makes one: a line and the crate's patch version raised, for develop
+/// and for each baseline alike (the version climbs once per build); develop rebuilds the
+/// crate and the extension, and the source checkout is left as it was.
+#[test]
+fn an_edit_with_its_version_bump_is_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    pyo3_workspace(&ws);
+    let manifest = fs::read_to_string(ws.join("crates/core/Cargo.toml")).unwrap();
+    let (out, report) = bench_once(&ws, "rlib-edit-bumped", &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let s = &report["scenarios"][0];
+    assert_eq!(s["id"], "rlib-edit-bumped", "{s}");
+    assert!(s["error"].is_null(), "{s}");
+    series_ok(&s["subject"], 1);
+    let baselines = s["baselines"].as_array().unwrap();
+    assert!(!baselines.is_empty(), "{s}");
+    // One bump for develop, one for each baseline: 0.1.0 -> 0.1.(1 + baselines).
+    assert_eq!(
+        s["facts"]["version_bumped_to"],
+        format!("0.1.{}", 1 + baselines.len()),
+        "{s}"
+    );
+    let units: Vec<&str> = s["facts"]["units_compiled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap().split(' ').next().unwrap())
+        .collect();
+    assert!(
+        units.contains(&"foo_core") && units.contains(&"_native"),
+        "{units:?}"
+    );
+    assert_eq!(
+        fs::read_to_string(ws.join("crates/core/Cargo.toml")).unwrap(),
+        manifest,
+        "the bench edits its copy, never the checkout"
+    );
 }

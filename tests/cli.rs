@@ -440,8 +440,24 @@ fn the_dev_dylib_is_read_checked_and_kept_out_of_wheels() {
         "{check}"
     );
 
-    // A feature the cdylib does not have, and one every build would get, are refused.
+    // [tool.maturin] features has it on (for every door); the wheels' maturin is given the
+    // features without it, which replace [tool.maturin]'s.
     let pyproject = root.join("pyproject.toml");
+    assert!(fs::read_to_string(&pyproject)
+        .unwrap()
+        .contains("features = [\"dev-dylib\"]"));
+    let out = maou_build(&root)
+        .args(["wheel", "--dry-run", "--python", "3.12"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("--features onnx") && !shown.contains("dev-dylib"),
+        "{shown}"
+    );
+
+    // A feature the cdylib does not have, and one the wheels would get, are refused.
     let refused = |from: &str, to: &str, says: &str| {
         replace_in(&pyproject, from, to);
         let out = info(&root);
@@ -455,9 +471,9 @@ fn the_dev_dylib_is_read_checked_and_kept_out_of_wheels() {
         "has no such feature",
     );
     refused(
-        "bindings = \"pyo3\"",
-        "bindings = \"pyo3\"\nfeatures = [\"dev-dylib\"]",
-        "every build",
+        "wheel-features = [\"onnx\"]",
+        "wheel-features = [\"onnx\", \"dev-dylib\"]",
+        "wheel-features names it too",
     );
 }
 

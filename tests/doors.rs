@@ -88,7 +88,7 @@ fn every_door_after_develop_compiles_nothing_and_keeps_its_extension() {
     replace_in(
         &root.join("pyproject.toml"),
         "[tool.maturin]\n",
-        "[tool.maturin]\neditable-profile = \"dev\"\nuse-base-python = true\n",
+        "[tool.maturin]\neditable-profile = \"dev\"\n",
     );
     // The Rust inputs in uv's cache keys, as init writes them (doctor checks they are).
     let keys = [
@@ -108,7 +108,11 @@ fn every_door_after_develop_compiles_nothing_and_keeps_its_extension() {
         .collect();
     fs::write(
         root.join("pyproject.toml"),
-        format!("{py}\n[tool.uv]\ncache-keys = [{}]\n", listed.join(", ")),
+        format!(
+            "{py}\n[tool.uv]\ncache-keys = [{}]\n\
+             config-settings-package = {{ foo = {{ \"maturin.build-args\" = \"--interpreter .venv/bin/python\" }} }}\n",
+            listed.join(", ")
+        ),
     )
     .unwrap();
     let ws = Ws {
@@ -241,38 +245,203 @@ fn every_door_after_develop_compiles_nothing_and_keeps_its_extension() {
     assert_eq!(run_python(&root, answer), "45");
     assert_eq!(extension_files(&ws.root), ["_native.abi3.so"]);
 
-    // Without use-base-python uv's builds would recompile pyo3: doctor warns, with the fix.
-    replace_in(&root.join("pyproject.toml"), "use-base-python = true\n", "");
+    // A stable-ABI extension: pyo3 reads maturin's configuration file, not the interpreter,
+    // so uv's builds need not name the venv's (doctor agrees).
+    replace_in(
+        &root.join("pyproject.toml"),
+        "config-settings-package = { foo = { \"maturin.build-args\" = \"--interpreter .venv/bin/python\" } }\n",
+        "",
+    );
     let mut cmd = maou_build(&root);
     ws.env(&mut cmd);
     let doctor = cmd.args(["doctor", "--json"]).output().unwrap();
     let report: Value = serde_json::from_slice(&doctor.stdout).unwrap();
     let check = common::check_named(&report, "uv builds");
+    assert_eq!(check["level"], "PASS", "{check}");
+}
+
+/// `maou-build init ARGS` in `root`, the flake input this checkout: succeeds; its output.
+fn init(root: &Path, args: &[&str]) -> Output {
+    let out = maou_build(root)
+        .arg("init")
+        .args(args)
+        .arg("--flake-url")
+        .arg(format!("path:{}", common::source_root().display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "init {args:?}: {}", text(&out));
+    out
+}
+
+/// The ELF `NEEDED` entries of the shared library at `path` (`readelf -d`).
+fn needed(path: &Path) -> Vec<String> {
+    let out = Command::new("readelf")
+        .arg("-d")
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .filter_map(|l| l.split('[').nth(1))
+        .map(|l| l.trim_end_matches(']').to_owned())
+        .collect()
+}
+
+/// maou's README's door, `uv run maturin develop`, and plain `maturin develop` in the venv,
+/// on a workspace init has set up (its dev dylib, a version-specific extension: pyo3 reads
+/// the interpreter, so every door must name the same one): right after develop they compile
+/// nothing and leave develop's one extension file, byte for byte; after a Rust edit they
+/// build develop's build (the edited crate and the extension, linked through the dev dylib,
+/// in develop's store), which develop then finds fresh; `uv run` after an edit runs the
+/// edited code, pyo3 untouched.
+#[test]
+fn maturin_develop_is_a_door_like_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("foo");
+    pyo3_workspace(&root);
+    init(&root, &[]);
+    let ws = Ws {
+        root: root.clone(),
+        cache: tmp.path().join("cache"),
+        uv_cache: tmp.path().join("uv-cache"),
+    };
+    let answer = "import foo; print(foo.answer)";
+    let first = ws.develop();
+    let ext = PathBuf::from(first["installed"].as_str().unwrap());
+    let files = extension_files(&root);
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].contains("cpython-312"), "{files:?}");
+    let bytes = fs::read(&ext).unwrap();
+    assert!(
+        needed(&ext).iter().any(|n| n.contains("foo_dev_deps")),
+        "{:?}",
+        needed(&ext)
+    );
+
+    // maturin in the venv, as maou's dev dependency group puts it there.
+    let version = Command::new("maturin").arg("--version").output().unwrap();
+    let version = String::from_utf8_lossy(&version.stdout)
+        .split_whitespace()
+        .nth(1)
+        .expect("maturin --version says its version")
+        .to_owned();
+    ws.uv(&[
+        "pip",
+        "install",
+        "--python",
+        ".venv/bin/python",
+        &format!("maturin=={version}"),
+    ]);
+    let venv = root.join(".venv");
+    let maturin_develop = || -> Output {
+        let mut cmd = Command::new(venv.join("bin/maturin"));
+        ws.env(&mut cmd);
+        let path = std::env::var_os("PATH").unwrap();
+        let mut dirs = vec![venv.join("bin")];
+        dirs.extend(std::env::split_paths(&path));
+        let out = cmd
+            .env("VIRTUAL_ENV", &venv)
+            .env("PATH", std::env::join_paths(dirs).unwrap())
+            .arg("develop")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "maturin develop: {}", text(&out));
+        out
+    };
+
+    // Right after develop: nothing compiled, the same single file.
+    for (door, out) in [
+        ("maturin develop", maturin_develop()),
+        (
+            "uv run maturin develop",
+            ws.uv(&["run", "maturin", "develop"]),
+        ),
+    ] {
+        assert_eq!(
+            compiled_by_uv(&out),
+            Vec::<String>::new(),
+            "{door}: {}",
+            text(&out)
+        );
+        assert_eq!(extension_files(&root), files, "{door}");
+        assert!(
+            fs::read(&ext).unwrap() == bytes,
+            "{door} changed the extension"
+        );
+    }
+    assert_eq!(run_python(&root, answer), "42");
+
+    // A Rust edit built by `maturin develop`: the edited crate and the extension, linked
+    // through the dylib; develop then finds it fresh and keeps its bytes.
+    replace_in(&root.join("crates/core/src/lib.rs"), "42", "43");
+    let out = maturin_develop();
+    let mut built = compiled_by_uv(&out);
+    built.sort();
+    assert_eq!(built, ["foo_core", "foo_native"], "{}", text(&out));
+    assert_eq!(extension_files(&root), files);
+    assert!(needed(&ext).iter().any(|n| n.contains("foo_dev_deps")));
+    let by_maturin = fs::read(&ext).unwrap();
+    assert_eq!(compiled(&ws.develop()), Vec::<String>::new());
+    assert!(
+        fs::read(&ext).unwrap() == by_maturin,
+        "develop relinked maturin's build"
+    );
+    assert_eq!(run_python(&root, answer), "43");
+
+    // A Rust edit run by `uv run` alone: the edited code, pyo3 untouched (uv names the
+    // venv's interpreter, as maturin develop and develop do).
+    replace_in(&root.join("crates/core/src/lib.rs"), "43", "44");
+    let out = ws.uv(&["run", "python", "-c", answer]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "44");
+    let mut built = compiled_by_uv(&out);
+    built.sort();
+    assert_eq!(built, ["foo_core", "foo_native"], "{}", text(&out));
+    assert_eq!(extension_files(&root), files);
+    assert_eq!(compiled(&ws.develop()), Vec::<String>::new());
+    let out = maturin_develop();
+    assert_eq!(compiled_by_uv(&out), Vec::<String>::new(), "{}", text(&out));
+
+    let doctor = || -> Value {
+        let mut cmd = maou_build(&root);
+        ws.env(&mut cmd);
+        let out = cmd.args(["doctor", "--json"]).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)))
+    };
+    assert_eq!(common::check_named(&doctor(), "uv builds")["level"], "PASS");
+    // Without the interpreter in uv's build arguments uv would build with another one, and
+    // pyo3 and all above it would recompile: doctor warns, with the line init writes.
+    let py = fs::read_to_string(root.join("pyproject.toml")).unwrap();
+    let without: String = py
+        .lines()
+        .filter(|l| !l.contains("--interpreter"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(without, py);
+    fs::write(root.join("pyproject.toml"), without).unwrap();
+    let check = common::check_named(&doctor(), "uv builds");
     assert_eq!(check["level"], "WARN", "{check}");
     assert!(
         check["fix"]
             .as_str()
             .unwrap()
-            .contains("use-base-python = true"),
+            .contains("--interpreter .venv/bin/python"),
         "{check}"
     );
 }
 
 /// `uv build` makes a wheel, not an editable install: the build arguments init writes for
-/// uv's editable builds (`[tool.uv] config-settings-package`, with the dev dylib's feature)
-/// never reach it, so the wheel links every crate statically: the audit finds no library
-/// outside the policy and it imports in a fresh venv with nothing beside it.
+/// uv's editable builds (`[tool.uv] config-settings-package`) never reach it, and the dev
+/// dylib's feature, on for every door, links nothing outside the editable profile: the wheel
+/// links every crate statically, the audit finds no library outside the policy and it
+/// imports in a fresh venv with nothing beside it.
 #[test]
 fn uv_build_makes_a_wheel_without_the_dev_dylib() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("foo");
     pyo3_workspace(&root);
-    let init = maou_build(&root)
-        .args(["init", "--flake-url"])
-        .arg(format!("path:{}", common::source_root().display()))
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{}", text(&init));
+    init(&root, &[]);
     let pyproject = fs::read_to_string(root.join("pyproject.toml")).unwrap();
     assert!(pyproject.contains("dev-dylib"), "{pyproject}");
     let ws = Ws {
@@ -296,10 +465,14 @@ fn uv_build_makes_a_wheel_without_the_dev_dylib() {
     ]);
     let said = text(&out);
     assert!(said.contains("maturin pep517 build-wheel"), "{said}");
+    // uv's editable settings (the venv's interpreter) stay out of it; the dylib's feature
+    // is on ([tool.maturin] features, for `maturin develop`), but a release build's build
+    // script does not link the dylib (what the audit below checks).
     assert!(
-        !said.contains("dev-dylib"),
-        "the dev dylib's feature reached uv build:\n{said}"
+        !said.contains("--interpreter .venv/bin/python"),
+        "uv's editable build arguments reached uv build:\n{said}"
     );
+    assert!(said.contains("`release` profile"), "{said}");
     let wheel = fs::read_dir(&dist)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -333,4 +506,136 @@ fn uv_build_makes_a_wheel_without_the_dev_dylib() {
         common::python_prints(&venv, "import foo; print(foo.answer)"),
         "42"
     );
+}
+
+/// A maturin project that is not a Cargo workspace, in its two common layouts: one cdylib
+/// crate with pyproject.toml beside it, alone or taking its library crate by a path
+/// dependency outside the project's directory (stable ABI, as such projects usually are).
+fn single_crate(root: &Path, with_core: bool) -> PathBuf {
+    let write = |rel: &str, body: &str| {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, body).unwrap();
+    };
+    let (project, answer, dep) = if with_core {
+        write(
+            "core/Cargo.toml",
+            "[package]\nname = \"foo_core\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+             [dependencies]\nitoa = \"1\"\n",
+        );
+        write(
+            "core/src/lib.rs",
+            "pub fn answer() -> u32 { itoa::Buffer::new().format(42u32).parse().unwrap() }\n",
+        );
+        (
+            root.join("bindings/python"),
+            "foo_core::answer()",
+            "foo_core = { path = \"../../core\" }\n",
+        )
+    } else {
+        (root.to_path_buf(), "42u32", "")
+    };
+    let rel = |p: &str| project.strip_prefix(root).unwrap().join(p);
+    let rel = |p: &str| rel(p).display().to_string();
+    write(
+        &rel("Cargo.toml"),
+        &format!(
+            "[package]\nname = \"foo_py\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+             [lib]\nname = \"_native\"\ncrate-type = [\"cdylib\"]\n\n[dependencies]\n{dep}\
+             pyo3 = {{ version = \"=0.29.3\", features = [\"abi3-py311\"] }}\n"
+        ),
+    );
+    write(
+        &rel("src/lib.rs"),
+        &format!(
+            "use pyo3::prelude::*;\n\n#[pymodule]\n\
+             fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {{\n    \
+             m.add(\"answer\", {answer})?;\n    Ok(())\n}}\n"
+        ),
+    );
+    write(
+        &rel("pyproject.toml"),
+        "[build-system]\nrequires = [\"maturin>=1.9\"]\nbuild-backend = \"maturin\"\n\n\
+         [project]\nname = \"foo\"\nversion = \"1.2.3\"\nrequires-python = \">=3.11,<3.13\"\n\n\
+         [tool.maturin]\nmodule-name = \"foo._native\"\npython-source = \"py\"\n",
+    );
+    write(
+        &rel("py/foo/__init__.py"),
+        "from foo._native import answer\n",
+    );
+    project
+}
+
+/// init and every door on the two layouts of [single_crate]: init writes only inside the
+/// project (the dylib crate a path dependency of the cdylib, no workspace needed), a second
+/// init changes nothing and `--check` agrees; develop links through the dylib; uv's doors
+/// compile nothing after it; an edit in the library crate outside the project is built
+/// under `uv run` (uv watches it through `../../core`).
+#[test]
+fn single_crate_projects_take_the_dylib_and_every_door() {
+    for with_core in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("repo");
+        let project = single_crate(&root, with_core);
+        // A dry run leaves nothing, not even the lock cargo writes while init looks.
+        init(&project, &["--dry-run"]);
+        assert!(!project.join("foo_dev_deps").exists() && !project.join("Cargo.lock").exists());
+        let out = init(&project, &[]);
+        assert!(project.join("foo_dev_deps/Cargo.toml").is_file());
+        assert!(text(&out).contains("(there was none)"), "{}", text(&out));
+        if with_core {
+            // Nothing written beside the library crate, outside the project.
+            let core: Vec<String> = fs::read_dir(root.join("core"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            assert_eq!(core.len(), 2, "{core:?}");
+            let py = fs::read_to_string(project.join("pyproject.toml")).unwrap();
+            assert!(py.contains("{ file = \"../../core/**/*.rs\" }"), "{py}");
+            assert!(
+                fs::read_to_string(project.join("foo_dev_deps/Cargo.toml"))
+                    .unwrap()
+                    .contains("itoa = "),
+                "the library crate's third-party crate is in the dylib"
+            );
+        }
+        let out = init(&project, &[]);
+        assert!(text(&out).contains("nothing to change"), "{}", text(&out));
+        init(&project, &["--check"]);
+
+        let ws = Ws {
+            root: project.clone(),
+            cache: tmp.path().join("cache"),
+            uv_cache: tmp.path().join("uv-cache"),
+        };
+        let first = ws.develop();
+        let ext = PathBuf::from(first["installed"].as_str().unwrap());
+        assert!(
+            needed(&ext).iter().any(|n| n.contains("foo_dev_deps")),
+            "{:?}",
+            needed(&ext)
+        );
+        let bytes = fs::read(&ext).unwrap();
+        let answer = "import foo; print(foo.answer)";
+        let out = ws.uv(&["run", "python", "-c", answer]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");
+        assert_eq!(compiled_by_uv(&out), Vec::<String>::new(), "{}", text(&out));
+        assert!(fs::read(&ext).unwrap() == bytes);
+
+        // An edit, under `uv run` alone: the edited code.
+        let edited = if with_core {
+            root.join("core/src/lib.rs")
+        } else {
+            project.join("src/lib.rs")
+        };
+        replace_in(&edited, "42u32", "43u32");
+        let out = ws.uv(&["run", "python", "-c", answer]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "43",
+            "{}",
+            text(&out)
+        );
+        assert_eq!(compiled(&ws.develop()), Vec::<String>::new());
+    }
 }

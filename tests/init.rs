@@ -137,9 +137,14 @@ fn init_adopts_a_maou_shaped_workspace_and_keeps_it_adopted() {
         "+dev-dylib = [\"dep:foo_dev_deps\"]",
         "+wheel-features = [\"fast\"]",
         "+\t\"postCreateCommand\": \"bash scripts/dev-init.sh && nix develop --command maou-build develop\",",
-        // The edit loop's settings in the optimized profile develop builds.
-        "+incremental = true\n+codegen-units = 256\n",
-        "+[profile.py-ext.package.\"*\"]\n+codegen-units = 16\n",
+        // The edit loop's settings in a profile of their own for editable builds, from the
+        // workspace's optimized one (which `uv build` and other wheel builds keep).
+        "+[profile.py-ext-edit]\n+inherits = \"py-ext\"\n+incremental = true\n+codegen-units = 256\n",
+        "+[profile.py-ext-edit.package.\"*\"]\n+codegen-units = 16\n",
+        "+editable-profile = \"py-ext-edit\"",
+        // Every door builds with the dylib's feature; uv with the venv's interpreter.
+        "+features = [\"pyo3/extension-module\", \"dev-dylib\"]",
+        "\"maturin.build-args\" = \"--interpreter .venv/bin/python\"",
         // uv watches the Rust inputs: a Rust edit under `uv run` is built, never run stale.
         "+cache-keys = [\n+    { file = \"pyproject.toml\" },\n",
         "+    { file = \"rust/foo_io/**/*.rs\" },\n",
@@ -179,8 +184,11 @@ fn init_adopts_a_maou_shaped_workspace_and_keeps_it_adopted() {
     assert!(read("Cargo.toml").contains("# the team's profile\n[profile.py-ext]"));
     assert_eq!(
         read("rust/foo_rust/build.rs"),
-        read_here("rust/maou_rust/build.rs"),
-        "the build script init writes is this repository's"
+        read_here("rust/maou_rust/build.rs").replace(
+            "EDITABLE_PROFILE_DIR: &str = \"debug\"",
+            "EDITABLE_PROFILE_DIR: &str = \"py-ext-edit\""
+        ),
+        "the build script init writes is this repository's, for the editable profile"
     );
     assert_eq!(
         read("flake.nix"),
@@ -189,7 +197,7 @@ fn init_adopts_a_maou_shaped_workspace_and_keeps_it_adopted() {
     // rustc links only the crates a crate names: the cdylib names the dylib crate.
     assert!(
         read("rust/foo_rust/src/lib.rs")
-            .contains("#[cfg(feature = \"dev-dylib\")]\nextern crate foo_dev_deps;"),
+            .contains("#[cfg(maou_build_dev_dylib)]\nextern crate foo_dev_deps;"),
         "{}",
         read("rust/foo_rust/src/lib.rs")
     );
@@ -506,13 +514,16 @@ fn init_merges_into_maous_kind_of_setup_and_names_each_conflict() {
     for line in [
         "scripts/dev-init.sh:9: `target-dir = \"/tmp/cargo-target\"`",
         "scripts/dev-init.sh:10: `jobs = 1`",
-        "scripts/dev-init.sh:19: `codegen-units = 16`",
     ] {
         assert!(said.contains(line), "{line} not named:\n{said}");
     }
     assert!(said.contains("Smallest change: delete line 9"), "{said}");
-    // What agrees with the edit loop's policy is not a conflict.
-    assert!(!said.contains("dev-init.sh:18"), "{said}");
+    // Its [profile.py-ext] lines are not conflicts: the edit loop builds py-ext-edit, whose
+    // own settings win over what it inherits (and line 18 agrees with the policy anyway).
+    assert!(
+        !said.contains("dev-init.sh:18") && !said.contains("dev-init.sh:19"),
+        "{said}"
+    );
 
     // The release workflow is kept, with its features and release notes; init's beside it.
     assert_eq!(read(".github/workflows/build-wheel.yml"), GPU_WORKFLOW);
@@ -615,6 +626,22 @@ fn doctor_judges_the_user_level_cargo_config_a_setup_script_writes() {
         .unwrap();
     assert!(ran.status.success(), "{}", text(&ran));
     let config = home.join("config.toml");
+    let report = doctor(Some(&home));
+    // Its `[profile.py-ext] codegen-units = 16` reaches py-ext, not the editable profile
+    // init defines from it, whose own 256 wins over what it inherits (as cargo resolves it).
+    let cgu = common::check_named(&report, "codegen-units");
+    assert_eq!(cgu["level"], "PASS", "{cgu}");
+    assert!(
+        cgu["detail"].as_str().unwrap().starts_with("256 ")
+            && cgu["detail"].as_str().unwrap().contains("py-ext-edit"),
+        "{cgu}"
+    );
+    // A setting there for the editable profile itself is what cargo uses, and named.
+    fs::write(
+        &config,
+        fs::read_to_string(&config).unwrap() + "\n[profile.py-ext-edit]\ncodegen-units = 16\n",
+    )
+    .unwrap();
     let report = doctor(Some(&home));
     let cgu = common::check_named(&report, "codegen-units");
     assert_eq!(cgu["level"], "WARN", "{cgu}");

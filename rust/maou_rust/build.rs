@@ -1,14 +1,20 @@
-//! Dev builds only (the `dev-dylib` feature, which `maou-build develop` turns on and no wheel
-//! has): the extension finds the third-party crates' dylib (maou_dev_deps) and the
-//! toolchain's libstd where cargo and rustc keep them, through its RUNPATH. Written here,
-//! not on develop's command line, so that every door that builds with the feature (develop,
-//! maturin for uv, plain cargo) links the same extension and none relinks another's. With
-//! the feature off this emits nothing: release builds are unchanged.
+//! The edit loop's builds only: with the `dev-dylib` feature on, a build of the editable
+//! profile (`[tool.maturin] editable-profile`, the one `maou-build develop`, `maturin
+//! develop` and uv's editable installs build) links the third-party crates from their
+//! dylib (maou_dev_deps), and the extension finds it and the toolchain's libstd where cargo
+//! and rustc keep them, through its RUNPATH. Every other profile (the wheels', `uv build`'s)
+//! links them statically, feature or not. Written here, not on a command line, so that
+//! every door (develop, maturin develop, uv) links the same extension and none relinks
+//! another's.
 use std::path::PathBuf;
 use std::process::Command;
 
+/// The target directory's folder of the editable profile (cargo's `debug` for `dev`).
+const EDITABLE_PROFILE_DIR: &str = "debug";
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo::rustc-check-cfg=cfg(maou_build_dev_dylib)");
     if std::env::var_os("CARGO_FEATURE_DEV_DYLIB").is_none() {
         return;
     }
@@ -19,6 +25,10 @@ fn main() {
         .ancestors()
         .nth(3)
         .expect("OUT_DIR is under the target directory");
+    if profile_dir.file_name().and_then(|n| n.to_str()) != Some(EDITABLE_PROFILE_DIR) {
+        return;
+    }
+    println!("cargo:rustc-cfg=maou_build_dev_dylib");
     let deps = profile_dir.join("deps");
     let deps = deps.canonicalize().unwrap_or(deps);
     let rustc = std::env::var_os("RUSTC").expect("cargo sets RUSTC");

@@ -67,7 +67,9 @@ impl Sandbox {
             .map(|a| a.port())
             .context("cannot find a free port for the sandbox's sccache server")?;
         Ok(Sandbox {
-            venv: tmp.path().join("venv"),
+            // Where uv keeps a project's venv, which the build arguments init writes for uv
+            // name ([crate::doors::uv_interpreter_args]).
+            venv: root.join(crate::doors::VENV),
             tmp,
             top: copy_top,
             root,
@@ -202,6 +204,12 @@ impl Sandbox {
     /// does, to the crate's root file.
     pub fn edit_crate(&self, krate: &Crate) -> Result<()> {
         krate.edit(self.next_edit())
+    }
+
+    /// Raises the crate's patch version (after an edit, as maou's CLAUDE.md asks): its
+    /// `-C metadata` changes, and with it every dependent's.
+    pub fn bump_version(&self, krate: &Crate) -> Result<String> {
+        krate.bump_patch_version(&self.ws.cargo_workspace_root.join("Cargo.toml"))
     }
 
     /// Appends a comment to a Python file of the package.

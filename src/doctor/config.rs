@@ -324,7 +324,7 @@ pub(super) fn uv_staleness(ws: &Workspace) -> Check {
 
 /// Whether uv's build of the project (`uv run`, `uv sync` after a change) is develop's.
 pub(super) fn uv_door(ws: &Workspace) -> Check {
-    match crate::doors::mismatches_of_default(ws) {
+    match crate::doors::mismatches_of_default(ws, &ws.root.join(crate::doors::VENV)) {
         Err(e) => warn(
             "uv builds",
             format!("cannot tell what develop builds: {e:#}"),
@@ -333,7 +333,7 @@ pub(super) fn uv_door(ws: &Workspace) -> Check {
         Ok((chosen, found)) if found.is_empty() => pass(
             "uv builds",
             format!(
-                "`uv run` and `uv sync` build what develop builds (`{}`, same features, the base interpreter): after develop they compile nothing",
+                "`uv run`, `uv sync` and `maturin develop` build what develop builds (`{}`, same features, the venv's interpreter): after develop they compile nothing",
                 chosen.profile.name
             ),
         ),
@@ -353,30 +353,14 @@ pub(super) fn uv_door(ws: &Workspace) -> Check {
     }
 }
 
-/// The doors that cannot reach "nothing to compile" after develop, and why: said, not
-/// warned about (each costs one rebuild of a few crates, and develop's next run one more).
+/// The door that cannot reach "nothing to compile" after develop, and why: said, not warned
+/// about (it costs one rebuild of a few crates, and develop's next run one more).
 pub(super) fn other_doors(ws: &Workspace) -> Check {
-    let interpreter = if ws.stable_abi.as_ref().is_some_and(|a| a.with_config_file()) {
-        "its interpreter does not matter (a stable-ABI extension: pyo3 reads maturin's configuration file)"
-    } else {
-        "it builds with the venv's interpreter (`use-base-python` is only its PEP 517 backend's): pyo3 and every crate above it rebuild once"
-    };
-    let maturin = match &ws.dev_dylib {
-        Some(d) => format!(
-            "`maturin develop` has `[tool.maturin]`'s features only, not `{}`: the extension recompiles and links every third-party crate statically (`maturin develop --features {}` does not); {interpreter}",
-            d.feature, d.feature
-        ),
-        None => format!("`maturin develop` with develop's profile: {interpreter}"),
-    };
     pass(
         "other doors",
         format!(
-            "{maturin}; plain `cargo build` has none of maturin's PyO3 variables{}: pyo3 and the extension rebuild once",
-            if ws.dev_dylib.is_some() {
-                " nor the dev dylib's feature"
-            } else {
-                ""
-            }
+            "plain `cargo build` of {} has none of maturin's PyO3 variables nor [tool.maturin]'s profile and features: pyo3 and the extension rebuild once (`cargo test -p` of a library crate is not concerned)",
+            ws.cdylib.name
         ),
     )
 }

@@ -229,6 +229,24 @@ pub(super) fn pythons(ws: &Workspace) -> Check {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    if let (Some(abi), false) = (&ws.stable_abi, found.is_empty()) {
+        // One extension serves every CPython from its minimum on: one interpreter builds it.
+        let from = abi
+            .min
+            .map_or_else(|| "the building one".to_owned(), |m| m.to_string());
+        return pass(
+            "CPython",
+            format!(
+                "{} found; a stable-ABI extension (CPython {from} and later) needs one to build{}",
+                list(&found),
+                if missing.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (not installed: {}, not needed)", list(&missing))
+                }
+            ),
+        );
+    }
     if found.is_empty() {
         fail(
             "CPython",

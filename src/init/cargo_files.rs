@@ -10,11 +10,17 @@ use toml_edit::{InlineTable, Item, Value};
 
 use super::pyproject::{array, TomlFile};
 use super::{Edits, DEV_DYLIB_FEATURE};
-use crate::workspace::{Policy, ThirdParty, Workspace};
+use crate::workspace::{ThirdParty, Workspace};
 
-/// The cdylib's build script for the dev dylib's RUNPATH (rust/maou_rust/build.rs here is
-/// this text; tests/init.rs checks it).
-pub const BUILD_SCRIPT: &str = include_str!("assets/cdylib-build.rs");
+/// The cdylib's build script: the dev dylib linked under the editable profile (whose
+/// target folder is `profile_dir`) and the extension's RUNPATH to it (rust/maou_rust/build.rs
+/// here is this text for `debug`; tests/init.rs checks it).
+pub fn build_script_text(profile_dir: &str) -> String {
+    include_str!("assets/cdylib-build.rs").replace("@EDITABLE_PROFILE_DIR@", profile_dir)
+}
+
+/// The cfg the build script sets when the build links the dev dylib.
+const DEV_DYLIB_CFG: &str = "maou_build_dev_dylib";
 
 fn relative(edits: &Edits, path: &Path) -> PathBuf {
     edits.ws.relative(path)
@@ -44,7 +50,15 @@ pub(super) fn dev_dylib(edits: &mut Edits) -> Result<()> {
         None => {
             let prefix = ws.package.replace('-', "_").to_lowercase();
             let name = format!("{prefix}_dev_deps");
-            let parent = ws.cdylib.dir.parent().unwrap_or(&ws.cargo_workspace_root);
+            // Beside the cdylib, as the workspace lays out its crates, when that is inside
+            // the project; else in the project's directory (the cdylib's own, when
+            // pyproject.toml is beside its Cargo.toml).
+            let parent = ws
+                .cdylib
+                .dir
+                .parent()
+                .filter(|p| p.starts_with(&ws.root))
+                .unwrap_or(&ws.root);
             (parent.join(&name), name)
         }
     };
@@ -82,6 +96,11 @@ fn dylib_crate(edits: &mut Edits, dir: &Path, name: &str, wanted: &[ThirdParty])
         let deps = toml.doc["dependencies"].or_insert(toml_edit::table());
         deps[&t.key] = Item::Value(spec);
         let by = relative(edits, t.taken_by[0].parent().unwrap_or(Path::new(".")));
+        let by = if by.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            by
+        };
         toml.changed
             .push(format!("dependency {} (taken by {})", t.key, by.display()));
     }
@@ -109,7 +128,8 @@ fn dylib_crate(edits: &mut Edits, dir: &Path, name: &str, wanted: &[ThirdParty])
     edits.set(&lib_rs, lib, format!("pub use {}", used.join(", ")))
 }
 
-/// The dylib crate among the Cargo workspace's members, laid out as the others are.
+/// The dylib crate among the Cargo workspace's members, laid out as the others are, when
+/// the workspace lists them.
 fn workspace_member(edits: &mut Edits, rel_dir: &Path) -> Result<()> {
     let cargo_root = relative(edits, &edits.ws.cargo_workspace_root);
     let mut root_toml = TomlFile::open(edits, &cargo_root.join("Cargo.toml"))?;
@@ -129,22 +149,38 @@ fn workspace_member(edits: &mut Edits, rel_dir: &Path) -> Result<()> {
             root_toml.changed.push(format!("member {member}"));
         }
         Some(_) => {}
-        None => bail!(
-            "{}: no [workspace] members array to add {member} to",
-            cargo_root.join("Cargo.toml").display()
-        ),
+        // No members list (a single crate, or `[workspace]` without one): the cdylib's path
+        // dependency is enough for cargo to build it, and with `[workspace]` it is a member.
+        None => return Ok(()),
     }
     root_toml.finish(edits)
 }
 
-/// The cdylib's root names the dylib crate when the feature is on: rustc links only the
-/// crates a crate names, so without it the extension takes nothing from the dylib.
+/// The cdylib's root names the dylib crate when the build script says the build links it:
+/// rustc links only the crates a crate names, so without it the extension takes nothing
+/// from the dylib. The line init wrote before (on the feature alone) is brought up to date.
 fn links_the_dylib(edits: &mut Edits, name: &str) -> Result<()> {
     let lib_rs = relative(edits, &edits.ws.cdylib.lib_src);
     let text = edits.text(&lib_rs)?.unwrap_or_default();
     let line = format!("extern crate {name};");
-    if text.lines().any(|l| l.trim() == line) {
-        return Ok(());
+    let attribute = format!("#[cfg({DEV_DYLIB_CFG})]");
+    let old_attribute = format!("#[cfg(feature = \"{DEV_DYLIB_FEATURE}\")]");
+    let lines: Vec<&str> = text.lines().collect();
+    if let Some(at) = lines.iter().position(|l| l.trim() == line) {
+        let above = at.checked_sub(1).map(|i| lines[i].trim());
+        if above != Some(old_attribute.as_str()) {
+            return Ok(());
+        }
+        let updated = text.replacen(
+            &format!("{old_attribute}\n{line}"),
+            &format!("{attribute}\n{line}"),
+            1,
+        );
+        return edits.set(
+            &lib_rs,
+            updated,
+            format!("extern crate {name} when the build script says the build links it"),
+        );
     }
     let mut text = text;
     if !text.ends_with('\n') && !text.is_empty() {
@@ -152,13 +188,14 @@ fn links_the_dylib(edits: &mut Edits, name: &str) -> Result<()> {
     }
     text.push_str(&format!(
         "\n// Written by `maou-build init`: rustc links only the crates a crate names; this makes \
-         the\n// extension take its third-party crates from the dylib when `{DEV_DYLIB_FEATURE}` is on.\n\
-         #[cfg(feature = \"{DEV_DYLIB_FEATURE}\")]\n{line}\n"
+         the\n// extension take its third-party crates from the dylib in the editable profile's \
+         builds\n// (build.rs sets the cfg there, with `{DEV_DYLIB_FEATURE}` on).\n\
+         {attribute}\n{line}\n"
     ));
     edits.set(
         &lib_rs,
         text,
-        format!("extern crate {name} (with the feature on)"),
+        format!("extern crate {name} (in the editable profile's builds)"),
     )
 }
 
@@ -199,7 +236,8 @@ fn cdylib_feature(edits: &mut Edits, rel_dir: &Path, name: &str) -> Result<()> {
 fn build_script(edits: &mut Edits, path: &Path) -> Result<()> {
     let key = path.display().to_string();
     if let Some(current) = edits.text(path)? {
-        let ours = current == BUILD_SCRIPT || edits.record.has(&key);
+        let ours =
+            current == build_script_text(edits.editable.dir_name()) || edits.record.has(&key);
         if !ours {
             bail!(
                 "{} exists: init cannot place the dev dylib's RUNPATH there; add the lines of \
@@ -208,10 +246,14 @@ fn build_script(edits: &mut Edits, path: &Path) -> Result<()> {
             );
         }
     }
+    let text = build_script_text(edits.editable.dir_name());
     edits.owned_file(
         path,
-        BUILD_SCRIPT.to_owned(),
-        "the dev dylib's RUNPATH (with the feature on only)",
+        text,
+        &format!(
+            "the dev dylib linked, with its RUNPATH, in `{}` builds only",
+            edits.editable.name
+        ),
     )
 }
 
@@ -284,35 +326,47 @@ pub(super) fn dev_profile(edits: &mut Edits) -> Result<()> {
         &["profile", "dev", "package", "*", "debug"],
         false.into(),
     )?;
-    if let Some(name) = optimized_editable_profile(edits.ws)? {
-        let policy = &crate::sccache::dev_build_env().optimized_profile;
-        toml.manage(
-            edits,
-            &["profile", &name, "incremental"],
-            policy.incremental.into(),
-        )?;
-        toml.manage(
-            edits,
-            &["profile", &name, "codegen-units"],
-            i64::from(policy.codegen_units).into(),
-        )?;
-        toml.manage(
-            edits,
-            &["profile", &name, "package", "*", "codegen-units"],
-            i64::from(policy.third_party_codegen_units).into(),
-        )?;
-    }
+    editable_profile(edits, &mut toml)?;
     toml.finish(edits)
 }
 
-/// The profile develop builds when it is an optimized one of the workspace's own (maou's
-/// `py-ext`: from release, without LTO): the edit loop's settings go there. Never
-/// `release` itself, whose settings are the wheels'.
-fn optimized_editable_profile(ws: &Workspace) -> Result<Option<String>> {
-    let chosen = crate::profile::Chosen::for_workspace(ws, None)?;
-    let p = &chosen.profile;
-    let wheels = p.name == "release" || p.name == "bench";
-    Ok((p.policy() == Policy::Optimized && !wheels).then(|| p.name.clone()))
+/// The editable profile's settings: the edit loop's policy for its kind, and `inherits` when
+/// init defines it ([EditableProfile]). Never `release` itself, whose settings are the
+/// wheels'; `dev` has its settings above.
+fn editable_profile(edits: &mut Edits, toml: &mut TomlFile) -> Result<()> {
+    let editable = edits.editable.clone();
+    let name = editable.name.as_str();
+    if matches!(name, "dev" | "release" | "bench") {
+        return Ok(());
+    }
+    if let Some(parent) = &editable.inherits {
+        toml.manage(
+            edits,
+            &["profile", name, "inherits"],
+            parent.as_str().into(),
+        )?;
+    }
+    let Some(settings) = editable.settings(edits.ws)? else {
+        return Ok(());
+    };
+    toml.manage(
+        edits,
+        &["profile", name, "incremental"],
+        settings.incremental.into(),
+    )?;
+    toml.manage(
+        edits,
+        &["profile", name, "codegen-units"],
+        i64::from(settings.codegen_units).into(),
+    )?;
+    if let Some(units) = settings.third_party_codegen_units {
+        toml.manage(
+            edits,
+            &["profile", name, "package", "*", "codegen-units"],
+            i64::from(units).into(),
+        )?;
+    }
+    Ok(())
 }
 
 /// What overrides the profiles init writes: cargo's variables and configuration files (a

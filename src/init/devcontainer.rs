@@ -321,26 +321,20 @@ fn conflicting_scripts(edits: &mut Edits, read: &Value) -> Result<()> {
     Ok(())
 }
 
-/// The profile develop builds and the values the policy holds it to: (profile, key, value).
+/// The editable profile (as init leaves it) and the values the policy holds it to:
+/// (profile, key, value).
 fn policy_values(edits: &Edits) -> Vec<(String, &'static str, String)> {
-    let Ok(chosen) = crate::profile::Chosen::for_workspace(edits.ws, None) else {
+    let Ok(Some(settings)) = edits.editable.settings(edits.ws) else {
         return Vec::new();
     };
-    let name = chosen.profile.name.clone();
-    let env = crate::sccache::dev_build_env();
-    let (incremental, units) = match chosen.profile.policy() {
-        crate::workspace::Policy::Dev => {
-            (env.dev_profile.incremental, env.dev_profile.codegen_units)
-        }
-        crate::workspace::Policy::Optimized => (
-            env.optimized_profile.incremental,
-            env.optimized_profile.codegen_units,
-        ),
-        crate::workspace::Policy::Lto => return Vec::new(),
-    };
+    let name = edits.editable.name.clone();
     vec![
-        (name.clone(), "incremental", incremental.to_string()),
-        (name, "codegen-units", units.to_string()),
+        (
+            name.clone(),
+            "incremental",
+            settings.incremental.to_string(),
+        ),
+        (name, "codegen-units", settings.codegen_units.to_string()),
     ]
 }
 

@@ -9,7 +9,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::process;
@@ -57,39 +57,55 @@ impl Snapshot {
             .flatten()
     }
 
+    /// Whether `cargo_root` had no lock of its own before (a single crate that never built:
+    /// init's own `cargo metadata` then writes one).
+    fn had_none(&self, cargo_root: &Path) -> bool {
+        let lock = cargo_root.join("Cargo.lock");
+        let lock = lock.canonicalize().unwrap_or(lock);
+        self.path.as_deref() != Some(lock.as_path())
+    }
+
     /// What the lock at `cargo_root` is: stale when it changed since the snapshot.
     pub fn state(&self, cargo_root: &Path, manifests_change: bool) -> Lock {
         let now = fs::read_to_string(cargo_root.join("Cargo.lock")).ok();
         match (self.of(cargo_root), now) {
             (Some(before), Some(now)) if before != now => Lock::Stale,
             (Some(_), _) if manifests_change => Lock::Pending,
+            (None, Some(_)) if manifests_change && self.had_none(cargo_root) => Lock::Pending,
             _ => Lock::Current,
         }
     }
 
-    /// Puts the lock at `cargo_root` back as it was (a run that writes nothing).
+    /// Puts the lock at `cargo_root` back as it was (a run that writes nothing): the one
+    /// init's `cargo metadata` wrote where there was none is removed.
     pub fn restore(&self, cargo_root: &Path) -> Result<()> {
+        let path = cargo_root.join("Cargo.lock");
         if let Some(text) = self.of(cargo_root) {
-            let path = cargo_root.join("Cargo.lock");
             if fs::read_to_string(&path).ok().as_deref() != Some(text) {
                 crate::fsutil::write_atomic(&path, text.as_bytes())?;
             }
+        } else if self.had_none(cargo_root) && path.is_file() {
+            fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
         }
         Ok(())
     }
 
-    /// Lets cargo bring the lock at `cargo_root` up to date with the manifests as written;
-    /// the diff from the snapshot, when there is one.
+    /// Lets cargo bring the lock at `cargo_root` up to date with the manifests as written
+    /// (or write it, where there was none); the diff from the snapshot, when there is one.
     pub fn update(&self, cargo_root: &Path) -> Result<Option<String>> {
-        let Some(before) = self.of(cargo_root) else {
-            return Ok(None);
-        };
+        let before = self.of(cargo_root);
         let args = ["metadata", "--format-version", "1"];
         // Offline first: the crates the new one takes are the workspace's, already cached.
         let offline = [&args[..], &["--offline"]].concat();
         process::output("cargo", offline, Some(cargo_root))
             .or_else(|_| process::output("cargo", args, Some(cargo_root)))?;
         let after = fs::read_to_string(cargo_root.join("Cargo.lock")).unwrap_or_default();
+        let Some(before) = before else {
+            return Ok(Some(format!(
+                "wrote {} (there was none): what the manifests resolve to\n",
+                cargo_root.join("Cargo.lock").display()
+            )));
+        };
         if after == before {
             return Ok(None);
         }

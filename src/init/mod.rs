@@ -14,6 +14,7 @@
 
 mod cargo_files;
 mod devcontainer;
+mod editable_profile;
 mod flake;
 mod lock;
 mod onnxruntime;
@@ -29,6 +30,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::workspace::Workspace;
+use editable_profile::EditableProfile;
 pub use lock::{Lock, Snapshot};
 use record::Record;
 
@@ -94,6 +96,8 @@ pub fn discover(start: Option<&Path>) -> Result<(Workspace, Snapshot)> {
 /// The edits of one run: each file's text as it becomes, and what was decided.
 pub(crate) struct Edits<'a> {
     pub(crate) ws: &'a Workspace,
+    /// The profile of the editable builds, as init leaves it.
+    pub(crate) editable: EditableProfile,
     pub(crate) record: Record,
     files: Vec<Change>,
     pub(crate) kept: Vec<String>,
@@ -122,6 +126,17 @@ impl Edits<'_> {
         after: String,
         what: impl Into<String>,
     ) -> Result<()> {
+        if path.is_absolute()
+            || path
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            anyhow::bail!(
+                "init would write {}, outside the project ({}): it writes only inside it",
+                path.display(),
+                self.ws.root.display()
+            );
+        }
         let before = self.text(path)?;
         if before.as_deref() == Some(after.as_str()) {
             return Ok(());
@@ -185,6 +200,7 @@ pub fn plan(ws: &Workspace, lock_before: Snapshot, options: &Options) -> Result<
     let record = Record::read(&ws.root.join(RECORD_FILE))?;
     let mut edits = Edits {
         ws,
+        editable: EditableProfile::choose(ws),
         record,
         files: Vec::new(),
         kept: Vec::new(),
@@ -203,6 +219,23 @@ pub fn plan(ws: &Workspace, lock_before: Snapshot, options: &Options) -> Result<
     workflow::write(&mut edits)?;
     devcontainer::lifecycle(&mut edits)?;
     edits.notes.extend(cargo_files::overriding_settings(ws));
+    let outside: Vec<String> = ws
+        .rlib_deps
+        .iter()
+        .filter(|c| !c.dir.starts_with(&ws.root))
+        .map(|c| format!("{} ({})", c.name, ws.relative(&c.dir).display()))
+        .collect();
+    if !outside.is_empty() {
+        edits.notes.push(format!(
+            "{} outside this project's directory: develop, uv and maturin build {} as the \
+             workspace does, but the flake's source is this directory, so its wheel build \
+             (`nix build .#wheels`, the workflow) cannot see {}; the wheels are then \
+             `maou-build wheel`'s",
+            outside.join(", "),
+            if outside.len() == 1 { "it" } else { "them" },
+            if outside.len() == 1 { "it" } else { "them" },
+        ));
+    }
     let manifests_change = edits
         .files
         .iter()

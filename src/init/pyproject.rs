@@ -1,6 +1,6 @@
 //! pyproject.toml: `[tool.maou-build]` (the dev dylib's feature, the wheels' features), and
-//! what makes uv's builds of the project develop's (the base interpreter, the dylib's
-//! feature in maturin's build arguments; docs/doors.md). Also the TOML editing the other
+//! what makes `maturin develop`'s and uv's builds of the project develop's (the dylib's
+//! feature, the editable profile, the venv's interpreter; docs/doors.md). Also the TOML editing the other
 //! TOML files share: one managed value at a dotted path, comments and order kept.
 
 use std::path::Path;
@@ -124,14 +124,26 @@ pub(super) fn settings(edits: &mut Edits) -> Result<()> {
             )?;
         }
     }
-    // uv's builds with the venv's base interpreter, and the dylib's feature on top of
-    // [tool.maturin] features (maturin's --features replace those): develop's build.
-    py.manage(edits, &["tool", "maturin", "use-base-python"], true.into())?;
+    // Every door builds what develop builds (docs/doors.md): the dylib's feature in
+    // [tool.maturin] features, which `maturin develop` and uv read alike (its build script
+    // links the dylib in the editable profile's builds only, so a wheel's build never
+    // does); that profile; and, for uv, the venv's interpreter, the one `maturin develop`
+    // and develop build with (pyo3's build script reruns, and every crate above it
+    // recompiles, for another).
     let features = ws.features.and(&Features {
         features: vec![DEV_DYLIB_FEATURE.to_owned()],
         ..Features::default()
     });
-    let args = crate::doors::build_args(None, &features);
+    py.manage(
+        edits,
+        &["tool", "maturin", "features"],
+        array(&features.features),
+    )?;
+    py.manage(
+        edits,
+        &["tool", "maturin", "editable-profile"],
+        edits.editable.name.as_str().into(),
+    )?;
     let package = ws.package.as_str();
     py.manage(
         edits,
@@ -142,7 +154,7 @@ pub(super) fn settings(edits: &mut Edits) -> Result<()> {
             package,
             "maturin.build-args",
         ],
-        args.into(),
+        crate::doors::uv_interpreter_args().into(),
     )?;
     cache_keys(edits, &mut py)?;
     py.finish(edits)

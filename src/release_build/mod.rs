@@ -39,8 +39,8 @@ pub struct Plan<'a> {
     pub policy: &'a Policy,
     /// The CPythons to make wheels for.
     pub interpreters: Vec<Interpreter>,
-    /// `[tool.maou-build] wheel-features` and the command line's; maturin adds
-    /// `[tool.maturin]`'s itself.
+    /// [Workspace::release_features] and the command line's: maturin's `--features`
+    /// replace `[tool.maturin]`'s, whose dev dylib feature the wheels never have.
     pub features: Features,
     pub jobs: usize,
     pub epoch: u64,
@@ -125,7 +125,7 @@ impl Plan<'_> {
             args.push("--config".to_owned());
             args.push(remap_config(&self.policy.rust_target, &self.remaps));
         }
-        args.extend(self.features.args());
+        args.extend(self.features.args_over(&self.ws.features));
         args.extend([
             "--out".to_owned(),
             out.to_string_lossy().into_owned(),

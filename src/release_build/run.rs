@@ -95,16 +95,8 @@ impl Setup {
         let (epoch, epoch_from) = super::source_date_epoch(ws)?;
         let remaps = ws.dependency_sources(&policy.rust_target)?;
         let cache = build_env::find_cache(ws, Cache::IfFound)?;
-        let features = Features {
-            features: ws.wheel_features.clone(),
-            ..Features::default()
-        }
-        .and(&args.features);
-        if let Some(dylib) = ws
-            .dev_dylib
-            .as_ref()
-            .filter(|d| d.enabled_by(&ws.features.and(&features)))
-        {
+        let features = ws.release_features().and(&args.features);
+        if let Some(dylib) = ws.dev_dylib.as_ref().filter(|d| d.enabled_by(&features)) {
             bail!(
                 "these features turn on `{}`, the dev builds' dynamic linking of the third-party \
                  crates ({}): a wheel would need that library beside it; build the wheels without it",

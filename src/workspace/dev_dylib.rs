@@ -1,6 +1,9 @@
-//! `[tool.maou-build] dev-dylib-feature`: the cdylib's feature that, in dev builds, links
-//! the third-party crates through a dylib crate of the workspace instead of into the
-//! extension ([crate::companion] places that library beside it). Checked against
+//! `[tool.maou-build] dev-dylib-feature`: the cdylib's feature that, in the editable
+//! profile's builds, links the third-party crates through a dylib crate of the workspace
+//! instead of into the extension ([crate::companion] places that library beside it). It is
+//! on in `[tool.maturin] features`, so that every door (develop, `maturin develop`, uv)
+//! builds the same; the cdylib's build script links the dylib under the editable profile
+//! only, so the wheels' profile and `uv build`'s link statically with it on. Checked against
 //! `cargo metadata` here, once, so that every later step can rely on it.
 
 use std::path::Path;
@@ -14,7 +17,7 @@ use super::{to_crate, Crate, Features};
 /// The dylib crate and the cdylib's feature that depends on it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct DevDylib {
-    /// The cdylib's feature: on in dev builds, never in the wheels.
+    /// The cdylib's feature: on in `[tool.maturin] features`, never in the wheels' build.
     pub feature: String,
     /// The workspace member with `crate-type = ["dylib"]` it enables.
     #[serde(rename = "crate")]
@@ -43,7 +46,6 @@ pub(super) fn resolve(
     feature: &str,
     metadata: &Metadata,
     cdylib: &MetaPackage,
-    every_build: &Features,
     wheel_features: &[String],
 ) -> Result<DevDylib> {
     let setting = format!(
@@ -64,7 +66,6 @@ pub(super) fn resolve(
             }
         );
     };
-    let members = super::members_by_dir(metadata);
     let mut found = Vec::new();
     for entry in enables {
         let name = entry.strip_prefix("dep:").unwrap_or(entry);
@@ -78,7 +79,10 @@ pub(super) fn resolve(
         else {
             continue;
         };
-        let Some(pkg) = dep.path.as_deref().and_then(|p| members.get(p)) else {
+        let Some(pkg) = (match dep.path.as_deref() {
+            Some(dir) => super::path_package(metadata, dir)?,
+            None => None,
+        }) else {
             continue;
         };
         let Some(lib) = pkg
@@ -96,7 +100,7 @@ pub(super) fn resolve(
                 pkg.name
             );
         }
-        found.push(to_crate(pkg, lib));
+        found.push(to_crate(&pkg, lib));
     }
     let krate = match found.len() {
         1 => found.remove(0),
@@ -119,13 +123,6 @@ pub(super) fn resolve(
         feature: feature.to_owned(),
         krate,
     };
-    if every_build.all_features || dylib.enabled_by(every_build) {
-        bail!(
-            "{setting}: [tool.maturin] turns it on for every build (`features` or \
-             `all-features`), the wheels included; a wheel must link the third-party \
-             crates statically: leave it to maou-build develop"
-        );
-    }
     if wheel_features.iter().any(|f| f == feature) {
         bail!("{setting}: [tool.maou-build] wheel-features names it too; the wheels must not");
     }

@@ -34,6 +34,40 @@ impl Features {
         }
     }
 
+    /// These switches without the feature `name`.
+    pub fn without(&self, name: &str) -> Features {
+        Features {
+            features: self
+                .features
+                .iter()
+                .flat_map(|f| f.split([',', ' ']))
+                .filter(|f| !f.is_empty() && *f != name)
+                .map(str::to_owned)
+                .collect(),
+            ..self.clone()
+        }
+    }
+
+    /// These switches without any feature `other` names.
+    pub fn without_all(&self, other: &Features) -> Features {
+        other
+            .features
+            .iter()
+            .flat_map(|f| f.split([',', ' ']))
+            .fold(self.clone(), |f, name| f.without(name))
+    }
+
+    /// As maturin's command-line arguments for a build that must have exactly these
+    /// features when `[tool.maturin]` names `maturin`'s: maturin's `--features` replace
+    /// those, so an empty list is passed too (`--features ""`, which cargo reads as none).
+    pub fn args_over(&self, maturin: &Features) -> Vec<String> {
+        let mut args = self.args();
+        if self.features.is_empty() && !maturin.features.is_empty() {
+            args.splice(0..0, ["--features".to_owned(), String::new()]);
+        }
+        args
+    }
+
     /// As cargo's (and maturin's) command-line arguments.
     pub fn args(&self) -> Vec<String> {
         let mut args = Vec::new();

@@ -122,7 +122,7 @@ pub(super) struct Metadata {
     pub(super) target_directory: PathBuf,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 pub(super) struct MetaPackage {
     pub(super) id: String,
     /// `registry+https://...`, `git+...`; None for a path (workspace) package.
@@ -138,14 +138,14 @@ pub(super) struct MetaPackage {
     pub(super) features: BTreeMap<String, Vec<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 pub(super) struct MetaTarget {
     pub(super) name: String,
     pub(super) crate_types: Vec<String>,
     pub(super) src_path: PathBuf,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 pub(super) struct MetaDependency {
     pub(super) name: String,
     pub(super) kind: Option<String>,

@@ -34,10 +34,15 @@ const CONFIG_FILES: &[&str] = &[
 ];
 
 impl Workspace {
-    /// The features the distributed wheels are built with: `[tool.maturin] features` and
-    /// `[tool.maou-build] wheel-features`.
+    /// The features the distributed wheels are built with: `[tool.maturin] features`
+    /// without the dev dylib's, and `[tool.maou-build] wheel-features`. Given to maturin
+    /// whole: its `--features` replace `[tool.maturin]`'s.
     pub fn release_features(&self) -> Features {
-        self.features.and(&Features {
+        let maturin = match &self.dev_dylib {
+            Some(d) => self.features.without(&d.feature),
+            None => self.features.clone(),
+        };
+        maturin.and(&Features {
             features: self.wheel_features.clone(),
             ..Features::default()
         })

@@ -23,7 +23,7 @@ mod stable_abi;
 pub use dev_dylib::{DevDylib, ThirdParty};
 pub use features::Features;
 use files::{cargo_metadata, MetaPackage, MetaTarget, Metadata, PyProject};
-pub use profiles::{Policy, Profile, Profiles, Section};
+pub use profiles::{dir_name, Policy, Profile, Profiles, Section};
 pub use stable_abi::StableAbi;
 
 /// A crate of the workspace.
@@ -48,6 +48,58 @@ impl Crate {
             &self.lib_src,
             &format!("\n#[doc(hidden)]\npub const __MAOU_BUILD_BENCH_EDIT_{n}: u32 = {n};\n"),
         )
+    }
+
+    /// Raises the crate's patch version by one, as maou's CLAUDE.md asks of every Rust
+    /// change: in its manifest, or in `[workspace.package]` of `workspace_manifest` when it
+    /// takes the workspace's (`version.workspace = true`). Returns the new version.
+    pub fn bump_patch_version(&self, workspace_manifest: &Path) -> Result<String> {
+        let own = fs::read_to_string(&self.manifest_path)
+            .with_context(|| format!("cannot read {}", self.manifest_path.display()))?;
+        let doc: toml_edit::DocumentMut = own
+            .parse()
+            .with_context(|| format!("{} is not valid TOML", self.manifest_path.display()))?;
+        let inherits = doc["package"]["version"]
+            .as_table_like()
+            .and_then(|t| t.get("workspace"))
+            .and_then(|w| w.as_bool())
+            == Some(true);
+        let file = if inherits {
+            workspace_manifest
+        } else {
+            &self.manifest_path
+        };
+        let text =
+            fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let mut doc: toml_edit::DocumentMut = text
+            .parse()
+            .with_context(|| format!("{} is not valid TOML", file.display()))?;
+        let table = if inherits {
+            &mut doc["workspace"]["package"]
+        } else {
+            &mut doc["package"]
+        };
+        let version = table["version"]
+            .as_str()
+            .with_context(|| format!("{}: no version string to bump", file.display()))?;
+        let core = version.split(['-', '+']).next().unwrap_or(version);
+        let mut parts: Vec<u64> = core
+            .split('.')
+            .map(str::parse)
+            .collect::<std::result::Result<_, _>>()
+            .with_context(|| format!("{}: version {version} is not x.y.z", file.display()))?;
+        let patch = parts
+            .last_mut()
+            .with_context(|| format!("{}: an empty version", file.display()))?;
+        *patch += 1;
+        let bumped = parts
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(".");
+        table["version"] = toml_edit::value(bumped.as_str());
+        crate::fsutil::write_atomic(file, doc.to_string().as_bytes())?;
+        Ok(bumped)
     }
 }
 
@@ -196,16 +248,7 @@ impl Workspace {
         };
         let wheel_features = parsed.tool.maou_build.wheel_features;
         let dev_dylib = (parsed.tool.maou_build.dev_dylib_feature.as_ref())
-            .map(|f| {
-                dev_dylib::resolve(
-                    pyproject,
-                    f,
-                    &metadata,
-                    cdylib_pkg,
-                    &features,
-                    &wheel_features,
-                )
-            })
+            .map(|f| dev_dylib::resolve(pyproject, f, &metadata, cdylib_pkg, &wheel_features))
             .transpose()?;
         let stable_abi = stable_abi::of(
             cdylib_pkg,
@@ -247,7 +290,7 @@ impl Workspace {
             profiles,
             cargo_config_files,
             compatibility: maturin.compatibility,
-            rlib_deps: workspace_deps(&metadata, cdylib_pkg),
+            rlib_deps: workspace_deps(&metadata, cdylib_pkg)?,
             cargo_workspace_root: metadata.workspace_root,
             target_directory: metadata.target_directory,
             cdylib,
@@ -272,10 +315,28 @@ impl Workspace {
         dir
     }
 
-    /// `path` relative to the root, as the workspace's own files name it (as it is when it
-    /// is outside the root).
+    /// `path` relative to the root, as the workspace's own files name it: through `..` when
+    /// it is outside the root (a single crate's `../../core`), as it is when it is relative
+    /// or shares nothing with the root.
     pub fn relative(&self, path: &Path) -> PathBuf {
-        path.strip_prefix(&self.root).unwrap_or(path).to_path_buf()
+        if let Ok(inside) = path.strip_prefix(&self.root) {
+            return inside.to_path_buf();
+        }
+        if !path.is_absolute() {
+            return path.to_path_buf();
+        }
+        let common = path
+            .components()
+            .zip(self.root.components())
+            .take_while(|(a, b)| a == b)
+            .count();
+        if common <= 1 {
+            return path.to_path_buf();
+        }
+        let ups = self.root.components().count() - common;
+        std::iter::repeat_n(std::path::Component::ParentDir.as_os_str(), ups)
+            .chain(path.components().skip(common).map(|c| c.as_os_str()))
+            .collect()
     }
 
     /// The file cargo or rustup would read as `rel` (`.cargo/config.toml`,
@@ -328,6 +389,16 @@ fn is_crates_io(source: &str) -> bool {
 }
 
 impl Workspace {
+    /// The profile of the editable builds: `[tool.maturin] editable-profile`, else
+    /// `profile`, else cargo's `dev` (what `maturin develop` builds; uv's editable builds
+    /// take `release` then, which doctor reports). The dev dylib links only under it.
+    pub fn editable_profile_name(&self) -> &str {
+        self.editable_profile
+            .as_deref()
+            .or(self.profile.as_deref())
+            .unwrap_or("dev")
+    }
+
     /// The directories the cdylib's dependencies are unpacked in (crates.io's registry under
     /// CARGO_HOME, or a vendor directory), each with the neutral prefix it gets in the
     /// binary (`/cargo/registry` for crates.io): panic messages name source files, and the
@@ -395,8 +466,6 @@ fn members_by_dir(metadata: &Metadata) -> HashMap<&Path, &MetaPackage> {
         .collect()
 }
 
-/// The workspace members `root` depends on through normal (not dev or build) path
-/// dependencies, transitively, sorted by name.
 /// `pyproject` parsed, checked to be a maturin project with a `[project]` table.
 fn read_pyproject(pyproject: &Path) -> Result<(PyProject, files::Project)> {
     let text = fs::read_to_string(pyproject)
@@ -534,28 +603,47 @@ fn check_team_cache(pyproject: &Path, url: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-fn workspace_deps(metadata: &Metadata, root: &MetaPackage) -> Vec<Crate> {
-    let members = members_by_dir(metadata);
+/// The package of the path dependency at `dir`: a workspace member from `metadata`, else
+/// (a single crate's `../core`, which `cargo metadata --no-deps` leaves out) read from its
+/// own manifest.
+fn path_package(metadata: &Metadata, dir: &Path) -> Result<Option<MetaPackage>> {
+    if let Some(p) = members_by_dir(metadata).get(dir) {
+        return Ok(Some((*p).clone()));
+    }
+    let manifest = dir.join("Cargo.toml");
+    Ok(files::cargo_metadata(&manifest)?
+        .packages
+        .into_iter()
+        .find(|p| p.manifest_path == manifest))
+}
+
+/// The library crates `root` depends on through normal (not dev or build) path
+/// dependencies, transitively, workspace members or not, sorted by name.
+fn workspace_deps(metadata: &Metadata, root: &MetaPackage) -> Result<Vec<Crate>> {
     let mut seen = BTreeSet::new();
-    let mut stack = vec![root];
+    let mut stack = vec![root.clone()];
     let mut found = Vec::new();
     while let Some(pkg) = stack.pop() {
         for dep in pkg.dependencies.iter().filter(|d| d.kind.is_none()) {
-            let Some(dep_pkg) = dep.path.as_deref().and_then(|p| members.get(p)) else {
+            let Some(dir) = dep.path.as_deref() else {
                 continue;
             };
-            if seen.insert(dep.name.clone()) {
-                if let Some(lib) = dep_pkg
-                    .targets
-                    .iter()
-                    .find(|t| t.crate_types.iter().any(|c| c == "lib" || c == "rlib"))
-                {
-                    found.push(to_crate(dep_pkg, lib));
-                }
-                stack.push(dep_pkg);
+            if !seen.insert(dir.to_path_buf()) {
+                continue;
             }
+            let Some(dep_pkg) = path_package(metadata, dir)? else {
+                continue;
+            };
+            if let Some(lib) = dep_pkg
+                .targets
+                .iter()
+                .find(|t| t.crate_types.iter().any(|c| c == "lib" || c == "rlib"))
+            {
+                found.push(to_crate(&dep_pkg, lib));
+            }
+            stack.push(dep_pkg);
         }
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
-    found
+    Ok(found)
 }

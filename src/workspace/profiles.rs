@@ -81,6 +81,15 @@ pub struct Profile {
     pub from_config: BTreeMap<String, PathBuf>,
 }
 
+/// The folder of the target directory that cargo builds profile `name` into.
+pub fn dir_name(name: &str) -> &str {
+    match name {
+        "dev" | "test" => "debug",
+        "release" | "bench" => "release",
+        other => other,
+    }
+}
+
 impl Profiles {
     /// Reads the `[profile]` table of `manifest` (the Cargo workspace's root `Cargo.toml`),
     /// and the `[profile]` sections of cargo's configuration files (`config`, as read where
@@ -221,15 +230,10 @@ impl Profiles {
         .or_else(|| pick("third-party codegen-units", &cgu_of))
         .and_then(units)
         .unwrap_or(16);
-        let dir_name = match name {
-            "dev" | "test" => "debug",
-            "release" | "bench" => "release",
-            other => other,
-        };
         Ok(Profile {
             name: name.to_owned(),
             base,
-            dir_name: dir_name.to_owned(),
+            dir_name: dir_name(name).to_owned(),
             opt_level,
             lto,
             incremental,

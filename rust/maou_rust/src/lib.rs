@@ -46,6 +46,7 @@ fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 // rustc links only the crates a crate names: this makes the extension take its
-// third-party crates from the dylib when the dev-dylib feature is on.
-#[cfg(feature = "dev-dylib")]
+// third-party crates from the dylib in the editable profile's builds (build.rs sets the cfg
+// there, with the dev-dylib feature on).
+#[cfg(maou_build_dev_dylib)]
 extern crate maou_dev_deps;

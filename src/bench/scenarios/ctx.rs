@@ -169,8 +169,13 @@ impl Ctx<'_> {
             profile: &profile,
             jobs,
             features: self.sb.ws.features.clone(),
-            env: crate::pyo3_env::vars(&self.sb.ws, &self.plan.python, &self.plan.rustc_host)
-                .expect("the sandbox's target directory is writable"),
+            env: crate::pyo3_env::vars(
+                &self.sb.ws,
+                &self.plan.python,
+                &self.plan.python.executable,
+                &self.plan.rustc_host,
+            )
+            .expect("the sandbox's target directory is writable"),
             dev_override,
         };
         let mut cmd = Cmd::new(std::iter::once("cargo".to_owned()).chain(request.args()));
@@ -186,15 +191,27 @@ impl Ctx<'_> {
 
     /// `maturin develop`, building in place (no install) into its own target directory,
     /// through the same sccache, so that it and develop do not rebuild each other's flags;
-    /// with `--profile` when the bench names one.
+    /// with `--profile` when the bench names one. As the workspace had it before maou-build's
+    /// settings: without the dev dylib's feature (it links every crate statically).
     pub(super) fn maturin_develop(&self) -> Cmd {
-        self.maturin_develop_with(&[], "maturin-target")
+        let p = self.plan.profile.profile.name.clone();
+        self.maturin_develop_with(&p, &[], "maturin-target")
+    }
+
+    /// The profile of maou's own loop: the one its `[tool.maturin] profile` names (`py-ext`)
+    /// when develop builds the editable profile init derived from it, else develop's.
+    fn own_loop_profile(&self) -> String {
+        let plan = &self.plan.profile;
+        match &self.sb.ws.profile {
+            Some(p) if plan.source != ProfileSource::CommandLine => p.clone(),
+            _ => plan.profile.name.clone(),
+        }
     }
 
     /// `maturin develop` as maou's developers run it under an optimized profile: `loop_`
     /// says how its `Cargo.toml` or its dev container sets the profile.
     pub(super) fn maturin_develop_as(&self, loop_: &MaouLoop) -> Cmd {
-        let p = &self.plan.profile.profile.name;
+        let p = self.own_loop_profile();
         let mut extra = Vec::new();
         for (key, value) in loop_.profile {
             extra.extend(["--config".to_owned(), format!("profile.{p}.{key}={value}")]);
@@ -202,20 +219,28 @@ impl Ctx<'_> {
         if let Some(jobs) = loop_.jobs {
             extra.extend(["--jobs".to_owned(), jobs.to_string()]);
         }
-        self.maturin_develop_with(&extra, loop_.target)
+        self.maturin_develop_with(&p, &extra, loop_.target)
     }
 
-    fn maturin_develop_with(&self, extra: &[String], target: &str) -> Cmd {
+    fn maturin_develop_with(&self, profile: &str, extra: &[String], target: &str) -> Cmd {
+        let ws = &self.sb.ws;
         let mut argv = vec![
             "maturin".to_owned(),
             "develop".into(),
             "--skip-install".into(),
             "--manifest-path".into(),
-            self.sb.ws.cdylib.manifest_path.display().to_string(),
+            ws.cdylib.manifest_path.display().to_string(),
         ];
-        if self.plan.profile.source == ProfileSource::CommandLine {
-            argv.extend(["--profile".into(), self.plan.profile.profile.name.clone()]);
+        if self.plan.profile.source == ProfileSource::CommandLine
+            || profile != ws.editable_profile_name()
+        {
+            argv.extend(["--profile".into(), profile.to_owned()]);
         }
+        let features = match &ws.dev_dylib {
+            Some(d) => ws.features.without(&d.feature),
+            None => ws.features.clone(),
+        };
+        argv.extend(features.args_over(&ws.features));
         argv.extend(extra.iter().cloned());
         Cmd::new(argv)
             .env("VIRTUAL_ENV", self.sb.venv.display().to_string())

@@ -20,7 +20,7 @@ pub use ctx::Plan;
 use prebuilt::new_machine_prebuilt;
 use team::team_cache;
 use uv::{uv_run_after_develop, uv_sync_new_venv};
-use warm::{cdylib_edit, python_edit, release_edit, rlib_edit};
+use warm::{cdylib_edit, python_edit, release_edit, rlib_edit, rlib_edit_bumped};
 
 /// One scenario: its name, what the report and `--help` say of it, and how it runs. The
 /// table [SCENARIOS] is the only list; a new scenario is one more entry.
@@ -45,7 +45,7 @@ enum Run {
     Alone,
 }
 
-pub static SCENARIOS: [Def; 14] = [
+pub static SCENARIOS: [Def; 15] = [
     Def {
         name: "rlib-edit",
         title: "one-line edit in an rlib crate, then develop until importable",
@@ -59,6 +59,15 @@ pub static SCENARIOS: [Def; 14] = [
         title: "one-line edit in the cdylib crate, then develop until importable",
         help: "the same for the cdylib",
         run: Run::Warm(cdylib_edit),
+    },
+    Def {
+        name: "rlib-edit-bumped",
+        title: "an rlib edit with its version bump, as maou makes one, then develop",
+        help: "the rlib-edit with the crate's patch version raised each time, as maou's \
+               CLAUDE.md asks of every Rust change: its `-C metadata` changes, and every \
+               dependent's, so rustc's incremental caches of them start over; against the \
+               same baselines",
+        run: Run::Warm(rlib_edit_bumped),
     },
     Def {
         name: "python-edit",

@@ -14,9 +14,26 @@ const SEED_FLOOR: &str = "bare cargo build, seed configuration (the seed floor)"
 /// Its target directory, under the sandbox's caches.
 const SEED_TARGET: &str = "seed-target";
 
+/// How a scenario edits its crate.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Edit {
+    /// One line, the version kept.
+    Line,
+    /// One line and the crate's patch version raised, as maou makes every Rust change.
+    LineAndVersion,
+}
+
 pub(super) fn rlib_edit(ctx: &Ctx, id: Id) -> Result<Scenario> {
+    rlib_edit_as(ctx, id, Edit::Line)
+}
+
+pub(super) fn rlib_edit_bumped(ctx: &Ctx, id: Id) -> Result<Scenario> {
+    rlib_edit_as(ctx, id, Edit::LineAndVersion)
+}
+
+fn rlib_edit_as(ctx: &Ctx, id: Id, edit: Edit) -> Result<Scenario> {
     match ctx.sb.ws.rlib_deps.first() {
-        Some(krate) => crate_edit(ctx, id, krate),
+        Some(krate) => crate_edit(ctx, id, krate, edit),
         None => {
             let mut s = Scenario::new(id);
             s.skipped = Some(format!(
@@ -29,7 +46,7 @@ pub(super) fn rlib_edit(ctx: &Ctx, id: Id) -> Result<Scenario> {
 }
 
 pub(super) fn cdylib_edit(ctx: &Ctx, id: Id) -> Result<Scenario> {
-    crate_edit(ctx, id, &ctx.sb.ws.cdylib)
+    crate_edit(ctx, id, &ctx.sb.ws.cdylib, Edit::Line)
 }
 
 /// An edit of `krate`, timed three ways, each after an edit of its own so that each
@@ -37,8 +54,16 @@ pub(super) fn cdylib_edit(ctx: &Ctx, id: Id) -> Result<Scenario> {
 ///
 /// Over 80 lines because the series are interleaved run by run (so that drift on the
 /// machine hits each alike), and their commands are set out where they are timed.
-pub(super) fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
+pub(super) fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate, edit: Edit) -> Result<Scenario> {
     let mut s = Scenario::new(id);
+    let mut version = None;
+    let mut change = || -> Result<()> {
+        ctx.sb.edit_crate(krate)?;
+        if edit == Edit::LineAndVersion {
+            version = Some(ctx.sb.bump_version(krate)?);
+        }
+        Ok(())
+    };
     s.facts.insert("crate".into(), krate.name.clone().into());
     s.facts.insert(
         "edited".into(),
@@ -102,7 +127,7 @@ pub(super) fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
     let mut last = None;
     for run in 0..ctx.plan.runs {
         ctx.progress(id.name(), &format!("edit {}, develop", krate.name), run);
-        ctx.sb.edit_crate(krate)?;
+        change()?;
         let developed = ctx.develop_until_importable("develop", ctx.plan.jobs)?;
         subject.push(developed.seconds);
         last = Some(developed);
@@ -110,7 +135,7 @@ pub(super) fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
         // Each baseline after an edit of its own, so that each rebuilds the same.
         for (label, cmd, series) in &mut baselines {
             ctx.progress(id.name(), &format!("edit {}, {label}", krate.name), run);
-            ctx.sb.edit_crate(krate)?;
+            change()?;
             series.push(ctx.sb.run(label, cmd)?.seconds);
         }
     }
@@ -131,6 +156,9 @@ pub(super) fn crate_edit(ctx: &Ctx, id: Id, krate: &Crate) -> Result<Scenario> {
         "profile".into(),
         ctx.plan.profile.profile.name.clone().into(),
     );
+    if let Some(v) = version {
+        s.facts.insert("version_bumped_to".into(), v.into());
+    }
     s.baselines
         .extend(baselines.into_iter().map(|(_, _, series)| series));
     Ok(s)
