@@ -42,6 +42,41 @@ impl Ws {
         serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)))
     }
 
+    /// `maturin develop` in the project's venv (`.venv`), as a developer runs it there:
+    /// maturin installed into it first (as maou's dev dependency group puts it there), the
+    /// version on PATH. Succeeds; returns its output.
+    fn maturin_develop(&self) -> Output {
+        let venv = self.root.join(".venv");
+        if !venv.join("bin/maturin").exists() {
+            let version = Command::new("maturin").arg("--version").output().unwrap();
+            let version = String::from_utf8_lossy(&version.stdout)
+                .split_whitespace()
+                .nth(1)
+                .expect("maturin --version says its version")
+                .to_owned();
+            self.uv(&[
+                "pip",
+                "install",
+                "--python",
+                ".venv/bin/python",
+                &format!("maturin=={version}"),
+            ]);
+        }
+        let mut cmd = Command::new(venv.join("bin/maturin"));
+        self.env(&mut cmd);
+        let path = std::env::var_os("PATH").unwrap();
+        let mut dirs = vec![venv.join("bin")];
+        dirs.extend(std::env::split_paths(&path));
+        let out = cmd
+            .env("VIRTUAL_ENV", &venv)
+            .env("PATH", std::env::join_paths(dirs).unwrap())
+            .arg("develop")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "maturin develop: {}", text(&out));
+        out
+    }
+
     /// `uv -v ARGS`: succeeds; returns its output.
     fn uv(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new("uv");
@@ -320,36 +355,7 @@ fn maturin_develop_is_a_door_like_the_others() {
         needed(&ext)
     );
 
-    // maturin in the venv, as maou's dev dependency group puts it there.
-    let version = Command::new("maturin").arg("--version").output().unwrap();
-    let version = String::from_utf8_lossy(&version.stdout)
-        .split_whitespace()
-        .nth(1)
-        .expect("maturin --version says its version")
-        .to_owned();
-    ws.uv(&[
-        "pip",
-        "install",
-        "--python",
-        ".venv/bin/python",
-        &format!("maturin=={version}"),
-    ]);
-    let venv = root.join(".venv");
-    let maturin_develop = || -> Output {
-        let mut cmd = Command::new(venv.join("bin/maturin"));
-        ws.env(&mut cmd);
-        let path = std::env::var_os("PATH").unwrap();
-        let mut dirs = vec![venv.join("bin")];
-        dirs.extend(std::env::split_paths(&path));
-        let out = cmd
-            .env("VIRTUAL_ENV", &venv)
-            .env("PATH", std::env::join_paths(dirs).unwrap())
-            .arg("develop")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "maturin develop: {}", text(&out));
-        out
-    };
+    let maturin_develop = || ws.maturin_develop();
 
     // Right after develop: nothing compiled, the same single file.
     for (door, out) in [
@@ -568,8 +574,8 @@ fn single_crate(root: &Path, with_core: bool) -> PathBuf {
 
 /// init and every door on the two layouts of [single_crate]: init writes only inside the
 /// project (the dylib crate a path dependency of the cdylib, no workspace needed), a second
-/// init changes nothing and `--check` agrees; develop links through the dylib; uv's doors
-/// compile nothing after it; an edit in the library crate outside the project is built
+/// init changes nothing and `--check` agrees; develop links through the dylib; `uv run` and
+/// `maturin develop` compile nothing after it; an edit in the library crate outside the project is built
 /// under `uv run` (uv watches it through `../../core`).
 #[test]
 fn single_crate_projects_take_the_dylib_and_every_door() {
@@ -621,6 +627,12 @@ fn single_crate_projects_take_the_dylib_and_every_door() {
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");
         assert_eq!(compiled_by_uv(&out), Vec::<String>::new(), "{}", text(&out));
         assert!(fs::read(&ext).unwrap() == bytes);
+        let out = ws.maturin_develop();
+        assert_eq!(compiled_by_uv(&out), Vec::<String>::new(), "{}", text(&out));
+        assert!(
+            fs::read(&ext).unwrap() == bytes,
+            "maturin develop changed it"
+        );
 
         // An edit, under `uv run` alone: the edited code.
         let edited = if with_core {

@@ -668,3 +668,50 @@ fn doctor_judges_the_user_level_cargo_config_a_setup_script_writes() {
         "{jobs}"
     );
 }
+
+/// A single cdylib crate (no `[workspace]`) with pyproject.toml in the directory above it:
+/// the dylib crate goes into the project as a path dependency of the cdylib, which is all
+/// cargo needs; a second init changes nothing and `--check` agrees.
+#[test]
+fn init_takes_a_single_crate_below_its_pyproject() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("foo");
+    write(
+        &root,
+        "pyproject.toml",
+        "[build-system]\nrequires = [\"maturin>=1.9\"]\nbuild-backend = \"maturin\"\n\n\
+         [project]\nname = \"foo\"\nversion = \"1.2.3\"\nrequires-python = \">=3.11,<3.13\"\n\n\
+         [tool.maturin]\nmodule-name = \"foo._native\"\npython-source = \"py\"\n\
+         manifest-path = \"native/Cargo.toml\"\n",
+    );
+    write(
+        &root,
+        "native/Cargo.toml",
+        "[package]\nname = \"foo_py\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [lib]\nname = \"_native\"\ncrate-type = [\"cdylib\"]\n\n\
+         [dependencies]\nthiserror = \"2\"\n",
+    );
+    write(
+        &root,
+        "native/src/lib.rs",
+        "pub fn answer() -> u32 { 42 }\n",
+    );
+    write(&root, "py/foo/__init__.py", "");
+    let out = init(&root, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let read = |rel: &str| fs::read_to_string(root.join(rel)).unwrap();
+    assert!(read("foo_dev_deps/Cargo.toml").contains("thiserror = "));
+    assert!(
+        read("native/Cargo.toml")
+            .contains("foo_dev_deps = { path = \"../foo_dev_deps\", optional = true }"),
+        "{}",
+        read("native/Cargo.toml")
+    );
+    assert!(!read("native/Cargo.toml").contains("[workspace]"));
+    assert!(read("native/Cargo.lock").contains("name = \"foo_dev_deps\""));
+    let written = snapshot(&root);
+    let out = init(&root, &[]);
+    assert!(text(&out).contains("nothing to change"), "{}", text(&out));
+    assert_eq!(snapshot(&root), written);
+    assert!(init(&root, &["--check"]).status.success());
+}
