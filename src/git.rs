@@ -1,4 +1,5 @@
-//! What maou-build asks git: the commit checked out and the repository it came from.
+//! What maou-build asks git: the commit checked out, the repository it came from and
+//! where it starts.
 
 use std::path::Path;
 
@@ -21,6 +22,14 @@ pub fn origin_url(dir: &Path) -> Option<String> {
         .ok()
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
+}
+
+/// The top directory of the git repository `dir` is in, if it is in one.
+pub fn toplevel(dir: &Path) -> Option<std::path::PathBuf> {
+    process::output("git", ["rev-parse", "--show-toplevel"], Some(dir))
+        .ok()
+        .map(|s| std::path::PathBuf::from(s.trim()))
+        .filter(|p| !p.as_os_str().is_empty())
 }
 
 /// A full 40-hex commit SHA, as GitHub's refs API requires.

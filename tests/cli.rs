@@ -145,7 +145,7 @@ fn no_cdylib_and_module_name_mismatch() {
     .unwrap();
     fails_cleanly(
         &maou_build(tmp.path()).arg("info").output().unwrap(),
-        "ends in `native`, but the cdylib's library is named `_native`",
+        "ends in `native`, but neither the cdylib's library (`_native`",
     );
     assert!(!tmp.path().join(".venv").exists() && !tmp.path().join("target").exists());
 }

@@ -715,3 +715,51 @@ fn init_takes_a_single_crate_below_its_pyproject() {
     assert_eq!(snapshot(&root), written);
     assert!(init(&root, &["--check"]).status.success());
 }
+
+/// A cdylib with a build script of the project's own cannot take init's (init merges no
+/// code): init leaves the dev dylib out, says why and how to have it, and sets up the rest.
+#[test]
+fn init_leaves_the_dylib_out_beside_a_build_script_of_the_projects_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("foo");
+    write(
+        &root,
+        "pyproject.toml",
+        "[build-system]\nrequires = [\"maturin>=1.9\"]\nbuild-backend = \"maturin\"\n\n\
+         [project]\nname = \"foo-py\"\nversion = \"1.2.3\"\nrequires-python = \">=3.11,<3.13\"\n",
+    );
+    write(
+        &root,
+        "Cargo.toml",
+        "[package]\nname = \"foo-py\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [lib]\nname = \"foo\"\ncrate-type = [\"cdylib\"]\n\n[dependencies]\nthiserror = \"2\"\n",
+    );
+    let build = "fn main() { println!(\"cargo:rerun-if-changed=build.rs\"); }\n";
+    write(&root, "build.rs", build);
+    write(&root, "src/lib.rs", "pub fn answer() -> u32 { 42 }\n");
+    let out = init(&root, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("no dev dylib: build.rs is the project's own build script"),
+        "{}",
+        text(&out)
+    );
+    let read = |rel: &str| fs::read_to_string(root.join(rel)).unwrap();
+    assert_eq!(read("build.rs"), build);
+    assert!(!root.join("foo_py_dev_deps").exists());
+    let py = read("pyproject.toml");
+    assert!(
+        py.contains("editable-profile = \"dev\"")
+            && py.contains("{ file = \"src/**/*.rs\" }")
+            && !py.contains("dev-dylib"),
+        "{py}"
+    );
+    // maturin's module name: the manifest's `[lib] name`, not the project's name.
+    let info = maou_build(&root).arg("info").output().unwrap();
+    assert!(
+        text(&info).contains("module          foo\n"),
+        "{}",
+        text(&info)
+    );
+    assert!(init(&root, &["--check"]).status.success());
+}

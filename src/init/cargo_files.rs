@@ -43,8 +43,49 @@ fn path_between(from: &Path, to: &Path) -> String {
     parts.join("/")
 }
 
+/// Why the cdylib cannot take init's build script, if it cannot: a build script of the
+/// project's own (init does not merge code), or `[package] build` naming another file.
+fn build_script_blocked(edits: &Edits) -> Result<Option<String>> {
+    let ws = edits.ws;
+    let manifest = relative(edits, &ws.cdylib.manifest_path);
+    let toml = TomlFile::open(edits, &manifest)?;
+    if let Some(build) = toml.get(&["package", "build"]).and_then(Item::as_str) {
+        if build != "build.rs" {
+            return Ok(Some(format!(
+                "{}: [package] build = \"{build}\", the project's own build script",
+                manifest.display()
+            )));
+        }
+    }
+    let path = relative(edits, &ws.cdylib.dir.join("build.rs"));
+    let Some(current) = edits.text(&path)? else {
+        return Ok(None);
+    };
+    let ours = current == build_script_text(edits.editable.dir_name())
+        || edits.record.has(&path.display().to_string());
+    Ok((!ours).then(|| format!("{} is the project's own build script", path.display())))
+}
+
+/// The dev dylib: its crate, the cdylib's dependency and feature, the `extern crate` line and
+/// the build script. Left out, with the reason and the way to have it, when the cdylib's
+/// build script is the project's own: then `edits.dylib` is false and the rest of init
+/// (profiles, uv's settings, the flake) goes on without it.
 pub(super) fn dev_dylib(edits: &mut Edits) -> Result<()> {
     let ws = edits.ws;
+    if ws.dev_dylib.is_none() {
+        if let Some(why) = build_script_blocked(edits)? {
+            edits.dylib = false;
+            edits.notes.push(format!(
+                "no dev dylib: {why}, and the dylib needs init's (it links the dylib in the \
+                 editable profile's builds only, so that no wheel does); init merges no code, so \
+                 dev builds link every crate into the extension. To have the dylib, add what \
+                 maou-build's src/init/assets/cdylib-build.rs does (its EDITABLE_PROFILE_DIR \
+                 being \"{}\") to that script and run init again",
+                edits.editable.dir_name()
+            ));
+            return Ok(());
+        }
+    }
     let (dir, name) = match &ws.dev_dylib {
         Some(d) => (d.krate.dir.clone(), d.krate.name.clone()),
         None => {
@@ -219,33 +260,12 @@ fn cdylib_feature(edits: &mut Edits, rel_dir: &Path, name: &str) -> Result<()> {
         &["features", DEV_DYLIB_FEATURE],
         array(&[format!("dep:{name}")]),
     )?;
-    if let Some(build) = cdylib.get(&["package", "build"]).and_then(Item::as_str) {
-        if build != "build.rs" {
-            bail!(
-                "{}: [package] build = \"{build}\": init cannot place the dev dylib's build \
-                 script; add the lines of maou-build's src/init/assets/cdylib-build.rs to it",
-                cdylib_manifest.display()
-            );
-        }
-    }
     cdylib.finish(edits)
 }
 
-/// The build script, when the cdylib has none or has init's: a build script of the
-/// workspace's own is not merged.
+/// The build script, when the cdylib has none or has init's ([build_script_blocked] has
+/// said whether): a build script of the workspace's own is not merged.
 fn build_script(edits: &mut Edits, path: &Path) -> Result<()> {
-    let key = path.display().to_string();
-    if let Some(current) = edits.text(path)? {
-        let ours =
-            current == build_script_text(edits.editable.dir_name()) || edits.record.has(&key);
-        if !ours {
-            bail!(
-                "{} exists: init cannot place the dev dylib's RUNPATH there; add the lines of \
-                 maou-build's src/init/assets/cdylib-build.rs to it and run init again",
-                path.display()
-            );
-        }
-    }
     let text = build_script_text(edits.editable.dir_name());
     edits.owned_file(
         path,

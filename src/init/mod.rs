@@ -98,6 +98,8 @@ pub(crate) struct Edits<'a> {
     pub(crate) ws: &'a Workspace,
     /// The profile of the editable builds, as init leaves it.
     pub(crate) editable: EditableProfile,
+    /// Whether the workspace gets (or has) the dev dylib.
+    pub(crate) dylib: bool,
     pub(crate) record: Record,
     files: Vec<Change>,
     pub(crate) kept: Vec<String>,
@@ -201,6 +203,7 @@ pub fn plan(ws: &Workspace, lock_before: Snapshot, options: &Options) -> Result<
     let mut edits = Edits {
         ws,
         editable: EditableProfile::choose(ws),
+        dylib: true,
         record,
         files: Vec::new(),
         kept: Vec::new(),
@@ -216,8 +219,26 @@ pub fn plan(ws: &Workspace, lock_before: Snapshot, options: &Options) -> Result<
         flake::text(&url),
         &format!("the flake: this workspace's outputs from maou-build's flake library ({url})"),
     )?;
-    workflow::write(&mut edits)?;
-    devcontainer::lifecycle(&mut edits)?;
+    // GitHub reads workflows and the dev container at the repository's root: a project in
+    // a subdirectory of its repository (safetensors' bindings/python) gets neither, as init
+    // writes nothing outside the project.
+    let repo_root = crate::git::toplevel(&ws.root)
+        .map(|t| t.canonicalize().unwrap_or(t))
+        .filter(|t| ws.root.canonicalize().ok().as_ref() != Some(t));
+    match repo_root {
+        Some(top) => edits.notes.push(format!(
+            "{} is a subdirectory of its git repository ({}): GitHub reads workflows and the \
+             dev container at the repository's root, outside the project, so init writes \
+             neither; a workflow of its own runs `nix build .#wheels` here (or `maou-build \
+             wheel`), then `maou-build publish-latest`",
+            ws.root.display(),
+            top.display()
+        )),
+        None => {
+            workflow::write(&mut edits)?;
+            devcontainer::lifecycle(&mut edits)?;
+        }
+    }
     edits.notes.extend(cargo_files::overriding_settings(ws));
     let outside: Vec<String> = ws
         .rlib_deps

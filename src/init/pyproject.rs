@@ -110,11 +110,13 @@ pub(crate) fn array(items: &[String]) -> Value {
 pub(super) fn settings(edits: &mut Edits) -> Result<()> {
     let ws = edits.ws;
     let mut py = TomlFile::open(edits, Path::new("pyproject.toml"))?;
-    py.manage(
-        edits,
-        &["tool", "maou-build", "dev-dylib-feature"],
-        DEV_DYLIB_FEATURE.into(),
-    )?;
+    if edits.dylib {
+        py.manage(
+            edits,
+            &["tool", "maou-build", "dev-dylib-feature"],
+            DEV_DYLIB_FEATURE.into(),
+        )?;
+    }
     if py.get(&["tool", "maou-build", "wheel-features"]).is_none() {
         if let Some(features) = replaced_workflow_features(edits)? {
             py.manage(
@@ -130,15 +132,17 @@ pub(super) fn settings(edits: &mut Edits) -> Result<()> {
     // does); that profile; and, for uv, the venv's interpreter, the one `maturin develop`
     // and develop build with (pyo3's build script reruns, and every crate above it
     // recompiles, for another).
-    let features = ws.features.and(&Features {
-        features: vec![DEV_DYLIB_FEATURE.to_owned()],
-        ..Features::default()
-    });
-    py.manage(
-        edits,
-        &["tool", "maturin", "features"],
-        array(&features.features),
-    )?;
+    if edits.dylib {
+        let features = ws.features.and(&Features {
+            features: vec![DEV_DYLIB_FEATURE.to_owned()],
+            ..Features::default()
+        });
+        py.manage(
+            edits,
+            &["tool", "maturin", "features"],
+            array(&features.features),
+        )?;
+    }
     py.manage(
         edits,
         &["tool", "maturin", "editable-profile"],

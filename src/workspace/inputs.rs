@@ -95,7 +95,7 @@ impl Workspace {
 
 /// Every file below `dir` that can be an input: not [NOT_INPUTS], not the Python package
 /// (`python`), not a built extension, not a venv.
-fn collect(dir: &Path, python: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+pub(super) fn collect(dir: &Path, python: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     for entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
         let entry = entry?;
         let path = entry.path();

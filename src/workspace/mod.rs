@@ -226,12 +226,16 @@ impl Workspace {
         let manifest = manifest_of(pyproject, &root, &maturin)?;
         let metadata = cargo_metadata(&manifest)?;
         let (cdylib_pkg, lib) = cdylib_of(&metadata, &manifest)?;
+        // maturin's precedence: module-name, the cdylib's `[lib] name` when the manifest
+        // names one (cargo's differs from the package's name then), project.name.
+        let named_lib = (lib.name != cdylib_pkg.name.replace('-', "_")).then(|| lib.name.clone());
         let module_name = maturin
             .module_name
             .clone()
+            .or(named_lib)
             .unwrap_or_else(|| project.name.replace('-', "_"));
-        check_module_name(pyproject, &manifest, &module_name, &lib.name)?;
         let cdylib = to_crate(cdylib_pkg, lib);
+        check_module_name(pyproject, &cdylib, &module_name)?;
         let team_cache = parsed.tool.maou_build.team_cache;
         check_team_cache(pyproject, team_cache.as_deref())?;
         // Read once, where every door runs cargo: the profiles, doctor and init judge by it.
@@ -546,25 +550,38 @@ fn cdylib_of<'m>(
     Ok((package, lib))
 }
 
-/// The module's last name segment must be the cdylib's library name: PyO3 exports
-/// `PyInit_<lib>`.
-fn check_module_name(
-    pyproject: &Path,
-    manifest: &Path,
-    module_name: &str,
-    lib: &str,
-) -> Result<()> {
+/// The module's last name segment must be what PyO3 exports `PyInit_<name>` for: the
+/// `#[pymodule]` function's name or its `#[pyo3(name = ...)]`, often the cdylib's library
+/// name (safetensors names its library `safetensors_rust` and its module function
+/// `_safetensors_rust`). Refused only when neither the library nor the crate's sources
+/// name it.
+fn check_module_name(pyproject: &Path, cdylib: &Crate, module_name: &str) -> Result<()> {
     let leaf = module_leaf(module_name);
-    if leaf != lib {
-        bail!(
-            "module-name `{module_name}` in {} ends in `{leaf}`, but the cdylib's library is \
-             named `{lib}` ({}); PyO3 exports `PyInit_{lib}`, so Python could not import it: make \
-             `[lib] name` and the last part of module-name agree",
-            pyproject.display(),
-            manifest.display(),
-        );
+    if leaf == cdylib.lib_name || sources_name(&cdylib.dir.join("src"), leaf) {
+        return Ok(());
     }
-    Ok(())
+    bail!(
+        "module-name `{module_name}` in {} ends in `{leaf}`, but neither the cdylib's library \
+         (`{}`, {}) nor a function or `name = \"{leaf}\"` in its sources is named so; PyO3 \
+         exports `PyInit_` and the `#[pymodule]`'s name, so Python could not import it: make \
+         them agree",
+        pyproject.display(),
+        cdylib.lib_name,
+        cdylib.manifest_path.display(),
+    );
+}
+
+/// Whether a Rust file under `dir` has `fn <name>(` or `name = "<name>"`.
+fn sources_name(dir: &Path, name: &str) -> bool {
+    let (as_fn, as_attr) = (format!("fn {name}("), format!("name = \"{name}\""));
+    let mut files = Vec::new();
+    if inputs::collect(dir, Path::new(""), &mut files).is_err() {
+        return false;
+    }
+    files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|x| x == "rs"))
+        .any(|f| fs::read_to_string(f).is_ok_and(|t| t.contains(&as_fn) || t.contains(&as_attr)))
 }
 
 /// The profiles `[tool.maturin]` names are defined (or built in), through `inherits`.
