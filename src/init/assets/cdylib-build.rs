@@ -14,7 +14,8 @@ const EDITABLE_PROFILE_DIR: &str = "@EDITABLE_PROFILE_DIR@";
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo::rustc-check-cfg=cfg(maou_build_dev_dylib)");
+    // Single-colon syntax: a crate whose rust-version is older than 1.77 refuses `cargo::`.
+    println!("cargo:rustc-check-cfg=cfg(maou_build_dev_dylib)");
     if std::env::var_os("CARGO_FEATURE_DEV_DYLIB").is_none() {
         return;
     }
