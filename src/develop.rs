@@ -348,7 +348,7 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         Some(o) => o.profile_name(&chosen.profile.name),
         None => chosen.profile.name.clone(),
     };
-    let installed = placement::installed_path(ws, &venv.interpreter);
+    let installed = placement::installed_path(ws, &venv.interpreter, &venv.dir);
     note(format!(
         "{} ({profile}: {}) for CPython {}, jobs: {}",
         ws.module_name,

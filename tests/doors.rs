@@ -651,3 +651,68 @@ fn single_crate_projects_take_the_dylib_and_every_door() {
         assert_eq!(compiled(&ws.develop()), Vec::<String>::new());
     }
 }
+
+/// A pure Rust module (no Python package; rpds-py's layout): maturin's editable install
+/// keeps the extension in the venv (`site-packages/<module>/`), and develop places its
+/// builds there, so an edit reaches Python wherever it runs; `uv run` after develop builds
+/// nothing.
+#[test]
+fn a_pure_rust_module_is_placed_where_its_editable_install_keeps_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("foo");
+    let write = |rel: &str, body: &str| {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, body).unwrap();
+    };
+    write(
+        "Cargo.toml",
+        "[package]\nname = \"foo-py\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [lib]\nname = \"foo_native\"\ncrate-type = [\"cdylib\"]\n\n\
+         [dependencies]\npyo3 = { version = \"=0.29.3\", features = [\"abi3-py311\"] }\n",
+    );
+    write(
+        "src/lib.rs",
+        "use pyo3::prelude::*;\n\n#[pymodule]\n\
+         fn foo_native(m: &Bound<'_, PyModule>) -> PyResult<()> {\n    \
+         m.add(\"answer\", 42u32)?;\n    Ok(())\n}\n",
+    );
+    write(
+        "pyproject.toml",
+        "[build-system]\nrequires = [\"maturin>=1.9\"]\nbuild-backend = \"maturin\"\n\n\
+         [project]\nname = \"foo-py\"\nversion = \"1.2.3\"\nrequires-python = \">=3.11,<3.13\"\n",
+    );
+    init(&root, &[]);
+    let ws = Ws {
+        root: root.clone(),
+        cache: tmp.path().join("cache"),
+        uv_cache: tmp.path().join("uv-cache"),
+    };
+    let first = ws.develop();
+    let installed = PathBuf::from(first["installed"].as_str().unwrap());
+    assert!(
+        installed.starts_with(root.join(".venv/lib"))
+            && installed.ends_with("site-packages/foo_native/foo_native.abi3.so"),
+        "{}",
+        installed.display()
+    );
+    // Imported from elsewhere than the project, as a test runner or a notebook would.
+    let elsewhere = |code: &str| {
+        let out = Command::new(root.join(".venv/bin/python"))
+            .args(["-c", code])
+            .current_dir(tmp.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let answer = "import foo_native; print(foo_native.answer)";
+    assert_eq!(elsewhere(answer), "42");
+    let out = ws.uv(&["run", "python", "-c", answer]);
+    assert_eq!(compiled_by_uv(&out), Vec::<String>::new(), "{}", text(&out));
+    replace_in(&root.join("src/lib.rs"), "42u32", "43u32");
+    let edit = ws.develop();
+    assert_eq!(edit["installed"], first["installed"]);
+    assert_eq!(elsewhere(answer), "43");
+    assert!(!root.join("foo_native.abi3.so").exists());
+}

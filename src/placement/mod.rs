@@ -42,18 +42,27 @@ pub struct Placement {
     pub removed: Vec<PathBuf>,
 }
 
-/// Where the extension file of `ws` built for `interp` goes, named as maturin names it:
-/// `_rust.abi3.so` for a stable-ABI build the interpreter is new enough for, else the
-/// interpreter's own suffix (`_rust.cpython-312-x86_64-linux-gnu.so`). Any other name
-/// would leave maturin's file (uv's door) beside it.
-pub fn installed_path(ws: &Workspace, interp: &Interpreter) -> PathBuf {
+/// Where the extension file of `ws` built for `interp` (the venv at `venv`) goes, named as
+/// maturin names it: `_rust.abi3.so` for a stable-ABI build the interpreter is new enough
+/// for, else the interpreter's own suffix (`_rust.cpython-312-x86_64-linux-gnu.so`). Any
+/// other name would leave maturin's file (uv's door) beside it. In the workspace's Python
+/// package; for a pure Rust module (no package of that name in the Python source, rpds-py's
+/// layout), where maturin's editable install keeps it: `site-packages/<module>/` of the venv.
+pub fn installed_path(ws: &Workspace, interp: &Interpreter, venv: &Path) -> PathBuf {
     let abi3 = ws
         .stable_abi
         .as_ref()
         .is_some_and(|a| a.min.is_none_or(|min| interp.minor >= min));
     let suffix = if abi3 { ".abi3.so" } else { &interp.ext_suffix };
-    ws.package_dir()
-        .join(format!("{}{suffix}", ws.module_leaf()))
+    let file = format!("{}{suffix}", ws.module_leaf());
+    if ws.is_pure_rust() {
+        let site = venv.join("lib").join(format!(
+            "python{}.{}/site-packages",
+            interp.minor.major, interp.minor.minor
+        ));
+        return site.join(ws.module_leaf()).join(file);
+    }
+    ws.package_dir().join(file)
 }
 
 /// Whether `installed` already is `library` as a placement would leave it: the same file,

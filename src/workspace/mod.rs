@@ -319,6 +319,15 @@ impl Workspace {
         dir
     }
 
+    /// Whether the module is Rust alone, as maturin judges it: no Python package named after
+    /// the module's first part in the Python source (rpds-py), so that maturin installs a
+    /// package of its own around the extension.
+    pub fn is_pure_rust(&self) -> bool {
+        let first = self.module_name.split('.').next().unwrap_or_default();
+        !self.python_source.join(first).join("__init__.py").is_file()
+            && !self.module_name.contains('.')
+    }
+
     /// `path` relative to the root, as the workspace's own files name it: through `..` when
     /// it is outside the root (a single crate's `../../core`), as it is when it is relative
     /// or shares nothing with the root.
