@@ -514,10 +514,11 @@ fn uv_build_makes_a_wheel_without_the_dev_dylib() {
     );
 }
 
-/// A maturin project that is not a Cargo workspace, in its two common layouts: one cdylib
-/// crate with pyproject.toml beside it, alone or taking its library crate by a path
-/// dependency outside the project's directory (stable ABI, as such projects usually are).
-fn single_crate(root: &Path, with_core: bool) -> PathBuf {
+/// A maturin project that is not a Cargo workspace, in its common layouts: one cdylib crate
+/// with pyproject.toml beside it (or `below` it, in `native/`), alone or taking its library
+/// crate by a path dependency outside the project's directory (stable ABI, as such projects
+/// usually are).
+fn single_crate(root: &Path, with_core: bool, below: bool) -> PathBuf {
     let write = |rel: &str, body: &str| {
         let path = root.join(rel);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -543,8 +544,10 @@ fn single_crate(root: &Path, with_core: bool) -> PathBuf {
     };
     let rel = |p: &str| project.strip_prefix(root).unwrap().join(p);
     let rel = |p: &str| rel(p).display().to_string();
+    // The crate in a directory below pyproject.toml, or beside it.
+    let krate = |p: &str| rel(&format!("{}{p}", if below { "native/" } else { "" }));
     write(
-        &rel("Cargo.toml"),
+        &krate("Cargo.toml"),
         &format!(
             "[package]\nname = \"foo_py\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
              [lib]\nname = \"_native\"\ncrate-type = [\"cdylib\"]\n\n[dependencies]\n{dep}\
@@ -552,7 +555,7 @@ fn single_crate(root: &Path, with_core: bool) -> PathBuf {
         ),
     );
     write(
-        &rel("src/lib.rs"),
+        &krate("src/lib.rs"),
         &format!(
             "use pyo3::prelude::*;\n\n#[pymodule]\n\
              fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {{\n    \
@@ -561,9 +564,16 @@ fn single_crate(root: &Path, with_core: bool) -> PathBuf {
     );
     write(
         &rel("pyproject.toml"),
-        "[build-system]\nrequires = [\"maturin>=1.9\"]\nbuild-backend = \"maturin\"\n\n\
-         [project]\nname = \"foo\"\nversion = \"1.2.3\"\nrequires-python = \">=3.11,<3.13\"\n\n\
-         [tool.maturin]\nmodule-name = \"foo._native\"\npython-source = \"py\"\n",
+        &format!(
+            "[build-system]\nrequires = [\"maturin>=1.9\"]\nbuild-backend = \"maturin\"\n\n\
+             [project]\nname = \"foo\"\nversion = \"1.2.3\"\nrequires-python = \">=3.11,<3.13\"\n\n\
+             [tool.maturin]\nmodule-name = \"foo._native\"\npython-source = \"py\"\n{}",
+            if below {
+                "manifest-path = \"native/Cargo.toml\"\n"
+            } else {
+                ""
+            }
+        ),
     );
     write(
         &rel("py/foo/__init__.py"),
@@ -572,20 +582,25 @@ fn single_crate(root: &Path, with_core: bool) -> PathBuf {
     project
 }
 
-/// init and every door on the two layouts of [single_crate]: init writes only inside the
+/// init and every door on the three layouts of [single_crate]: init writes only inside the
 /// project (the dylib crate a path dependency of the cdylib, no workspace needed), a second
 /// init changes nothing and `--check` agrees; develop links through the dylib; `uv run` and
 /// `maturin develop` compile nothing after it; an edit in the library crate outside the project is built
 /// under `uv run` (uv watches it through `../../core`).
 #[test]
 fn single_crate_projects_take_the_dylib_and_every_door() {
-    for with_core in [false, true] {
+    for (with_core, below) in [(false, false), (true, false), (false, true)] {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("repo");
-        let project = single_crate(&root, with_core);
+        let project = single_crate(&root, with_core, below);
+        let crate_dir = if below {
+            project.join("native")
+        } else {
+            project.clone()
+        };
         // A dry run leaves nothing, not even the lock cargo writes while init looks.
         init(&project, &["--dry-run"]);
-        assert!(!project.join("foo_dev_deps").exists() && !project.join("Cargo.lock").exists());
+        assert!(!project.join("foo_dev_deps").exists() && !crate_dir.join("Cargo.lock").exists());
         let out = init(&project, &[]);
         assert!(project.join("foo_dev_deps/Cargo.toml").is_file());
         assert!(text(&out).contains("(there was none)"), "{}", text(&out));
@@ -638,7 +653,7 @@ fn single_crate_projects_take_the_dylib_and_every_door() {
         let edited = if with_core {
             root.join("core/src/lib.rs")
         } else {
-            project.join("src/lib.rs")
+            crate_dir.join("src/lib.rs")
         };
         replace_in(&edited, "42u32", "43u32");
         let out = ws.uv(&["run", "python", "-c", answer]);
