@@ -669,6 +669,14 @@ fn doctor_judges_the_user_level_cargo_config_a_setup_script_writes() {
     );
 }
 
+/// A maturin project's pyproject.toml named `name`, up to its `[project]` table.
+fn maturin_project(name: &str) -> String {
+    format!(
+        "[build-system]\nrequires = [\"maturin>=1.9\"]\nbuild-backend = \"maturin\"\n\n\
+         [project]\nname = \"{name}\"\nversion = \"1.2.3\"\nrequires-python = \">=3.11,<3.13\"\n"
+    )
+}
+
 /// A single cdylib crate (no `[workspace]`) with pyproject.toml in the directory above it:
 /// the dylib crate goes into the project as a path dependency of the cdylib, which is all
 /// cargo needs; a second init changes nothing and `--check` agrees.
@@ -679,10 +687,9 @@ fn init_takes_a_single_crate_below_its_pyproject() {
     write(
         &root,
         "pyproject.toml",
-        "[build-system]\nrequires = [\"maturin>=1.9\"]\nbuild-backend = \"maturin\"\n\n\
-         [project]\nname = \"foo\"\nversion = \"1.2.3\"\nrequires-python = \">=3.11,<3.13\"\n\n\
-         [tool.maturin]\nmodule-name = \"foo._native\"\npython-source = \"py\"\n\
-         manifest-path = \"native/Cargo.toml\"\n",
+        &(maturin_project("foo")
+            + "\n[tool.maturin]\nmodule-name = \"foo._native\"\npython-source = \"py\"\n\
+               manifest-path = \"native/Cargo.toml\"\n"),
     );
     write(
         &root,
@@ -722,12 +729,7 @@ fn init_takes_a_single_crate_below_its_pyproject() {
 fn init_leaves_the_dylib_out_beside_a_build_script_of_the_projects_own() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("foo");
-    write(
-        &root,
-        "pyproject.toml",
-        "[build-system]\nrequires = [\"maturin>=1.9\"]\nbuild-backend = \"maturin\"\n\n\
-         [project]\nname = \"foo-py\"\nversion = \"1.2.3\"\nrequires-python = \">=3.11,<3.13\"\n",
-    );
+    write(&root, "pyproject.toml", &maturin_project("foo-py"));
     write(
         &root,
         "Cargo.toml",
