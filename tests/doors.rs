@@ -584,8 +584,8 @@ fn single_crate(root: &Path, with_core: bool, below: bool) -> PathBuf {
 
 /// init and every door on the three layouts of [single_crate]: init writes only inside the
 /// project (the dylib crate a path dependency of the cdylib, no workspace needed), a second
-/// init changes nothing and `--check` agrees; develop links through the dylib; `uv run` and
-/// `maturin develop` compile nothing after it; an edit in the library crate outside the project is built
+/// init changes nothing and `--check` agrees; develop links through the dylib; `uv run`,
+/// `uv sync`, `uv pip install -e .` and `maturin develop` compile nothing after it; an edit in the library crate outside the project is built
 /// under `uv run` (uv watches it through `../../core`).
 #[test]
 fn single_crate_projects_take_the_dylib_and_every_door() {
@@ -642,6 +642,22 @@ fn single_crate_projects_take_the_dylib_and_every_door() {
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");
         assert_eq!(compiled_by_uv(&out), Vec::<String>::new(), "{}", text(&out));
         assert!(fs::read(&ext).unwrap() == bytes);
+        // uv's other doors, made to build (pyproject.toml changed): nothing compiled.
+        for door in [
+            &["sync"][..],
+            &["pip", "install", "--python", ".venv/bin/python", "-e", "."],
+        ] {
+            replace_in(&project.join("pyproject.toml"), "1.2.3", "1.2.4");
+            let out = ws.uv(door);
+            assert_eq!(
+                compiled_by_uv(&out),
+                Vec::<String>::new(),
+                "uv {door:?}: {}",
+                text(&out)
+            );
+            assert!(fs::read(&ext).unwrap() == bytes, "uv {door:?}");
+            replace_in(&project.join("pyproject.toml"), "1.2.4", "1.2.3");
+        }
         let out = ws.maturin_develop();
         assert_eq!(compiled_by_uv(&out), Vec::<String>::new(), "{}", text(&out));
         assert!(
