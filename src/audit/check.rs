@@ -366,9 +366,15 @@ fn extension_findings(
     findings
 }
 
-/// The finding when no extension of the wheel is `module`.
+/// The finding when no extension of the wheel is `module`. A pure Rust module (no dot:
+/// rpds-py's `rpds`) is, in maturin's wheels, the package `rpds` around the extension
+/// `rpds.rpds`, which its `__init__.py` imports: that is the module too.
 fn missing_module(module: &str, extensions: &[Extension]) -> Option<Finding> {
-    if extensions.iter().any(|e| e.module == module) {
+    let packaged = (!module.contains('.')).then(|| format!("{module}.{module}"));
+    if extensions
+        .iter()
+        .any(|e| e.module == module || Some(&e.module) == packaged.as_ref())
+    {
         return None;
     }
     let found = if extensions.is_empty() {
@@ -457,6 +463,21 @@ mod tests {
         assert!(!search_path_inside("$ORIGINAL", None));
         assert!(!search_path_inside("/nix/store/abc-glibc/lib", None));
         assert!(!search_path_inside("/usr/lib", Some("x.so")));
+    }
+
+    #[test]
+    fn a_pure_rust_module_is_found_in_its_package() {
+        let ext = |module: &str| Extension {
+            file: String::new(),
+            module: module.to_owned(),
+            python: "cp312".to_owned(),
+            highest_versions: BTreeMap::new(),
+            needed: Vec::new(),
+        };
+        assert!(missing_module("rpds", &[ext("rpds.rpds")]).is_none());
+        assert!(missing_module("rpds", &[ext("rpds")]).is_none());
+        assert!(missing_module("maou._rust", &[ext("maou._rust._rust")]).is_some());
+        assert!(missing_module("rpds", &[ext("other.rpds")]).is_some());
     }
 
     #[test]
