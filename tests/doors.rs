@@ -744,6 +744,6 @@ fn a_pure_rust_module_is_placed_where_its_editable_install_keeps_it() {
     replace_in(&root.join("src/lib.rs"), "42u32", "43u32");
     let edit = ws.develop();
     assert_eq!(edit["installed"], first["installed"]);
-    assert_eq!(elsewhere(answer), "43");
+    assert_eq!(elsewhere(answer), "43", "{edit}");
     assert!(!root.join("foo_native.abi3.so").exists());
 }

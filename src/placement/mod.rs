@@ -66,13 +66,19 @@ pub fn installed_path(ws: &Workspace, interp: &Interpreter, venv: &Path) -> Path
 }
 
 /// Whether `installed` already is `library` as a placement would leave it: the same file,
-/// or a copy of it (maturin's, for uv) at least as new.
+/// or a copy of it (maturin's, for uv) with the same bytes. Not by modification time: an
+/// edit that keeps the library's size, built within the second of uv's copy, would be
+/// taken for it (a whole-second `mtime` is what a copy keeps).
 pub fn up_to_date(installed: &Path, library: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     let (Ok(a), Ok(b)) = (fs::metadata(installed), fs::metadata(library)) else {
         return false;
     };
-    (a.dev() == b.dev() && a.ino() == b.ino()) || (a.len() == b.len() && a.mtime() >= b.mtime())
+    if a.dev() == b.dev() && a.ino() == b.ino() {
+        return true;
+    }
+    a.len() == b.len()
+        && matches!((fs::read(installed), fs::read(library)), (Ok(x), Ok(y)) if x == y)
 }
 
 /// Places `ext` at `installed` (see the module's documentation).
