@@ -197,6 +197,56 @@ impl Edits<'_> {
     }
 }
 
+/// The release workflow and the dev container, which GitHub reads at the repository's root:
+/// a project in a subdirectory of its repository (safetensors' bindings/python) gets
+/// neither, as init writes nothing outside the project, and is told so.
+fn repository_files(edits: &mut Edits) -> Result<()> {
+    let ws = edits.ws;
+    let repo_root = crate::git::toplevel(&ws.root)
+        .map(|t| t.canonicalize().unwrap_or(t))
+        .filter(|t| ws.root.canonicalize().ok().as_ref() != Some(t));
+    match repo_root {
+        Some(top) => {
+            edits.notes.push(format!(
+                "{} is a subdirectory of its git repository ({}): GitHub reads workflows and \
+                 the dev container at the repository's root, outside the project, so init \
+                 writes neither; a workflow of its own runs `nix build .#wheels` here (or \
+                 `maou-build wheel`), then `maou-build publish-latest`",
+                ws.root.display(),
+                top.display()
+            ));
+            Ok(())
+        }
+        None => {
+            workflow::write(edits)?;
+            devcontainer::lifecycle(edits)
+        }
+    }
+}
+
+/// The note for the crates the extension is built from that lie outside the project.
+fn outside_crates(ws: &Workspace) -> Option<String> {
+    let outside: Vec<String> = ws
+        .rlib_deps
+        .iter()
+        .filter(|c| !c.dir.starts_with(&ws.root))
+        .map(|c| format!("{} ({})", c.name, ws.relative(&c.dir).display()))
+        .collect();
+    let (it, n) = (
+        if outside.len() == 1 { "it" } else { "them" },
+        outside.len(),
+    );
+    (n > 0).then(|| {
+        format!(
+            "{} outside this project's directory: develop, uv and maturin build {it} as the \
+             workspace does, but the flake's source is this directory, so its wheel build \
+             (`nix build .#wheels`, the workflow) cannot see {it}; the wheels are then \
+             `maou-build wheel`'s",
+            outside.join(", ")
+        )
+    })
+}
+
 /// What init would write into `ws`, nothing written.
 pub fn plan(ws: &Workspace, lock_before: Snapshot, options: &Options) -> Result<Plan> {
     let record = Record::read(&ws.root.join(RECORD_FILE))?;
@@ -219,44 +269,9 @@ pub fn plan(ws: &Workspace, lock_before: Snapshot, options: &Options) -> Result<
         flake::text(&url),
         &format!("the flake: this workspace's outputs from maou-build's flake library ({url})"),
     )?;
-    // GitHub reads workflows and the dev container at the repository's root: a project in
-    // a subdirectory of its repository (safetensors' bindings/python) gets neither, as init
-    // writes nothing outside the project.
-    let repo_root = crate::git::toplevel(&ws.root)
-        .map(|t| t.canonicalize().unwrap_or(t))
-        .filter(|t| ws.root.canonicalize().ok().as_ref() != Some(t));
-    match repo_root {
-        Some(top) => edits.notes.push(format!(
-            "{} is a subdirectory of its git repository ({}): GitHub reads workflows and the \
-             dev container at the repository's root, outside the project, so init writes \
-             neither; a workflow of its own runs `nix build .#wheels` here (or `maou-build \
-             wheel`), then `maou-build publish-latest`",
-            ws.root.display(),
-            top.display()
-        )),
-        None => {
-            workflow::write(&mut edits)?;
-            devcontainer::lifecycle(&mut edits)?;
-        }
-    }
+    repository_files(&mut edits)?;
     edits.notes.extend(cargo_files::overriding_settings(ws));
-    let outside: Vec<String> = ws
-        .rlib_deps
-        .iter()
-        .filter(|c| !c.dir.starts_with(&ws.root))
-        .map(|c| format!("{} ({})", c.name, ws.relative(&c.dir).display()))
-        .collect();
-    if !outside.is_empty() {
-        edits.notes.push(format!(
-            "{} outside this project's directory: develop, uv and maturin build {} as the \
-             workspace does, but the flake's source is this directory, so its wheel build \
-             (`nix build .#wheels`, the workflow) cannot see {}; the wheels are then \
-             `maou-build wheel`'s",
-            outside.join(", "),
-            if outside.len() == 1 { "it" } else { "them" },
-            if outside.len() == 1 { "it" } else { "them" },
-        ));
-    }
+    edits.notes.extend(outside_crates(ws));
     let manifests_change = edits
         .files
         .iter()
