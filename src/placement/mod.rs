@@ -66,9 +66,11 @@ pub fn installed_path(ws: &Workspace, interp: &Interpreter, venv: &Path) -> Path
 }
 
 /// Whether `installed` already is `library` as a placement would leave it: the same file,
-/// or a copy of it (maturin's, for uv) with the same bytes. Not by modification time: an
-/// edit that keeps the library's size, built within the second of uv's copy, would be
-/// taken for it (a whole-second `mtime` is what a copy keeps).
+/// or a copy of it (maturin's, for uv) at least as new with the same bytes. The bytes are
+/// compared too: an edit that keeps the library's size, built within the second of uv's
+/// copy, would otherwise be taken for it (a whole-second `mtime` is what a copy keeps).
+/// A library newer than the copy is placed again even with the same bytes (a relink), so
+/// that the placement's clean-up runs.
 pub fn up_to_date(installed: &Path, library: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     let (Ok(a), Ok(b)) = (fs::metadata(installed), fs::metadata(library)) else {
@@ -78,6 +80,7 @@ pub fn up_to_date(installed: &Path, library: &Path) -> bool {
         return true;
     }
     a.len() == b.len()
+        && a.mtime() >= b.mtime()
         && matches!((fs::read(installed), fs::read(library)), (Ok(x), Ok(y)) if x == y)
 }
 
