@@ -92,7 +92,8 @@ impl Request<'_> {
 
     /// Every feature switch of the build: the request's (`[tool.maturin] features`, where
     /// init puts the dev dylib's, and the command line's), and the dev dylib's feature when
-    /// it links through it and they lack it. The seed's configuration (the bench's baseline) links statically: without it.
+    /// it links through it and they lack it. The seed's configuration (the bench's
+    /// baseline) links statically: without it.
     pub fn features(&self) -> Features {
         match (&self.ws.dev_dylib, self.dev_override) {
             (Some(d), Some(DevOverride::Seed)) => self.features.without(&d.feature),

@@ -260,7 +260,7 @@ fn venv_of(ws: &Workspace, args: &Options) -> Result<Venv> {
     let dir = args
         .venv
         .clone()
-        .unwrap_or_else(|| ws.root.join(crate::doors::VENV));
+        .unwrap_or_else(|| ws.root.join(crate::editable::VENV));
     let venv = editable::ensure(ws, &dir, args.python)?;
     for action in &venv.actions {
         note(action);

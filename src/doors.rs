@@ -25,6 +25,7 @@
 
 use serde::Serialize;
 
+use crate::editable::{venv_python, VENV};
 use crate::profile::Chosen;
 use crate::workspace::{Features, Workspace};
 
@@ -48,11 +49,21 @@ pub struct UvBuild {
     pub interpreter: BuildInterpreter,
 }
 
+/// A door to the extension's build other than develop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Door {
+    /// `uv run`, `uv sync`, `uv pip install -e .`: maturin's PEP 517 backend.
+    #[serde(rename = "uv")]
+    Uv,
+    /// `maturin develop` (and `uv run maturin develop`).
+    #[serde(rename = "maturin develop")]
+    MaturinDevelop,
+}
+
 /// One setting in which a door's build differs from develop's.
 #[derive(Debug, Clone, Serialize)]
 pub struct Mismatch {
-    /// The door: "uv" (`uv run`, `uv sync`, `uv pip install -e .`) or "maturin develop".
-    pub door: &'static str,
+    pub door: Door,
     pub setting: &'static str,
     pub door_builds: String,
     pub develop_builds: String,
@@ -65,8 +76,10 @@ pub struct Mismatch {
 impl Mismatch {
     pub fn describe(&self) -> String {
         let when = match self.door {
-            "uv" => "when uv builds the project (`uv run`, `uv sync` after a change it watches)",
-            _ => "when `maturin develop` builds the project",
+            Door::Uv => {
+                "when uv builds the project (`uv run`, `uv sync` after a change it watches)"
+            }
+            Door::MaturinDevelop => "when `maturin develop` builds the project",
         };
         format!(
             "{when}, it differs from develop in {}: it builds {}, develop {}; that costs {}",
@@ -161,16 +174,6 @@ fn normalized(f: &Features) -> (Vec<String>, bool, bool) {
     names.sort();
     names.dedup();
     (names, f.no_default_features, f.all_features)
-}
-
-/// The venv develop builds for unless told otherwise, relative to the project's root: where
-/// uv keeps a project's.
-pub const VENV: &str = ".venv";
-
-/// The interpreter of the venv at `dir`, as `maturin develop` names it
-/// (`$VIRTUAL_ENV/bin/python`).
-pub fn venv_python(dir: &std::path::Path) -> std::path::PathBuf {
-    dir.join("bin").join("python")
 }
 
 /// The build arguments init gives uv's builds of `ws` (`[tool.uv]
@@ -303,7 +306,7 @@ pub fn mismatches(
 /// uv's profile, when it is not `profile`.
 fn profile_mismatch(ws: &Workspace, uv: &UvBuild, profile: &str) -> Option<Mismatch> {
     (uv.profile != profile).then(|| Mismatch {
-        door: "uv",
+        door: Door::Uv,
         setting: "the profile",
         door_builds: format!("`{}`", uv.profile),
         develop_builds: format!("`{profile}`"),
@@ -331,7 +334,7 @@ fn feature_mismatches(ws: &Workspace, uv: &UvBuild, features: &Features) -> Vec<
     if normalized(&ws.features) != normalized(features) {
         let missing = features.without_all(&ws.features);
         found.push(Mismatch {
-            door: "maturin develop",
+            door: Door::MaturinDevelop,
             setting: "the features",
             door_builds: shown(&ws.features),
             develop_builds: shown(features),
@@ -351,7 +354,7 @@ fn feature_mismatches(ws: &Workspace, uv: &UvBuild, features: &Features) -> Vec<
     let uv_own = normalized(&uv.features);
     if uv_own != normalized(features) && uv_own != normalized(&ws.features) {
         found.push(Mismatch {
-            door: "uv",
+            door: Door::Uv,
             setting: "the features",
             door_builds: shown(&uv.features),
             develop_builds: shown(features),
@@ -373,7 +376,7 @@ fn interpreter_mismatch(ws: &Workspace, uv: &UvBuild, venv: &std::path::Path) ->
     let pyo3_reads_a_file = ws.stable_abi.as_ref().is_some_and(|a| a.with_config_file());
     let same_python = matches!(&uv.interpreter, BuildInterpreter::Given(p) if *p == python);
     (!pyo3_reads_a_file && !same_python).then(|| Mismatch {
-        door: "uv",
+        door: Door::Uv,
         setting: "the interpreter",
         door_builds: match &uv.interpreter {
             BuildInterpreter::Given(p) => format!("with {}", p.display()),

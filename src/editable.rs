@@ -41,6 +41,16 @@ pub struct Venv {
     pub actions: Vec<String>,
 }
 
+/// The venv develop builds for unless told otherwise, relative to the project's root: where
+/// uv keeps a project's.
+pub const VENV: &str = ".venv";
+
+/// The interpreter of the venv at `dir`, as `maturin develop` names it
+/// (`$VIRTUAL_ENV/bin/python`).
+pub fn venv_python(dir: &Path) -> PathBuf {
+    dir.join("bin").join("python")
+}
+
 fn read_stamp(dir: &Path) -> Option<Stamp> {
     serde_json::from_slice(&fs::read(dir.join(STAMP)).ok()?).ok()
 }
@@ -57,7 +67,7 @@ fn uv() -> Result<PathBuf> {
 /// Makes sure `dir` is a venv of an allowed CPython (`want`, else the newest installed).
 /// The package is installed into it by [install].
 pub fn ensure(ws: &Workspace, dir: &Path, want: Option<Minor>) -> Result<Venv> {
-    let python = dir.join("bin").join("python");
+    let python = venv_python(dir);
     let mut actions = Vec::new();
     let mut stamp = read_stamp(dir).filter(|s| {
         python.exists()

@@ -519,11 +519,7 @@ fn uv_build_makes_a_wheel_without_the_dev_dylib() {
 /// crate by a path dependency outside the project's directory (stable ABI, as such projects
 /// usually are).
 fn single_crate(root: &Path, with_core: bool, below: bool) -> PathBuf {
-    let write = |rel: &str, body: &str| {
-        let path = root.join(rel);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, body).unwrap();
-    };
+    let write = |rel: &str, body: &str| common::write(root, rel, body);
     let (project, answer, dep) = if with_core {
         write(
             "core/Cargo.toml",
@@ -691,11 +687,7 @@ fn single_crate_projects_take_the_dylib_and_every_door() {
 fn a_pure_rust_module_is_placed_where_its_editable_install_keeps_it() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("foo");
-    let write = |rel: &str, body: &str| {
-        let path = root.join(rel);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, body).unwrap();
-    };
+    let write = |rel: &str, body: &str| common::write(&root, rel, body);
     write(
         "Cargo.toml",
         "[package]\nname = \"foo-py\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\

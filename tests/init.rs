@@ -11,13 +11,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{maou_build, source_root, text};
-
-fn write(root: &Path, rel: &str, body: &str) {
-    let path = root.join(rel);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, body).unwrap();
-}
+use common::{maou_build, source_root, text, write};
 
 const WORKFLOW: &str = "name: Build Wheel\n\n# the wheel ships the fast feature\non:\n  push:\n    branches: [main]\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: PyO3/maturin-action@v1\n        with:\n          args: --release --out dist --features pyo3/extension-module,fast\n";
 const WINDOWS: &str = "name: windows\non: workflow_dispatch\njobs: {}\n";

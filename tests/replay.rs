@@ -15,14 +15,8 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use common::{maou_build, replace_in, source_root, text};
+use common::{maou_build, replace_in, source_root, text, write};
 use serde_json::Value;
-
-fn write(root: &Path, rel: &str, body: &str) {
-    let path = root.join(rel);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, body).unwrap();
-}
 
 /// This repository's flake and tool, with a small product in `rust/`.
 fn small_product(root: &Path) {

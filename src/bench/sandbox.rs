@@ -69,7 +69,7 @@ impl Sandbox {
         Ok(Sandbox {
             // Where uv keeps a project's venv, which the build arguments init writes for uv
             // name ([crate::doors::uv_interpreter_args]).
-            venv: root.join(crate::doors::VENV),
+            venv: root.join(crate::editable::VENV),
             tmp,
             top: copy_top,
             root,

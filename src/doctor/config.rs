@@ -324,7 +324,7 @@ pub(super) fn uv_staleness(ws: &Workspace) -> Check {
 
 /// Whether uv's build of the project (`uv run`, `uv sync` after a change) is develop's.
 pub(super) fn uv_door(ws: &Workspace) -> Check {
-    match crate::doors::mismatches_of_default(ws, &ws.root.join(crate::doors::VENV)) {
+    match crate::doors::mismatches_of_default(ws, &ws.root.join(crate::editable::VENV)) {
         Err(e) => warn(
             "uv builds",
             format!("cannot tell what develop builds: {e:#}"),

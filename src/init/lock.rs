@@ -48,11 +48,16 @@ impl Snapshot {
         }
     }
 
-    /// The text the lock at `cargo_root` had, if this is that lock.
-    fn of(&self, cargo_root: &Path) -> Option<&str> {
+    /// Whether the snapshot is of the lock at `cargo_root` (by its real path).
+    fn is_of(&self, cargo_root: &Path) -> bool {
         let lock = cargo_root.join("Cargo.lock");
         let lock = lock.canonicalize().unwrap_or(lock);
-        (self.path.as_deref() == Some(lock.as_path()))
+        self.path.as_deref() == Some(lock.as_path())
+    }
+
+    /// The text the lock at `cargo_root` had, if this is that lock.
+    fn of(&self, cargo_root: &Path) -> Option<&str> {
+        self.is_of(cargo_root)
             .then_some(self.text.as_deref())
             .flatten()
     }
@@ -60,9 +65,7 @@ impl Snapshot {
     /// Whether `cargo_root` had no lock of its own before (a single crate that never built:
     /// init's own `cargo metadata` then writes one).
     fn had_none(&self, cargo_root: &Path) -> bool {
-        let lock = cargo_root.join("Cargo.lock");
-        let lock = lock.canonicalize().unwrap_or(lock);
-        self.path.as_deref() != Some(lock.as_path())
+        !self.is_of(cargo_root)
     }
 
     /// What the lock at `cargo_root` is: stale when it changed since the snapshot.

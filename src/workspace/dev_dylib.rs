@@ -66,6 +66,7 @@ pub(super) fn resolve(
             }
         );
     };
+    let members = super::members_by_dir(metadata);
     let mut found = Vec::new();
     for entry in enables {
         let name = entry.strip_prefix("dep:").unwrap_or(entry);
@@ -80,7 +81,7 @@ pub(super) fn resolve(
             continue;
         };
         let Some(pkg) = (match dep.path.as_deref() {
-            Some(dir) => super::path_package(metadata, dir)?,
+            Some(dir) => super::path_package(&members, dir)?,
             None => None,
         }) else {
             continue;

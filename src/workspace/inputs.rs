@@ -38,14 +38,19 @@ impl Workspace {
     /// without the dev dylib's, and `[tool.maou-build] wheel-features`. Given to maturin
     /// whole: its `--features` replace `[tool.maturin]`'s.
     pub fn release_features(&self) -> Features {
-        let maturin = match &self.dev_dylib {
-            Some(d) => self.features.without(&d.feature),
-            None => self.features.clone(),
-        };
-        maturin.and(&Features {
+        self.features_without_dev_dylib().and(&Features {
             features: self.wheel_features.clone(),
             ..Features::default()
         })
+    }
+
+    /// `[tool.maturin] features` without the dev dylib's: what a build that must link every
+    /// crate statically gives maturin (the wheels', the bench's own-loop baselines).
+    pub fn features_without_dev_dylib(&self) -> Features {
+        match &self.dev_dylib {
+            Some(d) => self.features.without(&d.feature),
+            None => self.features.clone(),
+        }
     }
 
     /// The key of the extension's Rust inputs when built with `features`: a SHA-256 in hex.

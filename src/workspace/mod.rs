@@ -629,11 +629,11 @@ fn check_team_cache(pyproject: &Path, url: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-/// The package of the path dependency at `dir`: a workspace member from `metadata`, else
+/// The package of the path dependency at `dir`: a workspace member ([members_by_dir]), else
 /// (a single crate's `../core`, which `cargo metadata --no-deps` leaves out) read from its
 /// own manifest.
-fn path_package(metadata: &Metadata, dir: &Path) -> Result<Option<MetaPackage>> {
-    if let Some(p) = members_by_dir(metadata).get(dir) {
+fn path_package(members: &HashMap<&Path, &MetaPackage>, dir: &Path) -> Result<Option<MetaPackage>> {
+    if let Some(p) = members.get(dir) {
         return Ok(Some((*p).clone()));
     }
     let manifest = dir.join("Cargo.toml");
@@ -646,6 +646,7 @@ fn path_package(metadata: &Metadata, dir: &Path) -> Result<Option<MetaPackage>> 
 /// The library crates `root` depends on through normal (not dev or build) path
 /// dependencies, transitively, workspace members or not, sorted by name.
 fn workspace_deps(metadata: &Metadata, root: &MetaPackage) -> Result<Vec<Crate>> {
+    let members = members_by_dir(metadata);
     let mut seen = BTreeSet::new();
     let mut stack = vec![root.clone()];
     let mut found = Vec::new();
@@ -657,7 +658,7 @@ fn workspace_deps(metadata: &Metadata, root: &MetaPackage) -> Result<Vec<Crate>>
             if !seen.insert(dir.to_path_buf()) {
                 continue;
             }
-            let Some(dep_pkg) = path_package(metadata, dir)? else {
+            let Some(dep_pkg) = path_package(&members, dir)? else {
                 continue;
             };
             if let Some(lib) = dep_pkg

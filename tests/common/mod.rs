@@ -121,14 +121,17 @@ pub fn replace_in(path: &Path, from: &str, to: &str) {
     fs::write(path, before.replacen(from, to, 1)).unwrap();
 }
 
+/// `body` written to `rel` under `root`, its directories made.
+pub fn write(root: &Path, rel: &str, body: &str) {
+    let path = root.join(rel);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, body).unwrap();
+}
+
 /// A maturin workspace of maou's shape under other names: `foo._native` built from
 /// `foo_native`, which depends on the rlib `foo_core`.
 pub fn tiny_workspace(dir: &Path, requires_python: &str, crate_type: &str) {
-    let write = |rel: &str, body: &str| {
-        let path = dir.join(rel);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, body).unwrap();
-    };
+    let write = |rel: &str, body: &str| write(dir, rel, body);
     write(
         "pyproject.toml",
         &format!(

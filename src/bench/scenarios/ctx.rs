@@ -102,7 +102,7 @@ impl Ctx<'_> {
     /// The import of the module with the interpreter of `venv`.
     pub(super) fn import_in(&self, venv: &std::path::Path) -> Cmd {
         Cmd::new([
-            venv.join("bin/python").display().to_string(),
+            crate::editable::venv_python(venv).display().to_string(),
             "-c".into(),
             format!("import {}", self.sb.ws.module_name),
         ])
@@ -236,11 +236,7 @@ impl Ctx<'_> {
         {
             argv.extend(["--profile".into(), profile.to_owned()]);
         }
-        let features = match &ws.dev_dylib {
-            Some(d) => ws.features.without(&d.feature),
-            None => ws.features.clone(),
-        };
-        argv.extend(features.args_over(&ws.features));
+        argv.extend(ws.features_without_dev_dylib().args_over(&ws.features));
         argv.extend(extra.iter().cloned());
         Cmd::new(argv)
             .env("VIRTUAL_ENV", self.sb.venv.display().to_string())

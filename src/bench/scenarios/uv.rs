@@ -109,7 +109,7 @@ pub(super) fn uv_sync_new_venv(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scenari
             "-c".into(),
             format!(
                 "\"$0\" \"$@\" && {} -c '{import}'",
-                venv.join("bin/python").display()
+                crate::editable::venv_python(&venv).display()
             ),
         ]);
         cmd.argv.extend(sync.argv);
