@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use crate::messages::note;
 use crate::resources::{self, Jobs};
-use crate::sccache::{self, Delta, Sccache, Stats};
+use crate::sccache::{self, Delta, Sccache, Server};
 use crate::target_dir::{self, TargetDir};
 use crate::team_cache;
 use crate::workspace::Workspace;
@@ -45,8 +45,9 @@ impl JobsArg {
 
 pub struct BuildEnv {
     pub cache: Option<Sccache>,
-    /// What the server had counted when the build began.
-    stats_before: Option<Stats>,
+    /// The sccache server this build holds, with what it had counted when the build
+    /// began.
+    server: Option<Server>,
     /// Why the sccache server was restarted, if it was.
     pub server_restarted: Option<String>,
     pub target: TargetDir,
@@ -99,19 +100,20 @@ impl BuildEnv {
         for old in &target.removed {
             note(format!("removed the old target store {}", old.display()));
         }
-        let (stats_before, server_restarted) = match &found {
+        let (server, server_restarted) = match &found {
             Some(c) => {
                 let server = c.ensure_server()?;
-                if let Some(what) = &server.restarted {
+                for what in server.restarted.iter().chain(&server.busy) {
                     note(what);
                 }
-                (Some(server.stats), server.restarted)
+                let restarted = server.restarted.clone();
+                (Some(server), restarted)
             }
             None => (None, None),
         };
         Ok(BuildEnv {
             cache: found,
-            stats_before,
+            server,
             server_restarted,
             target,
             jobs: jobs.choose(),
@@ -126,7 +128,7 @@ impl BuildEnv {
 
     /// What the cache did since [BuildEnv::prepare]; None without a cache.
     pub fn sccache_delta(&self) -> Option<Delta> {
-        let (cache, before) = (self.cache.as_ref()?, self.stats_before.as_ref()?);
+        let (cache, before) = (self.cache.as_ref()?, &self.server.as_ref()?.stats);
         Some(Delta::between(before, &cache.stats()))
     }
 }

@@ -1,6 +1,7 @@
 //! sccache as the seed sets it up for the Codespace (layer 3): a local disk cache under
 //! ~/.cache/sccache, 1 GiB, wrapping every rustc. Its server reads its settings when it
-//! starts, so a server started with other settings is restarted with ours.
+//! starts, so a server started with other settings is restarted with ours, but never
+//! while another build of maou-build compiles through it ([Lease]).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -123,7 +124,95 @@ struct ServerInfo {
 /// (the "before" of `--stats`).
 pub struct Server {
     pub restarted: Option<String>,
+    /// Why a server that needed a restart was built with as it was.
+    pub busy: Option<String>,
     pub stats: Stats,
+    /// Held until the build ends.
+    _lease: Lease,
+}
+
+/// How a running server's settings differ from ours.
+#[derive(Debug, PartialEq)]
+enum Mismatch {
+    /// Its base directories lack this checkout's: only sharing across checkouts suffers.
+    Basedirs,
+    /// Its cache location or size.
+    Other(String),
+}
+
+impl Mismatch {
+    fn describe(&self) -> String {
+        match self {
+            Mismatch::Basedirs => "its base directories did not include this checkout".to_owned(),
+            Mismatch::Other(why) => why.clone(),
+        }
+    }
+}
+
+/// A hold on the sccache server at this address (`SCCACHE_SERVER_PORT`, or
+/// `SCCACHE_SERVER_UDS`): shared by the builds that compile through it, exclusive for a
+/// restart. It is a lock on a file in the temporary directory, which every user of the
+/// machine reaches, as they reach the server's port.
+struct Lease {
+    file: fs::File,
+    path: PathBuf,
+}
+
+impl Lease {
+    fn open() -> Result<Lease> {
+        let address = match std::env::var("SCCACHE_SERVER_UDS") {
+            Ok(socket) if !socket.is_empty() => socket.replace(['/', '\\', ':'], "_"),
+            _ => std::env::var("SCCACHE_SERVER_PORT")
+                .ok()
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "4226".to_owned()),
+        };
+        let path = std::env::temp_dir().join(format!("maou-build-sccache-server-{address}.lock"));
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            // Another user's file: a lock needs no write access.
+            .or_else(|_| fs::File::open(&path))
+            .with_context(|| format!("cannot open the sccache server's lock {}", path.display()))?;
+        Ok(Lease { file, path })
+    }
+
+    fn context(&self, what: &str) -> String {
+        format!(
+            "cannot {what} the sccache server's lock {}",
+            self.path.display()
+        )
+    }
+
+    /// Shares the server with other builds, giving up an exclusive hold.
+    fn share(&self) -> Result<()> {
+        self.file
+            .unlock()
+            .with_context(|| self.context("release"))?;
+        self.file
+            .lock_shared()
+            .with_context(|| self.context("share"))
+    }
+
+    /// The server alone, if no other build holds it (a shared hold of ours is given up).
+    fn try_exclusive(&self) -> Result<bool> {
+        self.file
+            .unlock()
+            .with_context(|| self.context("release"))?;
+        match self.file.try_lock() {
+            Ok(()) => Ok(true),
+            Err(fs::TryLockError::WouldBlock) => Ok(false),
+            Err(fs::TryLockError::Error(e)) => Err(e).with_context(|| self.context("take")),
+        }
+    }
+
+    /// The server alone, once the other builds are done.
+    fn exclusive(&self) -> Result<()> {
+        self.file.lock().with_context(|| self.context("take"))
+    }
 }
 
 /// What one build asked of sccache: the difference of two stats snapshots.
@@ -288,57 +377,100 @@ impl Sccache {
         serde_json::from_slice(&out.stdout).ok()
     }
 
-    /// Makes sure a server runs with this cache directory, size and base directories,
-    /// restarting one that was started with others.
-    pub fn ensure_server(&self) -> Result<Server> {
+    /// Why a running server's settings are not ours, if they are not.
+    fn mismatch(&self, info: &ServerInfo) -> Option<Mismatch> {
         let want_dir = format!("Local disk: {:?}", self.dir.to_string_lossy());
-        let want_size = parse_size(&self.size).expect("checked in from_env");
-        let want_basedirs: BTreeSet<String> = self
+        if let Some(why) = self.location_mismatch(info, &want_dir) {
+            return Some(Mismatch::Other(why));
+        }
+        if info.max_cache_size != parse_size(&self.size).expect("checked in from_env") {
+            return Some(Mismatch::Other(format!(
+                "its cache size was {} bytes",
+                info.max_cache_size
+            )));
+        }
+        let basedirs: BTreeSet<&str> = info
             .basedirs
             .iter()
-            .map(|p| p.to_string_lossy().into_owned())
+            .map(|b| b.trim_end_matches('/'))
             .collect();
-        let mismatch = |info: &ServerInfo| -> Option<String> {
-            let basedirs: BTreeSet<String> = info
-                .basedirs
-                .iter()
-                .map(|b| b.trim_end_matches('/').to_owned())
-                .collect();
-            if let Some(why) = self.location_mismatch(info, &want_dir) {
-                Some(why)
-            } else if info.max_cache_size != want_size {
-                Some(format!("its cache size was {} bytes", info.max_cache_size))
-            } else if !want_basedirs.is_subset(&basedirs) {
-                Some("its base directories did not include this checkout".to_owned())
-            } else {
-                None
-            }
-        };
-        match self.server_info() {
-            Some(info) => match mismatch(&info) {
-                None => Ok(Server {
-                    restarted: None,
-                    stats: info.stats,
-                }),
-                Some(why) => {
-                    let _ = self.cmd(&["--stop-server"]).stdout_null().stderr_null().unchecked().run();
-                    let started = self.server_info().with_context(|| {
-                        format!("could not restart the sccache server ({})", self.program.display())
-                    })?;
-                    if let Some(still) = mismatch(&started) {
-                        bail!("the sccache server does not take our settings: {still}");
-                    }
-                    Ok(Server {
-                        restarted: Some(format!("restarted the sccache server ({why})")),
-                        stats: started.stats,
-                    })
-                }
-            },
-            None => bail!(
-                "could not start the sccache server (`{} --show-stats` failed); run it by hand to see why",
+        let all_there = self
+            .basedirs
+            .iter()
+            .all(|p| basedirs.contains(p.to_string_lossy().as_ref()));
+        (!all_there).then_some(Mismatch::Basedirs)
+    }
+
+    /// Makes sure a server runs with this cache directory, size and base directories,
+    /// restarting one that was started with others, and holds it for this build: a
+    /// server that another build of maou-build compiles through is never restarted
+    /// under it (its rustc would lose the connection). A server that lacks only this
+    /// checkout among its base directories is then built with as it is; for any other
+    /// difference this build waits for the other to finish.
+    pub fn ensure_server(&self) -> Result<Server> {
+        let lease = Lease::open()?;
+        lease.share()?;
+        let info = self.server_info().with_context(|| {
+            format!(
+                "could not start the sccache server (`{} --show-stats` failed); run it by hand \
+                 to see why",
                 self.program.display()
-            ),
+            )
+        })?;
+        let Some(why) = self.mismatch(&info) else {
+            return Ok(Server {
+                restarted: None,
+                busy: None,
+                stats: info.stats,
+                _lease: lease,
+            });
+        };
+        if !lease.try_exclusive()? {
+            if why == Mismatch::Basedirs {
+                lease.share()?;
+                return Ok(Server {
+                    restarted: None,
+                    busy: Some(
+                        "the sccache server is serving another build, so it was not restarted \
+                         for this checkout's base directory: this build shares no cache \
+                         entries with other checkouts"
+                            .to_owned(),
+                    ),
+                    stats: info.stats,
+                    _lease: lease,
+                });
+            }
+            crate::messages::note(format!(
+                "waiting for another build on the sccache server to finish, to restart it ({})",
+                why.describe()
+            ));
+            lease.exclusive()?;
         }
+        let _ = self
+            .cmd(&["--stop-server"])
+            .stdout_null()
+            .stderr_null()
+            .unchecked()
+            .run();
+        let started = self.server_info().with_context(|| {
+            format!(
+                "could not restart the sccache server ({})",
+                self.program.display()
+            )
+        })?;
+        if let Some(still) = self.mismatch(&started) {
+            bail!(
+                "the sccache server does not take our settings: {}",
+                still.describe()
+            );
+        }
+        lease.share()?;
+        Ok(Server {
+            restarted: Some(format!("restarted the sccache server ({})", why.describe())),
+            busy: None,
+            stats: started.stats,
+            _lease: lease,
+        })
     }
 
     /// Why a running server's cache location is not ours: the local disk alone, or the

@@ -390,3 +390,72 @@ fn develop_builds_the_profile_tool_maturin_names() {
         "{err}"
     );
 }
+
+/// Two checkouts building at once through one sccache server (a port of this test's own):
+/// the second, whose checkout the running server does not strip, must not restart it
+/// under the first's compiles (the first's rustc would lose its connection, as a test run
+/// in CI once did). Both builds work; the second says why it kept the server.
+#[test]
+fn a_second_checkout_never_restarts_the_server_under_a_running_build() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let port = common::free_port().to_string();
+    let develop = |name: &str| {
+        let ws = tmp.path().join(name);
+        common::pyo3_workspace(&ws);
+        let mut cmd = maou_build(&ws);
+        cmd.args(["develop", "--python", "3.11"])
+            .env("SCCACHE_SERVER_PORT", &port)
+            // Each checkout's own maou-build cache: the other's root is not remembered.
+            .env(
+                "MAOU_BUILD_CACHE",
+                tmp.path().join(name).with_extension("cache"),
+            );
+        cmd
+    };
+    let mut first = develop("first")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (compiling, seen) = std::sync::mpsc::channel();
+    let stderr = BufReader::new(first.stderr.take().unwrap());
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in stderr.lines().map_while(Result::ok) {
+            if line.trim_start().starts_with("Compiling") {
+                let _ = compiling.send(());
+            }
+            all += &line;
+            all.push('\n');
+        }
+        all
+    });
+    seen.recv_timeout(std::time::Duration::from_secs(600))
+        .expect("the first build never began compiling");
+    let second = develop("second").output().unwrap();
+    let first_status = first.wait().unwrap();
+    let first_err = reader.join().unwrap();
+    let _ = Command::new("sccache")
+        .arg("--stop-server")
+        .env("SCCACHE_SERVER_PORT", &port)
+        .output();
+    assert!(
+        first_status.success(),
+        "the first build failed:\n{first_err}"
+    );
+    assert!(second.status.success(), "{}", text(&second));
+    let second_err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        second_err.contains("is serving another build, so it was not restarted")
+            && !second_err.contains("restarted the sccache server"),
+        "{second_err}"
+    );
+    assert!(
+        !first_err.contains("restarted the sccache server"),
+        "{first_err}"
+    );
+}
