@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::build_env::{self, BuildEnv, Cache, JobsArg};
 use crate::cargo_build::Request;
+use crate::deps_archive::{self, Restored};
 use crate::editable::{self, Install, Venv};
 use crate::messages::note;
 use crate::placement::{self, Extension};
@@ -22,6 +23,7 @@ use crate::team_cache::{Checked, LastBuild};
 use crate::workspace::{Features, Workspace};
 
 /// What to build, and where.
+#[derive(Clone)]
 pub struct Options {
     pub python: Option<Minor>,
     /// The venv [default: .venv in the workspace].
@@ -60,7 +62,11 @@ pub struct Report {
     pub jobs: Jobs,
     pub target: TargetDir,
     pub sccache_server: Option<String>,
+    /// The release's dependency build, when develop looked for one (a new target store).
+    pub dependency_build: Option<DependencyBuild>,
     pub command: String,
+    /// The build's features (the dev dylib's with them when it links).
+    pub features: Features,
     /// Units rustc compiled: empty when nothing in Rust changed.
     pub compiled: Vec<String>,
     pub library: PathBuf,
@@ -102,6 +108,66 @@ fn has_build(ws: &Workspace, profile: &Chosen) -> bool {
         .join(&profile.profile.dir_name)
         .join(format!("lib{}.so", ws.cdylib.lib_name))
         .exists()
+}
+
+/// What develop did about the release's dependency build ([crate::deps_archive]).
+#[derive(Serialize)]
+#[serde(rename_all = "kebab-case", tag = "state")]
+pub enum DependencyBuild {
+    Restored(Restored),
+    NotUsed { reason: String },
+}
+
+/// Restores the release's dependency build into a store that has just been made, when the
+/// build is of the profile the workspace chose, as it stands (no override); None when
+/// develop did not look (an existing store, `--no-prebuilt`).
+fn dependency_build(
+    ws: &Workspace,
+    args: &Options,
+    build: &BuildEnv,
+    request: &Request,
+    interp: &crate::python::Interpreter,
+) -> Result<Option<DependencyBuild>> {
+    let store = match (&build.target.state, &build.target.store) {
+        (crate::target_dir::TargetState::Created, Some(store)) => store,
+        _ => return Ok(None),
+    };
+    if !args.prebuilt || args.dev_override.is_some() {
+        return Ok(None);
+    }
+    let rustc = crate::target_dir::rustc_version(ws)?;
+    let key = deps_archive::Key::for_build(
+        ws,
+        interp,
+        &request.profile.name,
+        &request.features(),
+        &rustc,
+    )?;
+    Ok(Some(
+        match deps_archive::restore(ws, &key, store, &request.profile.dir_name) {
+            Ok(done) => {
+                note(format!(
+                    "restored the dependency build from the {} ({} files, {:.1} MB \
+                     downloaded, {:.1} s): only the workspace's crates compile",
+                    done.release,
+                    done.files,
+                    done.downloaded as f64 / 1e6,
+                    done.seconds
+                ));
+                if let Some(n) = &done.note {
+                    note(n);
+                }
+                DependencyBuild::Restored(done)
+            }
+            Err(why) => {
+                let reason = format!("{why:#}");
+                note(format!(
+                    "a cold build, not the release's dependency build: {reason}"
+                ));
+                DependencyBuild::NotUsed { reason }
+            }
+        },
+    ))
 }
 
 /// Installs the package editable after a build: through uv with this build's profile and
@@ -344,6 +410,7 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         .concat(),
         dev_override: args.dev_override,
     };
+    let dependency_build = dependency_build(ws, args, &build, &request, &venv.interpreter)?;
     let profile = match args.dev_override {
         Some(o) => o.profile_name(&chosen.profile.name),
         None => chosen.profile.name.clone(),
@@ -368,9 +435,9 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
 
     install_editable(ws, &mut venv, &request, &chosen, &build, args.dev_override)?;
 
-    let command = request.shown();
+    let (command, features) = (request.shown(), request.features());
     drop(request);
-    let report = Report {
+    Ok(Outcome::Built(Box::new(Report {
         module: ws.module_name.clone(),
         profile,
         profile_source: chosen.source,
@@ -378,7 +445,9 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         jobs,
         target: build.target,
         sccache_server,
+        dependency_build,
         command,
+        features,
         compiled: outcome.compiled,
         library: outcome.library,
         installed,
@@ -388,6 +457,61 @@ pub fn run(ws: &Workspace, args: &Options) -> Result<Outcome> {
         team_cache,
         build_seconds: outcome.elapsed.as_secs_f64(),
         total_seconds: started.elapsed().as_secs_f64(),
-    };
-    Ok(Outcome::Built(Box::new(report)))
+    })))
+}
+
+/// The dependency builds of `ws` packed into `out` for the release ([crate::deps_archive]),
+/// one per CPython in `pythons` (none: every one requires-python allows that is installed,
+/// the interpreters new machines may take): develop's own build each time (never the
+/// release's extension nor its dependency build, the venv made for that CPython), then its
+/// target store's third-party units and dev dylib. None when a build failed (cargo has
+/// said why).
+pub fn dependency_archives(
+    ws: &Workspace,
+    args: &Options,
+    pythons: &[Minor],
+    out: &std::path::Path,
+    level: i32,
+) -> Result<Option<Vec<(Report, deps_archive::Packed)>>> {
+    let interpreters = crate::python::select(&ws.requires_python, pythons)?;
+    let mut packed = Vec::new();
+    for interp in interpreters {
+        let started = crate::fsutil::unix_now();
+        let opts = Options {
+            python: Some(interp.minor),
+            prebuilt: false,
+            dev_override: None,
+            ..args.clone()
+        };
+        let report = match run(ws, &opts)? {
+            Outcome::Built(report) => report,
+            Outcome::BuildFailed => return Ok(None),
+            Outcome::Prebuilt(_) => unreachable!("asked to build"),
+        };
+        let Some(store) = &report.target.store else {
+            anyhow::bail!(
+                "the build went to {}, not to maou-build's target store ({}): the archive is \
+                 packed from the store, so unset CARGO_TARGET_DIR or build.target-dir",
+                report.target.path.display(),
+                report.target.describe()
+            );
+        };
+        let rustc = crate::target_dir::rustc_version(ws)?;
+        let key = deps_archive::Key::for_build(
+            ws,
+            &report.venv.interpreter,
+            &report.profile,
+            &report.features,
+            &rustc,
+        )?;
+        let dir = ws.profiles.resolve(&report.profile)?.dir_name;
+        let archive = deps_archive::pack(ws, store, &dir, &key, started, out, level)?;
+        note(format!(
+            "packed {} ({:.1} MB)",
+            archive.archive.display(),
+            archive.record.size as f64 / 1e6
+        ));
+        packed.push((*report, archive));
+    }
+    Ok(Some(packed))
 }

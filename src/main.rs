@@ -16,6 +16,7 @@ mod cargo_build;
 mod cargo_config;
 mod colab;
 mod commands;
+mod deps_archive;
 mod develop;
 mod doctor;
 mod doors;
@@ -85,6 +86,7 @@ enum Command {
     #[command(hide = true)]
     CgroupRun(commands::cgroup_run::Args),
     Colab(commands::colab::Args),
+    DepsArchive(commands::deps_archive::Args),
     Develop(commands::develop::Args),
     Doctor(commands::doctor::Args),
     Info(commands::info::Args),
@@ -101,6 +103,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::bench::run(workspace, &args),
         Command::CgroupRun(args) => commands::cgroup_run::run(&args),
         Command::Colab(args) => commands::colab::run(workspace, &args),
+        Command::DepsArchive(args) => commands::deps_archive::run(workspace, &args),
         Command::Develop(args) => commands::develop::run(workspace, &args),
         Command::Doctor(args) => commands::doctor::run(workspace, &args),
         Command::Info(args) => commands::info::run(workspace, &args),

@@ -32,7 +32,7 @@ pub const TAG: &str = "latest";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// The slowest download that still counts as working: a 30 MB wheel in 10 s plus 60 s.
-const MIN_DOWNLOAD_RATE: u64 = 500_000;
+pub const MIN_DOWNLOAD_RATE: u64 = 500_000;
 
 /// What `publish-latest` records in the release body, inside an HTML comment (invisible on
 /// the release page): the Rust inputs' key and every wheel's SHA-256.
@@ -125,17 +125,18 @@ pub fn forget(ws: &Workspace, cache_root: &Path) {
     let _ = fs::remove_file(marker(cache_root, ws));
 }
 
-/// `Ok(Err(why))` for an expected reason not to use the release, `Err` for a failure.
-///
-/// Over 80 lines: each reason not to use the release is an early return with its own
-/// message, in the order they are checked (repository, release, record, inputs, wheel,
-/// asset, checksum).
-fn fetch_and_place(
-    ws: &Workspace,
-    interp: &Interpreter,
-    key: &str,
-    cache_root: &Path,
-) -> Result<std::result::Result<Installed, String>> {
+/// The `latest` release of the workspace's repository, asked with a short patience: the
+/// callers have a fallback.
+pub struct Latest {
+    pub client: Client,
+    pub release: crate::github::Release,
+    /// "OWNER/NAME release latest", for messages.
+    pub name: String,
+}
+
+/// `Ok(Err(why))` when there is no release to look in (no repository, none by the tag),
+/// `Err` for a failure (no answer).
+pub fn latest_release(ws: &Workspace) -> Result<std::result::Result<Latest, String>> {
     let server_url = github::server_url();
     let repo = match github::resolve_repo(None, &ws.root, &server_url) {
         Ok(r) => r,
@@ -153,7 +154,7 @@ fn fetch_and_place(
     );
     let token_set = settings.token.is_some();
     let client = Client::new(settings);
-    let release_name = format!("{} release {TAG}", client.repo());
+    let name = format!("{} release {TAG}", client.repo());
     let Some(release) = client.release_by_tag(TAG)? else {
         let hint = if token_set {
             ""
@@ -164,6 +165,32 @@ fn fetch_and_place(
             "{} has no release `{TAG}`{hint}",
             client.repo()
         )));
+    };
+    Ok(Ok(Latest {
+        client,
+        release,
+        name,
+    }))
+}
+
+/// `Ok(Err(why))` for an expected reason not to use the release, `Err` for a failure.
+///
+/// Over 80 lines: each reason not to use the release is an early return with its own
+/// message, in the order they are checked (release, record, inputs, wheel, asset,
+/// checksum).
+fn fetch_and_place(
+    ws: &Workspace,
+    interp: &Interpreter,
+    key: &str,
+    cache_root: &Path,
+) -> Result<std::result::Result<Installed, String>> {
+    let Latest {
+        client,
+        release,
+        name: release_name,
+    } = match latest_release(ws)? {
+        Ok(latest) => latest,
+        Err(why) => return Ok(Err(why)),
     };
     let Some(record) = release.body.as_deref().and_then(Record::from_body) else {
         return Ok(Err(format!(

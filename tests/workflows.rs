@@ -147,7 +147,7 @@ fn build_wheel_builds_both_wheels_then_publishes_with_the_only_write_permission(
     assert_eq!(step.env["GITHUB_TOKEN"], "${{ secrets.GITHUB_TOKEN }}");
     assert!(runs(publish).contains("GITHUB_STEP_SUMMARY") && runs(publish).contains("colab"));
 
-    // Only the publishing job may write.
+    // Only the publishing jobs (the wheels', the dependency build's) may write.
     for (name, job) in &w.jobs {
         let writes: Vec<&String> = job
             .permissions
@@ -155,12 +155,69 @@ fn build_wheel_builds_both_wheels_then_publishes_with_the_only_write_permission(
             .filter(|(_, v)| *v == "write")
             .map(|(k, _)| k)
             .collect();
-        if std::ptr::eq(job, publish) {
+        if runs(job).contains("publish-latest") {
             assert_eq!(writes, ["contents"], "{name}");
         } else {
             assert!(writes.is_empty(), "{name} may write {writes:?}");
         }
     }
+}
+
+/// The names a job `needs`.
+fn needs(job: &Job) -> Vec<&str> {
+    match &job.needs {
+        Value::Null => Vec::new(),
+        Value::String(s) => vec![s.as_str()],
+        Value::Sequence(v) => v.iter().map(|n| n.as_str().unwrap()).collect(),
+        other => panic!("needs: {other:?}"),
+    }
+}
+
+/// The dependency build: packed by `maou-build deps-archive` where the dev container
+/// builds (its checkout and CARGO_HOME, as the job's environment), beside the wheels (no
+/// job of the wheels waits for it), read-only; published after the wheels' publish, in
+/// turn with it, by the only other job that may write.
+#[test]
+fn the_dependency_build_is_made_beside_the_wheels_and_published_after_them() {
+    let (w, text) = read("build-wheel.yml");
+    let (build_name, build) = w
+        .jobs
+        .iter()
+        .find(|(_, j)| runs(j).contains("maou-build deps-archive"))
+        .expect("a job runs `maou-build deps-archive`");
+    assert_eq!(
+        build.permissions.get("contents").map(String::as_str),
+        Some("read")
+    );
+    assert!(needs(build).is_empty(), "{build_name} waits for nothing");
+    for (name, job) in &w.jobs {
+        if !runs(job).contains("--deps") {
+            assert!(
+                !needs(job).contains(&build_name.as_str()),
+                "{name} waits for it"
+            );
+        }
+    }
+    let checkout = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("CHECKOUT: "))
+        .expect("the job sets CHECKOUT");
+    assert!(checkout.starts_with("/workspaces/"), "{checkout}");
+    assert!(
+        text.contains("CARGO_HOME: /home/vscode/.cargo"),
+        "this repository's dev container's"
+    );
+    assert!(runs(build).contains("cp -a \"$GITHUB_WORKSPACE/.\" \"$CHECKOUT\""));
+    let (_, publish) = w
+        .jobs
+        .iter()
+        .find(|(_, j)| runs(j).contains("publish-latest -- --deps"))
+        .expect("a job publishes the dependency build");
+    let mut after = needs(publish);
+    after.sort();
+    assert_eq!(after, [build_name.as_str(), "publish"]);
+    let group = |j: &Job| j.concurrency.as_ref().unwrap().group.clone();
+    assert_eq!(group(publish), group(&w.jobs["publish"]));
 }
 
 #[test]
@@ -228,7 +285,11 @@ fn the_wheels_cache_key_keeps_the_tool_and_the_product_apart() {
         .flat_map(|j| &j.steps)
         .filter(|s| s.with.contains_key("primary-key"))
         .collect();
-    assert_eq!(caches.len(), 2, "the wheels job saves, publish restores");
+    let saving: Vec<&&Step> = caches
+        .iter()
+        .filter(|s| !s.uses.as_deref().unwrap_or("").contains("/restore@"))
+        .collect();
+    assert_eq!(saving.len(), 1, "the wheels job saves, the others restore");
     let key = &caches[0].with["primary-key"];
     assert!(caches.iter().all(|s| &s.with["primary-key"] == key));
     let hashed = hashed_patterns(key);

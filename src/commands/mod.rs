@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bench;
 pub mod cgroup_run;
 pub mod colab;
+pub mod deps_archive;
 pub mod develop;
 pub mod doctor;
 pub mod info;

@@ -33,6 +33,12 @@ pub struct Args {
     /// Directory holding the wheels [default: dist/ in the workspace]
     #[arg(long, value_name = "DIR")]
     dist: Option<PathBuf>,
+    /// Publish the dependency builds in DIR (made by `maou-build deps-archive`) beside the
+    /// wheels, on the release publish-latest made: each archive, then its record (what
+    /// develop looks for), then older builds of the same profile and CPython go, but the
+    /// newest. No wheel, tag or body is touched
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["dist", "commit"])]
+    deps: Option<PathBuf>,
     /// owner/name on GitHub [default: GITHUB_REPOSITORY, else the origin remote]
     #[arg(long, value_name = "OWNER/NAME")]
     repo: Option<String>,
@@ -69,6 +75,7 @@ pub struct Args {
 pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
     let opts = Options {
         dist: args.dist.clone(),
+        deps: args.deps.clone(),
         repo: args.repo.clone(),
         tag: args.tag.clone(),
         commit: args.commit.clone(),

@@ -246,13 +246,36 @@ impl Client {
         })
     }
 
-    /// A release asset's bytes through the API (`GET /repos/{o}/{r}/releases/assets/{id}`
-    /// with `Accept: application/octet-stream`): GitHub answers with a redirect to a
+    /// A release asset's bytes through the API ([Client::asset_reader]), all of them.
+    pub fn download_asset(&self, id: u64, size: u64, min_rate: u64) -> Result<Vec<u8>> {
+        let (mut reader, url) = self.asset_reader(id, size, min_rate)?;
+        let mut bytes = Vec::new();
+        reader
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("reading asset {id} from {url}"))?;
+        if bytes.len() as u64 != size {
+            bail!(
+                "GET {url}: {} bytes arrived, the release lists {size}",
+                bytes.len()
+            );
+        }
+        Ok(bytes)
+    }
+
+    /// A release asset's body, to read as it arrives, and the URL asked (for messages),
+    /// through the API (`GET /repos/{o}/{r}/releases/assets/{id}` with
+    /// `Accept: application/octet-stream`): GitHub answers with a redirect to a
     /// short-lived storage URL, which the client follows without the token. Unlike a
     /// `browser_download_url`, this works for a private repository with a token. The body
-    /// may take the read timeout plus its size at `min_rate` bytes per second; no retry:
-    /// the callers have a fallback.
-    pub fn download_asset(&self, id: u64, size: u64, min_rate: u64) -> Result<Vec<u8>> {
+    /// may take the read timeout plus its size at `min_rate` bytes per second, and stops
+    /// past `size` and a margin; no retry: the callers have a fallback. The reader does
+    /// not check that all `size` bytes came: its caller counts them.
+    pub fn asset_reader(
+        &self,
+        id: u64,
+        size: u64,
+        min_rate: u64,
+    ) -> Result<(ureq::BodyReader<'static>, String)> {
         let url = self.repo_url(&format!("/releases/assets/{id}"));
         let mut req = ureq::http::Request::builder()
             .method("GET")
@@ -291,19 +314,12 @@ impl Client {
                 .err()
                 .unwrap_or_else(|| anyhow::anyhow!("GET {url} answered {status}")));
         }
-        let bytes = response
-            .body_mut()
-            .with_config()
+        let reader = response
+            .into_body()
+            .into_with_config()
             .limit(size.saturating_add(1 << 20))
-            .read_to_vec()
-            .with_context(|| format!("reading asset {id} from {url}"))?;
-        if bytes.len() as u64 != size {
-            bail!(
-                "GET {url}: {} bytes arrived, the release lists {size}",
-                bytes.len()
-            );
-        }
-        Ok(bytes)
+            .reader();
+        Ok((reader, url))
     }
 
     /// Sends a request, retrying transient failures. Returns the final answer whatever

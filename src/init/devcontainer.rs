@@ -125,6 +125,44 @@ pub(super) fn lifecycle(edits: &mut Edits) -> Result<()> {
     Ok(())
 }
 
+/// Where the dev container builds: its checkout (`workspaceFolder`, by default
+/// `/workspaces/<repository>`, written as the workflow expression that names it) and its
+/// CARGO_HOME (set in `containerEnv` or `remoteEnv`, else the one whose registry the
+/// cargo-registry volume holds, else init's). The dependency build is made there in CI:
+/// cargo's fingerprints hold both ([crate::deps_archive]).
+pub(super) fn build_place(edits: &Edits) -> Result<(String, String)> {
+    let text = edits
+        .text(Path::new(FILE))?
+        .unwrap_or_else(|| NEW_FILE.to_owned());
+    let read: Value = jsonc_parser::parse_to_serde_value(&text, &ParseOptions::default())
+        .map_err(|e| anyhow::anyhow!("{FILE}: {e}"))?;
+    let repository = "${{ github.event.repository.name }}";
+    let checkout = read
+        .get("workspaceFolder")
+        .and_then(Value::as_str)
+        .map(|f| f.replace("${localWorkspaceFolderBasename}", repository))
+        .unwrap_or_else(|| format!("/workspaces/{repository}"));
+    let from_env = ["containerEnv", "remoteEnv"]
+        .iter()
+        .find_map(|k| read.get(*k)?.get("CARGO_HOME")?.as_str().map(str::to_owned));
+    let registry = &VOLUMES[1];
+    let from_volume = read
+        .get("mounts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(mount_of)
+        .find(|(_, t)| (registry.serves)(t))
+        .map(|(_, t)| t);
+    let cargo_home = from_env
+        .or(from_volume
+            .as_deref()
+            .and_then(|t| t.strip_suffix("/registry"))
+            .map(str::to_owned))
+        .unwrap_or_else(|| registry.target.trim_end_matches("/registry").to_owned());
+    Ok((checkout, cargo_home))
+}
+
 /// The target of each of init's volumes: a mount of the workspace's own that serves the
 /// same cache (by its name or its target), else init's own, appended.
 fn volumes(

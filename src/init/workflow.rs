@@ -1,4 +1,6 @@
-//! The build-wheel workflow: `nix build .#wheels`, then publish-latest. A release workflow
+//! The build-wheel workflow: `nix build .#wheels`, then publish-latest; beside the wheels,
+//! the dependency build (`maou-build deps-archive`, where the dev container builds), then
+//! `publish-latest --deps`. A release workflow
 //! of the workspace's own at the same path is never replaced: init's is written beside it,
 //! run by hand and publishing nothing, until it is shown to build what the workspace's
 //! builds (a build script that downloads, such as `ort`'s, cannot run in the Nix sandbox).
@@ -16,7 +18,7 @@ pub const BESIDE: &str = ".github/workflows/maou-build-wheels.yml";
 
 pub(super) fn write(edits: &mut Edits) -> Result<()> {
     let path = Path::new(FILE);
-    let ours = full(edits);
+    let ours = full(edits)?;
     let text = match edits.text(path)? {
         Some(text) if !(edits.record.has(FILE) || text == ours) => text,
         _ => {
@@ -126,7 +128,7 @@ pub(super) fn built_features(text: &str) -> Vec<String> {
 }
 
 /// init's workflow, its cache keyed by the files the wheels are built from.
-fn full(edits: &Edits) -> String {
+fn full(edits: &Edits) -> Result<String> {
     let ws = edits.ws;
     let rel = |p: &Path| ws.relative(p).display().to_string();
     let mut files = vec![
@@ -149,7 +151,11 @@ fn full(edits: &Edits) -> String {
         .map(|f| format!("'{f}'"))
         .collect::<Vec<_>>()
         .join(", ");
-    include_str!("assets/build-wheel.yml").replace("@HASH_FILES@", &list)
+    let (checkout, cargo_home) = super::devcontainer::build_place(edits)?;
+    Ok(include_str!("assets/build-wheel.yml")
+        .replace("@HASH_FILES@", &list)
+        .replace("@DEV_CHECKOUT@", &checkout)
+        .replace("@DEV_CARGO_HOME@", &cargo_home))
 }
 
 /// The workflow as it runs beside the workspace's own: by hand only, no publish job.

@@ -59,6 +59,8 @@ pub fn short(commit: &str) -> &str {
 pub struct Options {
     /// The wheels' directory; None: dist/ of the workspace, whose wheels they must be.
     pub dist: Option<PathBuf>,
+    /// A directory of dependency builds to publish instead of wheels.
+    pub deps: Option<PathBuf>,
     pub repo: Option<String>,
     pub tag: String,
     pub commit: Option<String>,
@@ -78,9 +80,40 @@ pub enum Ended {
     Published(String),
 }
 
+/// Puts the dependency builds of `dir` ([crate::deps_archive]) on the release the wheels'
+/// publish made.
+fn run_deps(workspace: Option<&Path>, opts: &Options, dir: &Path) -> Result<Ended> {
+    let here = match workspace {
+        Some(dir) => dir.to_path_buf(),
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    let repo = github::resolve_repo(opts.repo.as_deref(), &here, &github::server_url())?;
+    let client = client_for(opts, repo)?;
+    let done = crate::deps_archive::publish(&client, &opts.tag, dir, opts.dry_run)?;
+    let mut text = String::new();
+    for (what, names) in [
+        ("uploaded", &done.uploaded),
+        ("already there", &done.unchanged),
+        ("deleted (an older build)", &done.deleted),
+    ] {
+        for name in names {
+            text.push_str(&format!("{what}: {name}\n"));
+        }
+    }
+    Ok(if opts.dry_run {
+        Ended::DryRun(text)
+    } else {
+        Ended::Published(text)
+    })
+}
+
 /// Reads and audits the wheels, resolves the repository, commit and token, reads the
-/// release, plans, and (unless a dry run) applies the plan.
+/// release, plans, and (unless a dry run) applies the plan. With `deps`, publishes the
+/// dependency builds instead.
 pub fn run(workspace: Option<&Path>, opts: &Options) -> Result<Ended> {
+    if let Some(dir) = &opts.deps {
+        return run_deps(workspace, opts, dir);
+    }
     // With --dist the wheels stand on their own; without, they must be this workspace's.
     let ws = match &opts.dist {
         Some(_) => Workspace::discover(workspace).ok(),

@@ -131,7 +131,10 @@ pub fn plan(p: &Publish, state: &State) -> Plan {
         }
     }
     steps.extend(swaps);
-    let kept = |a: &&Asset| p.wheels.iter().any(|w| w.file_name() == a.name);
+    // The dependency builds are published beside the wheels by another step.
+    let kept = |a: &&Asset| {
+        p.wheels.iter().any(|w| w.file_name() == a.name) || crate::deps_archive::is_asset(&a.name)
+    };
     steps.extend(
         current
             .iter()

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::process;
 
@@ -145,9 +145,15 @@ pub(super) struct MetaTarget {
     pub(super) src_path: PathBuf,
 }
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, Serialize, Clone)]
 pub(super) struct MetaDependency {
     pub(super) name: String,
+    /// The version requirement as written (`^1.0`).
+    #[serde(default)]
+    pub(super) req: String,
+    /// The platform it is for (`cfg(unix)`), if only one.
+    #[serde(default)]
+    pub(super) target: Option<String>,
     pub(super) kind: Option<String>,
     pub(super) path: Option<PathBuf>,
     #[serde(default)]
@@ -189,15 +195,22 @@ fn metadata_of(manifest: &Path, extra: &[&str]) -> Result<Metadata> {
 }
 
 #[derive(Deserialize)]
-struct Lock {
+pub(super) struct Lock {
     #[serde(default)]
-    package: Vec<LockedPackage>,
+    pub(super) package: Vec<LockedPackage>,
 }
 
-#[derive(Deserialize)]
-struct LockedPackage {
-    name: String,
-    version: String,
+#[derive(Deserialize, Serialize)]
+pub(super) struct LockedPackage {
+    pub(super) name: String,
+    pub(super) version: String,
+    /// Where it comes from (a registry, git); None for a path package.
+    #[serde(default)]
+    pub(super) source: Option<String>,
+    #[serde(default)]
+    pub(super) checksum: Option<String>,
+    #[serde(default)]
+    pub(super) dependencies: Vec<String>,
 }
 
 /// The version of the package `name` in the Cargo.lock at `lock` (the first, when several):

@@ -53,6 +53,71 @@ impl Workspace {
         }
     }
 
+    /// What decides the third-party crates a build compiles, apart from the toolchain, the
+    /// profile and the features: a SHA-256 in hex over the lock's packages from a registry
+    /// or git (name, version, source, checksum, dependencies) and every workspace member's
+    /// declared dependencies (requirement, platform, kind, features, optional, default
+    /// features) and `[features]`. Not the members' versions nor their sources: an edit
+    /// of the workspace's own crates, version bump included, keeps it
+    /// ([crate::deps_archive] keys the dependency build with it).
+    pub fn third_party_inputs(&self) -> Result<String> {
+        let lock_path = self.cargo_workspace_root.join("Cargo.lock");
+        let text = fs::read_to_string(&lock_path)
+            .with_context(|| format!("cannot read {}", lock_path.display()))?;
+        let lock: super::files::Lock = toml::from_str(&text)
+            .with_context(|| format!("cannot parse {}", lock_path.display()))?;
+        let mut h = Sha256::new();
+        for p in lock.package.iter().filter(|p| p.source.is_some()) {
+            h.update(serde_json::to_vec(p).context("a lock entry serializes")?);
+            h.update(b"\n");
+        }
+        let metadata = super::files::cargo_metadata(&self.cargo_workspace_root.join("Cargo.toml"))?;
+        let mut members: Vec<_> = metadata
+            .packages
+            .iter()
+            .filter(|p| metadata.workspace_members.contains(&p.id))
+            .collect();
+        members.sort_by(|a, b| a.name.cmp(&b.name));
+        for m in members {
+            let mut deps: Vec<_> = m
+                .dependencies
+                .iter()
+                .map(|d| {
+                    // A path dependency's place is the checkout's, not an input.
+                    let mut d = d.clone();
+                    d.path = d.path.as_ref().map(|_| PathBuf::from("(path)"));
+                    serde_json::to_string(&d)
+                })
+                .collect::<std::result::Result<_, _>>()
+                .context("a dependency serializes")?;
+            deps.sort();
+            let features = serde_json::to_string(&m.features).context("features serialize")?;
+            h.update(format!(
+                "member {}\n{}\n{features}\n",
+                m.name,
+                deps.join("\n")
+            ));
+        }
+        Ok(hex(&h.finalize()))
+    }
+
+    /// The SHA-256 (hex) of every input file of the crate in `dir`, by its path under the
+    /// crate: the dev dylib's sources, for [crate::deps_archive].
+    pub fn crate_files_digest(&self, dir: &Path) -> Result<(String, Vec<PathBuf>)> {
+        let mut files = Vec::new();
+        collect(dir, &self.python_source, &mut files)
+            .with_context(|| format!("reading the files of {}", dir.display()))?;
+        files.sort();
+        let mut h = Sha256::new();
+        for f in &files {
+            let bytes = fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
+            let rel = f.strip_prefix(dir).unwrap_or(f).to_string_lossy();
+            h.update(format!("file {rel} {}\n", bytes.len()));
+            h.update(&bytes);
+        }
+        Ok((hex(&h.finalize()), files))
+    }
+
     /// The key of the extension's Rust inputs when built with `features`: a SHA-256 in hex.
     pub fn rust_inputs_key(&self, features: &Features) -> Result<String> {
         let mut files: Vec<PathBuf> = Vec::new();
@@ -94,8 +159,12 @@ impl Workspace {
             h.update(format!("file {rel} {}\n", bytes.len()));
             h.update(&bytes);
         }
-        Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+        Ok(hex(&h.finalize()))
     }
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Every file below `dir` that can be an input: not [NOT_INPUTS], not the Python package

@@ -41,6 +41,15 @@ struct Manifest {
     profile: BTreeMap<String, Section>,
 }
 
+/// `[profile.NAME]` tables with every key, as written.
+type RawSections = BTreeMap<String, toml::Table>;
+
+#[derive(Deserialize, Default)]
+struct RawManifest {
+    #[serde(default)]
+    profile: RawSections,
+}
+
 /// Profiles by name with their sections as written (`None`: a built-in not written).
 type Chain<'a> = Vec<(&'a str, Option<&'a Section>)>;
 
@@ -53,6 +62,10 @@ pub struct Profiles {
     manifest: PathBuf,
     /// Each configuration file's `[profile]` sections, nearest file first.
     config: Vec<(PathBuf, BTreeMap<String, Section>)>,
+    /// The manifest's sections then each configuration file's, every key as written, for
+    /// [Profiles::settings].
+    raw: RawSections,
+    config_raw: Vec<RawSections>,
 }
 
 /// What maou-build needs to know of one profile, every key resolved.
@@ -100,12 +113,21 @@ impl Profiles {
         let parsed: Manifest = toml::from_str(&text).with_context(|| {
             format!("cannot read the [profile] table of {}", manifest.display())
         })?;
-        let config = config
-            .files
-            .iter()
-            .filter_map(|f| {
-                let profile = f.table.get("profile")?.clone();
-                let sections: BTreeMap<String, Section> = profile.try_into().ok()?;
+        let raw: RawManifest = toml::from_str(&text).with_context(|| {
+            format!("cannot read the [profile] table of {}", manifest.display())
+        })?;
+        let config_files = || {
+            config
+                .files
+                .iter()
+                .filter_map(|f| Some((f, f.table.get("profile")?)))
+        };
+        let config_raw = config_files()
+            .filter_map(|(_, p)| p.clone().try_into().ok())
+            .collect();
+        let config = config_files()
+            .filter_map(|(f, profile)| {
+                let sections: BTreeMap<String, Section> = profile.clone().try_into().ok()?;
                 Some((f.path.clone(), sections))
             })
             .collect();
@@ -113,6 +135,8 @@ impl Profiles {
             sections: parsed.profile,
             manifest: manifest.to_path_buf(),
             config,
+            raw: raw.profile,
+            config_raw,
         })
     }
 
@@ -186,6 +210,29 @@ impl Profiles {
             chain.push((parent, self.sections.get(parent)));
         }
         Ok((chain, base))
+    }
+
+    /// Every key of profile `name` as cargo takes it (the nearest profile of the chain
+    /// first, at each cargo's configuration files before the manifest), written as JSON,
+    /// with its built-in base: two machines whose files differ but resolve alike (a
+    /// user-level `[profile]` that the profile's own keys override) get the same map.
+    pub fn settings(&self, name: &str) -> Result<BTreeMap<String, String>> {
+        let (chain, base) = self.chain(name)?;
+        let mut settings = BTreeMap::from([("(base)".to_owned(), base.to_owned())]);
+        for (profile, _) in &chain {
+            let tables = self
+                .config_raw
+                .iter()
+                .chain(std::iter::once(&self.raw))
+                .filter_map(|sections| sections.get(*profile));
+            for (key, value) in tables.flatten() {
+                if key != "inherits" {
+                    let shown = serde_json::to_string(value).context("a profile key serializes")?;
+                    settings.entry(key.clone()).or_insert(shown);
+                }
+            }
+        }
+        Ok(settings)
     }
 
     /// The profile `name`, resolved through `inherits` down to cargo's built-ins.
