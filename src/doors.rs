@@ -164,16 +164,7 @@ impl UvBuild {
 
 /// The feature switches as a comparable set.
 fn normalized(f: &Features) -> (Vec<String>, bool, bool) {
-    let mut names: Vec<String> = f
-        .features
-        .iter()
-        .flat_map(|f| f.split([',', ' ']))
-        .filter(|f| !f.is_empty())
-        .map(str::to_owned)
-        .collect();
-    names.sort();
-    names.dedup();
-    (names, f.no_default_features, f.all_features)
+    (f.names(), f.no_default_features, f.all_features)
 }
 
 /// The build arguments init gives uv's builds of `ws` (`[tool.uv]

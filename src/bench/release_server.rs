@@ -1,8 +1,9 @@
-//! A local stand-in for GitHub's REST API, for the new-machine-prebuilt scenario: the
-//! requests develop makes for the released extension, as GitHub documents them (the
-//! release by tag as JSON; the asset through `/releases/assets/{id}` with `Accept:
-//! application/octet-stream`, answered with a 302 to a storage URL), the download paced to
-//! a stated rate so that the figure includes a realistic transfer. On 127.0.0.1 only.
+//! A local stand-in for GitHub's REST API, for the new-machine scenarios: the requests
+//! develop makes for the released extension and the dependency build, as GitHub documents
+//! them (the release by tag as JSON; an asset through `/releases/assets/{id}` with
+//! `Accept: application/octet-stream`, answered with a 302 to a storage URL), the download
+//! paced to a stated rate so that the figure includes a realistic transfer. On 127.0.0.1
+//! only.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -14,18 +15,18 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde_json::json;
 
-/// What the server offers: one repository's release `latest` with one asset.
+/// What the server offers: one repository's release `latest` with its assets, whose ids
+/// are their places in the list plus [FIRST_ID].
 struct Offer {
     repo: String,
     body: String,
-    asset: String,
-    bytes: Vec<u8>,
+    assets: Vec<(String, Vec<u8>)>,
     /// Bytes per second of the download.
     rate: u64,
     base: String,
 }
 
-const ASSET_ID: u64 = 2;
+const FIRST_ID: u64 = 2;
 
 pub struct ReleaseServer {
     pub url: String,
@@ -34,13 +35,12 @@ pub struct ReleaseServer {
 }
 
 impl ReleaseServer {
-    /// Serves `repo`'s release `latest` with `body` and the asset `asset` (`bytes`),
-    /// downloaded at `rate` bytes per second.
+    /// Serves `repo`'s release `latest` with `body` and `assets` (name, bytes), downloaded
+    /// at `rate` bytes per second.
     pub fn start(
         repo: &str,
         body: String,
-        asset: &str,
-        bytes: Vec<u8>,
+        assets: Vec<(String, Vec<u8>)>,
         rate: u64,
     ) -> Result<ReleaseServer> {
         let listener = TcpListener::bind("127.0.0.1:0").context("cannot listen on 127.0.0.1")?;
@@ -49,8 +49,7 @@ impl ReleaseServer {
         let offer = Arc::new(Offer {
             repo: repo.to_owned(),
             body,
-            asset: asset.to_owned(),
-            bytes,
+            assets,
             rate: rate.max(1),
             base: url.clone(),
         });
@@ -101,12 +100,27 @@ fn serve(stream: TcpStream, offer: &Offer) -> std::io::Result<()> {
     let mut words = request.split_whitespace();
     let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
     let release = format!("/repos/{}/releases/tags/latest", offer.repo);
-    let asset_api = format!("/repos/{}/releases/assets/{ASSET_ID}", offer.repo);
-    let storage = format!("/storage/{ASSET_ID}");
+    let asset_api = format!("/repos/{}/releases/assets/", offer.repo);
+    let by_id = |id: &str| {
+        let i = id.parse::<u64>().ok()?.checked_sub(FIRST_ID)?;
+        offer.assets.get(usize::try_from(i).ok()?)
+    };
     let mut out = stream;
     match (method, path) {
         ("GET", p) if p == release => {
-            let sha = crate::wheel_format::sha256_hex(&offer.bytes);
+            let assets: Vec<serde_json::Value> = (FIRST_ID..)
+                .zip(&offer.assets)
+                .map(|(id, (name, bytes))| {
+                    json!({
+                        "id": id,
+                        "name": name,
+                        "size": bytes.len(),
+                        "state": "uploaded",
+                        "digest": format!("sha256:{}", crate::wheel_format::sha256_hex(bytes)),
+                        "browser_download_url": format!("{}/{}/releases/download/latest/{name}", offer.base, offer.repo),
+                    })
+                })
+                .collect();
             let body = json!({
                 "id": 1,
                 "tag_name": "latest",
@@ -116,14 +130,7 @@ fn serve(stream: TcpStream, offer: &Offer) -> std::io::Result<()> {
                 "prerelease": true,
                 "upload_url": format!("{}/uploads/{}/releases/1/assets{{?name,label}}", offer.base, offer.repo),
                 "html_url": "",
-                "assets": [{
-                    "id": ASSET_ID,
-                    "name": offer.asset,
-                    "size": offer.bytes.len(),
-                    "state": "uploaded",
-                    "digest": format!("sha256:{sha}"),
-                    "browser_download_url": format!("{}/{}/releases/download/latest/{}", offer.base, offer.repo, offer.asset),
-                }],
+                "assets": assets,
             })
             .to_string();
             write!(
@@ -132,20 +139,22 @@ fn serve(stream: TcpStream, offer: &Offer) -> std::io::Result<()> {
                 body.len()
             )
         }
-        ("GET", p) if p == asset_api => write!(
+        ("GET", p) if p.strip_prefix(&asset_api).and_then(by_id).is_some() => write!(
             out,
-            "HTTP/1.1 302 Found\r\nLocation: {}{storage}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            offer.base
+            "HTTP/1.1 302 Found\r\nLocation: {}/storage/{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            offer.base,
+            &p[asset_api.len()..]
         ),
-        ("GET", p) if p == storage => {
+        ("GET", p) if p.strip_prefix("/storage/").and_then(by_id).is_some() => {
+            let (_, bytes) = p.strip_prefix("/storage/").and_then(by_id).expect("matched");
             write!(
                 out,
                 "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                offer.bytes.len()
+                bytes.len()
             )?;
             let started = Instant::now();
             let mut sent = 0u64;
-            for chunk in offer.bytes.chunks(64 << 10) {
+            for chunk in bytes.chunks(64 << 10) {
                 out.write_all(chunk)?;
                 sent += chunk.len() as u64;
                 let due = Duration::from_secs_f64(sent as f64 / offer.rate as f64);

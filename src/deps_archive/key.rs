@@ -70,15 +70,7 @@ impl Key {
         rustc_version: &str,
     ) -> Result<Key> {
         let host = crate::target_dir::host_of(rustc_version)?;
-        let mut names: Vec<String> = features
-            .features
-            .iter()
-            .flat_map(|f| f.split([',', ' ']))
-            .filter(|f| !f.is_empty())
-            .map(str::to_owned)
-            .collect();
-        names.sort();
-        names.dedup();
+        let mut names = features.names();
         if features.no_default_features {
             names.push("(no default features)".to_owned());
         }

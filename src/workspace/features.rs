@@ -34,6 +34,20 @@ impl Features {
         }
     }
 
+    /// The features named, each once, sorted: the switches as a set.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .features
+            .iter()
+            .flat_map(|f| f.split([',', ' ']))
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// These switches without the feature `name`.
     pub fn without(&self, name: &str) -> Features {
         Features {

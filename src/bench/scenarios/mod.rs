@@ -3,6 +3,7 @@
 
 mod cold;
 mod ctx;
+mod deps;
 mod prebuilt;
 mod team;
 mod uv;
@@ -17,6 +18,7 @@ use super::{is_interrupt, Failure, Sandbox, Series};
 use cold::{cold_cgroup, cold_develops, cold_sccache, cold_seed, store_lost, target_deleted, Cold};
 use ctx::Ctx;
 pub use ctx::Plan;
+use deps::new_machine_edited;
 use prebuilt::new_machine_prebuilt;
 use team::team_cache;
 use uv::{uv_run_after_develop, uv_sync_new_venv};
@@ -45,7 +47,7 @@ enum Run {
     Alone,
 }
 
-pub static SCENARIOS: [Def; 15] = [
+pub static SCENARIOS: [Def; 16] = [
     Def {
         name: "rlib-edit",
         title: "one-line edit in an rlib crate, then develop until importable",
@@ -116,6 +118,16 @@ pub static SCENARIOS: [Def; 15] = [
                extension (downloaded from a local stand-in for GitHub's API at 10 MB/s); \
                against the cold develops. Builds the release wheel first (not timed)",
         run: Run::Cold(new_machine_prebuilt),
+    },
+    Def {
+        name: "new-machine-edited",
+        title: "a new machine, one crate edited: develop with the release's dependency build",
+        help: "a fresh checkout at the same path with one workspace crate edited and its \
+               version bumped, a new HOME, no venv, empty caches and target store: develop \
+               restores the dependency build (made first by `maou-build deps-archive`, not \
+               timed; served by a local stand-in for GitHub's API at 50 MB/s) and compiles \
+               only the workspace's crates; against the cold develops",
+        run: Run::Cold(new_machine_edited),
     },
     Def {
         name: "team-cache",
@@ -233,6 +245,17 @@ pub struct Ratio {
 pub struct Check {
     pub what: String,
     pub ok: bool,
+}
+
+impl Check {
+    /// `subject` within `goal`× the cold develops' median.
+    fn within_cold(subject: &Series, cold: &Cold, goal: f64) -> Check {
+        let ratio = subject.median / cold.series.median;
+        Check {
+            what: format!("within {goal}× the cold develop ({ratio:.3}×)"),
+            ok: ratio <= goal,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]

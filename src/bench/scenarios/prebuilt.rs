@@ -65,7 +65,7 @@ pub(super) fn new_machine_prebuilt(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Sce
     s.facts
         .insert("download_rate_bytes_per_s".into(), RATE.into());
     let body = format!("Wheels for the bench.\n\n{}\n", record.body_line());
-    let server = ReleaseServer::start(REPO, body, &name, bytes, RATE)?;
+    let server = ReleaseServer::start(REPO, body, vec![(name.clone(), bytes)], RATE)?;
 
     let develop = ctx
         .develop_may_use_release(jobs)
@@ -107,11 +107,7 @@ pub(super) fn new_machine_prebuilt(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Sce
         ctx.sb.note(format!("  {seconds:.1} s"));
         subject.push(seconds);
     }
-    let ratio = subject.median / cold.series.median;
-    s.checks.push(Check {
-        what: format!("within {GOAL}× the cold develop ({ratio:.3}×)"),
-        ok: ratio <= GOAL,
-    });
+    s.checks.push(Check::within_cold(&subject, cold, GOAL));
     s.facts.insert("rustc_invocations".into(), rustc.into());
     s.checks.push(Check {
         what: "no rustc ran".into(),
