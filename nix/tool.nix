@@ -20,8 +20,13 @@
   };
   withTests = fileset.toSource {
     inherit root;
-    # tests/workflows.rs reads the workflows.
-    fileset = fileset.unions [toolFiles (root + "/tests") (fileset.maybeMissing (root + "/.github"))];
+    # tests/workflows.rs reads the workflows, and the changelog the tool's release checks.
+    fileset = fileset.unions [
+      toolFiles
+      (root + "/tests")
+      (fileset.maybeMissing (root + "/.github"))
+      (fileset.maybeMissing (root + "/CHANGELOG.md"))
+    ];
   };
   common = {
     inherit src;

@@ -759,3 +759,78 @@ fn init_leaves_the_dylib_out_beside_a_build_script_of_the_projects_own() {
     );
     assert!(init(&root, &["--check"]).status.success());
 }
+
+/// The uv route (`--route uv`): maou-build pinned in the `dev` dependency group beside the
+/// team's tools (their entries, comments and order kept), the dev container running it
+/// through `uv run --no-install-project` after the workspace's own lifecycle, with no Nix
+/// feature nor store volume; the flake and the workflow stay CI's. A run without
+/// `--route` keeps the route; `--route nix` goes back, removing only init's entry.
+#[test]
+fn init_takes_the_uv_route_and_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("foo");
+    maou_kind(&root);
+    common::replace_in(
+        &root.join("pyproject.toml"),
+        "[tool.maturin]\n",
+        "[dependency-groups]\ndev = [\n    # the team's pin\n    \"ruff==0.16.1\",\n    \"pytest>=8.4.2\",\n]\n\n[tool.maturin]\n",
+    );
+    let out = init(&root, &["--route", "uv"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let read = |rel: &str| fs::read_to_string(root.join(rel)).unwrap();
+    let py: toml::Table = toml::from_str(&read("pyproject.toml")).unwrap();
+    let dev: Vec<&str> = py["dependency-groups"]["dev"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let pin = format!("maou-build=={}", env!("CARGO_PKG_VERSION"));
+    assert_eq!(dev, ["ruff==0.16.1", "pytest>=8.4.2", pin.as_str()]);
+    assert!(read("pyproject.toml").contains("# the team's pin"));
+    let after = common::read_configuration(&root);
+    assert!(
+        after["features"]["ghcr.io/devcontainers/features/nix:1"].is_null(),
+        "{after}"
+    );
+    let mounts = after["mounts"].to_string();
+    assert!(!mounts.contains("target=/nix"), "{mounts}");
+    assert_eq!(
+        after["postCreateCommand"],
+        "bash scripts/devcontainer.sh && bash scripts/dev-init.sh && uv run --no-install-project maou-build develop"
+    );
+    assert_eq!(
+        after["updateContentCommand"],
+        "uv run --no-install-project maou-build develop --no-prebuilt"
+    );
+    assert!(after["onCreateCommand"]
+        .as_str()
+        .unwrap()
+        .ends_with("&& uv run --no-install-project maou-build develop"));
+    assert!(read("flake.nix").contains("maou-build"));
+
+    // The route is remembered.
+    let again = init(&root, &[]);
+    assert!(
+        text(&again).contains("nothing to change"),
+        "{}",
+        text(&again)
+    );
+
+    // And back to Nix: init's entry goes, the team's stay; the Nix steps replace uv's.
+    let back = init(&root, &["--route", "nix"]);
+    assert!(back.status.success(), "{}", text(&back));
+    let py: toml::Table = toml::from_str(&read("pyproject.toml")).unwrap();
+    assert_eq!(
+        py["dependency-groups"]["dev"].as_array().unwrap().len(),
+        2,
+        "{py:?}"
+    );
+    let after = common::read_configuration(&root);
+    assert_eq!(
+        after["postCreateCommand"],
+        "bash scripts/devcontainer.sh && bash scripts/dev-init.sh && nix develop --command maou-build develop"
+    );
+    assert!(after["features"]["ghcr.io/devcontainers/features/nix:1"].is_object());
+    assert!(text(&init(&root, &[])).contains("nothing to change"));
+}

@@ -2,7 +2,9 @@
 //! built here as the tool's release builds it (unoptimized, for time), judged by
 //! maou-build's own audit and by auditwheel, installed with `uv tool install` into a fresh
 //! tool directory and run from there (`--version` says it came from the wheel and from
-//! which commit; `info` reads a generated workspace), and run by `uvx --from` the wheel.
+//! which commit; `info` reads a generated workspace), and run by `uvx --from` the wheel;
+//! then init's uv route on a PyO3 workspace: `uv sync` installs it from the dev group (the
+//! wheel served by `--find-links`), `uv run maou-build develop` builds the extension.
 
 mod common;
 
@@ -114,4 +116,57 @@ fn the_tools_wheel_installs_with_uv_and_says_where_it_came_from() {
         "{}",
         text(&help)
     );
+    uv_route(tmp.path(), wheel.parent().unwrap());
+}
+
+/// init's uv route on a PyO3 workspace: `uv sync` installs maou-build from the dev group
+/// (the wheel served from a local `--find-links` directory, as PyPI would serve it), `uv
+/// run maou-build develop` makes the extension importable, and a second one compiles
+/// nothing.
+fn uv_route(tmp: &Path, dist: &Path) {
+    let ws = tmp.join("uv-route/foo");
+    common::pyo3_workspace(&ws);
+    let init = maou_build(&ws)
+        .args(["init", "--route", "uv", "--flake-url"])
+        .arg(format!("path:{}", source_root().display()))
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", text(&init));
+    let uv = |args: &[&str]| {
+        let out = Command::new("uv")
+            .args(args)
+            .current_dir(&ws)
+            .env("UV_FIND_LINKS", dist)
+            .env("UV_CACHE_DIR", tmp.join("uv-cache"))
+            .env("UV_PYTHON_DOWNLOADS", "never")
+            .env("MAOU_BUILD_CACHE", tmp.join("uv-route/cache"))
+            .env_remove("VIRTUAL_ENV")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "uv {args:?}: {}", text(&out));
+        out
+    };
+    uv(&["sync"]);
+    assert!(
+        ws.join(".venv/bin/maou-build").is_file(),
+        "the dev group's maou-build"
+    );
+    let first = uv(&["run", "maou-build", "develop", "--json", "--no-prebuilt"]);
+    let report: serde_json::Value =
+        serde_json::from_slice(&first.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&first)));
+    assert!(report["installed"].is_string(), "{report}");
+    let answer = Command::new(ws.join(".venv/bin/python"))
+        .args(["-c", "import foo; print(foo.answer)"])
+        .current_dir(tmp)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&answer.stdout).trim(),
+        "42",
+        "{}",
+        text(&answer)
+    );
+    let second = uv(&["run", "maou-build", "develop", "--json", "--no-prebuilt"]);
+    let report: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(report["compiled"], serde_json::json!([]), "{report}");
 }

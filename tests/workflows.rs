@@ -232,7 +232,7 @@ fn ci_runs_the_flake_checks_on_pull_requests_and_pushes() {
 
 #[test]
 fn every_action_is_pinned_to_a_commit_with_its_version() {
-    for name in ["build-wheel.yml", "ci.yml"] {
+    for name in ["build-wheel.yml", "ci.yml", "release-tool.yml"] {
         let (w, text) = read(name);
         let used: Vec<&str> = w
             .jobs
@@ -330,4 +330,86 @@ fn the_wheels_cache_key_keeps_the_tool_and_the_product_apart() {
         product_prefix.ends_with("}}") && prefixes.len() == 2,
         "{prefixes:?}"
     );
+}
+
+/// maou-build's own release: a version tag only, the tag checked against Cargo.toml's
+/// version and CHANGELOG.md's sections, the tool's wheels for both machines from
+/// packaging/maou-build at manylinux_2_28, PyPI by trusted publishing (an OIDC token in the
+/// `pypi` environment, no password), the GitHub Release by the only job that may write
+/// contents; never cancelled halfway.
+#[test]
+fn the_tools_release_publishes_its_wheels_by_trusted_publishing() {
+    let (w, text) = read("release-tool.yml");
+    let raw: Value = serde_yaml_ng::from_str(&text).unwrap();
+    assert_eq!(keys(&w.on), ["push"]);
+    assert_eq!(keys(&w.on["push"]), ["tags"]);
+    assert!(!w.concurrency.as_ref().unwrap().cancel_in_progress);
+    let check = runs(&w.jobs["check"]);
+    assert!(check.contains("Cargo.toml") && check.contains("CHANGELOG.md"));
+
+    // The version in Cargo.toml has its section in the changelog (what `check` asks).
+    let manifest: toml::Table =
+        toml::from_str(&fs::read_to_string(source_root().join("Cargo.toml")).unwrap()).unwrap();
+    let version = manifest["package"]["version"].as_str().unwrap();
+    let changelog = fs::read_to_string(source_root().join("CHANGELOG.md")).unwrap();
+    assert!(
+        changelog.lines().any(|l| l == format!("## {version}")),
+        "## {version}"
+    );
+
+    let matrix = |job: &str| -> Vec<String> {
+        raw["jobs"][job]["strategy"]["matrix"]["target"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(matrix("wheels"), ["x86_64", "aarch64"]);
+    let build = w.jobs["wheels"]
+        .steps
+        .iter()
+        .find(|s| {
+            s.uses
+                .as_deref()
+                .is_some_and(|u| u.starts_with("PyO3/maturin-action@"))
+        })
+        .expect("the wheels are built by maturin's action");
+    assert_eq!(build.with["working-directory"], "packaging/maou-build");
+    assert_eq!(build.with["manylinux"], "2_28");
+    assert_eq!(matrix("binaries").len(), 2);
+
+    let pypi = &w.jobs["pypi"];
+    assert_eq!(raw["jobs"]["pypi"]["environment"]["name"], "pypi");
+    assert_eq!(
+        pypi.permissions,
+        BTreeMap::from([("id-token".to_owned(), "write".to_owned())])
+    );
+    let upload = pypi
+        .steps
+        .iter()
+        .find(|s| {
+            s.uses
+                .as_deref()
+                .is_some_and(|u| u.starts_with("pypa/gh-action-pypi-publish@"))
+        })
+        .expect("PyPI's own action uploads");
+    assert!(
+        !upload.with.contains_key("password"),
+        "trusted publishing needs no token"
+    );
+    for (name, job) in &w.jobs {
+        let writes: Vec<&String> = job
+            .permissions
+            .iter()
+            .filter(|(_, v)| *v == "write")
+            .map(|(k, _)| k)
+            .collect();
+        let expected: &[&str] = match name.as_str() {
+            "github-release" => &["contents"],
+            "pypi" => &["id-token"],
+            _ => &[],
+        };
+        assert_eq!(writes, expected, "{name}");
+    }
 }

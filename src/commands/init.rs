@@ -23,7 +23,10 @@ use crate::messages::{note, print_report};
     beside a release workflow of the workspace's own, which is kept and still publishes, the \
     same build run by hand; and the dev container's Nix, volumes and lifecycle, merged into \
     the workspace's own: its features, mounts and settings kept, a volume serving the same \
-    cache reused, init's steps after its own lifecycle commands.\n\n\
+    cache reused, init's steps after its own lifecycle commands. With `--route uv` the \
+    developers get maou-build as uv users get their tools: pinned in the project's `dev` \
+    dependency group (`uv sync` installs it), the dev container running `uv run \
+    --no-install-project maou-build develop` without Nix; the flake stays CI's route.\n\n\
     The diff is printed first, then each file is written atomically. TOML and JSONC files are \
     edited in place, comments and order kept. What init wrote is recorded in \
     .maou-build-init.json: a value changed by hand since is kept and reported, never \
@@ -53,12 +56,17 @@ pub struct Args {
     /// `repository` maou-build was built with]
     #[arg(long, value_name = "URL")]
     flake_url: Option<String>,
+    /// How the dev container and the developers get maou-build (CI builds the wheels
+    /// through the flake either way) [default: as init left the workspace, else nix]
+    #[arg(long, value_enum)]
+    route: Option<crate::init::Route>,
 }
 
 pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
     let (ws, lock_before) = crate::init::discover(args.dir.as_deref().or(workspace))?;
     let options = crate::init::Options {
         flake_url: args.flake_url.clone(),
+        route: args.route,
     };
     let plan = match crate::init::plan(&ws, lock_before.clone(), &options) {
         Ok(plan) => plan,

@@ -15,30 +15,46 @@ use jsonc_parser::cst::{CstInputValue, CstObject, CstRootNode};
 use jsonc_parser::ParseOptions;
 use serde_json::Value;
 
-use super::Edits;
+use super::{Edits, Route};
 
 const FILE: &str = ".devcontainer/devcontainer.json";
 const NIX_FEATURE: &str = "ghcr.io/devcontainers/features/nix:1";
 
-/// The build in the prebuild: onCreate's command after the volumes are made the remote
-/// user's (see [lifecycle]).
-const ON_CREATE_BUILD: &str = "nix develop --command maou-build develop";
+/// How the dev container runs maou-build: `nix develop --command` (the flake's dev shell),
+/// or `uv run --no-install-project` (the dev dependency group's; the project itself is
+/// installed by develop, after its build, not by uv before it).
+fn runner(route: Route) -> &'static str {
+    match route {
+        Route::Nix => "nix develop --command",
+        Route::Uv => "uv run --no-install-project",
+    }
+}
 
 /// The lifecycle, split for Codespaces prebuilds: everything slow in onCreate and
 /// updateContent (which a prebuild snapshots), postCreate finding the build up to date.
-/// onCreate's command is [ON_CREATE_BUILD] after a `chown` of the volumes in use.
-/// This repository's own dev container has the same commands (tests/init.rs).
-pub const LIFECYCLE: [(&str, &str); 3] = [
-    (
-        "updateContentCommand",
-        "nix develop --command maou-build develop --no-prebuilt",
-    ),
-    ("waitFor", "onCreateCommand"),
-    (
-        "postCreateCommand",
-        "nix develop --command maou-build develop",
-    ),
-];
+/// onCreate's command is develop after a `chown` of the volumes in use: the build in the
+/// prebuild. This repository's own dev container has the Nix route's (tests/init.rs).
+pub fn lifecycle_steps(route: Route) -> [(&'static str, String); 4] {
+    let run = runner(route);
+    [
+        ("onCreateCommand", format!("{run} maou-build develop")),
+        (
+            "updateContentCommand",
+            format!("{run} maou-build develop --no-prebuilt"),
+        ),
+        ("waitFor", "onCreateCommand".to_owned()),
+        ("postCreateCommand", format!("{run} maou-build develop")),
+    ]
+}
+
+/// A step of the other route, which a route change replaces.
+fn other_route_step(route: Route, ours: &str) -> String {
+    let other = match route {
+        Route::Nix => Route::Uv,
+        Route::Uv => Route::Nix,
+    };
+    ours.replacen(runner(route), runner(other), 1)
+}
 
 /// A cache init keeps on a named volume: its name suffix, where init mounts it, and how
 /// to recognise a mount of the workspace's own that already serves it.
@@ -92,7 +108,7 @@ pub(super) fn lifecycle(edits: &mut Edits) -> Result<()> {
     let mut changed = Vec::new();
 
     let features = obj.object_value_or_set("features");
-    if features.get(NIX_FEATURE).is_none() {
+    if edits.route == Route::Nix && features.get(NIX_FEATURE).is_none() {
         features.append(
             NIX_FEATURE,
             CstInputValue::Object(vec![(
@@ -103,20 +119,24 @@ pub(super) fn lifecycle(edits: &mut Edits) -> Result<()> {
         changed.push(format!("feature {NIX_FEATURE}"));
     }
     let targets = volumes(edits, &obj, &read, &mut changed);
-    let on_create = format!(
-        "sudo chown -R \"$(id -u):$(id -g)\" {} && {ON_CREATE_BUILD}",
+    let chown = format!(
+        "sudo chown -R \"$(id -u):$(id -g)\" {} && ",
         owned_paths(&targets).join(" ")
     );
-    let steps = std::iter::once(("onCreateCommand", on_create.as_str())).chain(LIFECYCLE);
-    for (key, ours) in steps {
+    for (key, ours) in lifecycle_steps(edits.route) {
         if key == "waitFor" {
             if read.get(key).is_none() {
-                obj.append(key, ours.into());
+                obj.append(key, ours.as_str().into());
                 changed.push(format!("{key} {ours}"));
             }
             continue;
         }
-        add_step(edits, &obj, &read, key, ours, &mut changed)?;
+        let ours = if key == "onCreateCommand" {
+            format!("{chown}{ours}")
+        } else {
+            ours
+        };
+        add_step(edits, &obj, &read, key, &ours, &mut changed)?;
     }
     conflicting_scripts(edits, &read)?;
     if !changed.is_empty() {
@@ -179,7 +199,12 @@ fn volumes(
     let package = edits.ws.package.to_lowercase();
     let mounts = obj.array_value_or_set("mounts");
     let mut targets = Vec::new();
-    for v in VOLUMES {
+    // The Nix store's volume serves the Nix route only.
+    let route = edits.route;
+    for v in VOLUMES
+        .iter()
+        .filter(|v| route == Route::Nix || v.target != "/nix")
+    {
         let source = format!("{package}-{}", v.suffix);
         let theirs = existing
             .iter()
@@ -288,12 +313,20 @@ fn add_step(
         }
         Some(other) => anyhow::bail!("{FILE}: {key} is {other}, not a command"),
     };
+    let shown = theirs.as_deref().map(quoted);
+    // A route change: the other route's step goes, ours takes its place.
+    let other = other_route_step(edits.route, ours);
+    let theirs = theirs.map(|t| {
+        t.strip_suffix(&other)
+            .map(|rest| rest.trim_end().trim_end_matches("&&").trim_end().to_owned())
+            .unwrap_or(t)
+    });
+    let theirs = theirs.filter(|t| !t.is_empty());
     let desired = match &theirs {
         None => ours.to_owned(),
         Some(t) if t == ours || t.ends_with(&format!("&& {ours}")) => t.clone(),
         Some(t) => format!("{t} && {ours}"),
     };
-    let shown = theirs.as_deref().map(quoted);
     if !edits.should_write(&record_key, shown.as_deref(), &quoted(&desired)) {
         return Ok(());
     }

@@ -80,6 +80,22 @@ pub struct Plan {
 pub struct Options {
     /// The flake input's URL (where maou-build is hosted), over the one init finds.
     pub flake_url: Option<String>,
+    /// How the dev container and the developers get maou-build; None: as init left it.
+    pub route: Option<Route>,
+}
+
+/// Where maou-build comes from in the dev container and for the developers. CI builds the
+/// wheels through the flake either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Route {
+    /// The flake's dev shell: `nix develop --command maou-build …` (the Nix feature and the
+    /// store's volume in the dev container)
+    #[default]
+    Nix,
+    /// The project's `dev` dependency group, pinned to this version (`uv sync` installs it):
+    /// `uv run --no-install-project maou-build …`, no Nix in the dev container
+    Uv,
 }
 
 /// The workspace at `start` (see [Workspace::discover]), with its Cargo.lock as it was
@@ -96,6 +112,8 @@ pub fn discover(start: Option<&Path>) -> Result<(Workspace, Snapshot)> {
 /// The edits of one run: each file's text as it becomes, and what was decided.
 pub(crate) struct Edits<'a> {
     pub(crate) ws: &'a Workspace,
+    /// Where maou-build comes from in the dev container.
+    pub(crate) route: Route,
     /// The profile of the editable builds, as init leaves it.
     pub(crate) editable: EditableProfile,
     /// Whether the workspace gets (or has) the dev dylib.
@@ -252,6 +270,7 @@ pub fn plan(ws: &Workspace, lock_before: Snapshot, options: &Options) -> Result<
     let record = Record::read(&ws.root.join(RECORD_FILE))?;
     let mut edits = Edits {
         ws,
+        route: Route::Nix,
         editable: EditableProfile::choose(ws),
         dylib: true,
         record,
@@ -261,6 +280,10 @@ pub fn plan(ws: &Workspace, lock_before: Snapshot, options: &Options) -> Result<
     };
     cargo_files::dev_dylib(&mut edits)?;
     cargo_files::dev_profile(&mut edits)?;
+    edits.route = match options.route {
+        Some(r) => r,
+        None => pyproject::route_in_use(&edits)?,
+    };
     pyproject::settings(&mut edits)?;
     onnxruntime::pin(&mut edits)?;
     let url = flake::url(&edits, options.flake_url.as_deref())?;

@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use toml_edit::{DocumentMut, Item, Value};
 
-use super::{Edits, DEV_DYLIB_FEATURE};
+use super::{Edits, Route, DEV_DYLIB_FEATURE};
 use crate::workspace::Features;
 
 /// A TOML file being edited, and what changed in it.
@@ -51,6 +51,16 @@ impl TomlFile {
         if !edits.should_write(&key, current.as_deref(), &desired) {
             return Ok(());
         }
+        self.put(keys, value)?;
+        self.changed.push(match current {
+            Some(c) => format!("{} = {desired} (was {c})", keys.join(".")),
+            None => format!("{} = {desired}", keys.join(".")),
+        });
+        Ok(())
+    }
+
+    /// `keys` set to `value`, the tables on the way made.
+    fn put(&mut self, keys: &[&str], value: Value) -> Result<()> {
         let (last, parents) = keys.split_last().context("an empty TOML key")?;
         let mut table = self.doc.as_item_mut();
         for k in parents {
@@ -72,10 +82,6 @@ impl TomlFile {
             )
         })?;
         t.insert(last, Item::Value(value));
-        self.changed.push(match current {
-            Some(c) => format!("{} = {desired} (was {c})", keys.join(".")),
-            None => format!("{} = {desired}", keys.join(".")),
-        });
         Ok(())
     }
 
@@ -161,7 +167,104 @@ pub(super) fn settings(edits: &mut Edits) -> Result<()> {
         crate::doors::uv_interpreter_args().into(),
     )?;
     cache_keys(edits, &mut py)?;
+    dev_dependency(edits, &mut py)?;
     py.finish(edits)
+}
+
+/// The distribution name of a PEP 508 requirement, normalized (PEP 503).
+fn requirement_name(requirement: &str) -> String {
+    requirement
+        .split(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
+        .replace(['_', '.'], "-")
+}
+
+const DEV_GROUP: [&str; 2] = ["dependency-groups", "dev"];
+
+/// The route the workspace is on: uv when its `dev` dependency group names maou-build.
+pub(super) fn route_in_use(edits: &Edits) -> Result<Route> {
+    let py = TomlFile::open(edits, Path::new("pyproject.toml"))?;
+    let named = py
+        .get(&DEV_GROUP)
+        .and_then(Item::as_array)
+        .is_some_and(|a| {
+            a.iter().any(|v| {
+                v.as_str()
+                    .is_some_and(|r| requirement_name(r) == "maou-build")
+            })
+        });
+    Ok(if named { Route::Uv } else { Route::Nix })
+}
+
+/// The uv route: maou-build in the `dev` dependency group, pinned to this version with
+/// `==`, as maou pins ruff (whose version is its behaviour: maou-build's is what init
+/// writes and how develop builds). The group's other entries, their comments and order
+/// are kept; an entry for maou-build changed by hand since init wrote it is kept. On the
+/// Nix route, the entry init wrote there goes (a route change), no other.
+fn dev_dependency(edits: &mut Edits, py: &mut TomlFile) -> Result<()> {
+    let wanted = format!("maou-build=={}", env!("CARGO_PKG_VERSION"));
+    let mut group = match py.get(&DEV_GROUP) {
+        None if edits.route == Route::Nix => return Ok(()),
+        None => toml_edit::Array::new(),
+        Some(item) => item.as_array().cloned().with_context(|| {
+            format!(
+                "{}: [dependency-groups] dev is not a list",
+                py.path.display()
+            )
+        })?,
+    };
+    let at = group.iter().position(|v| {
+        v.as_str()
+            .is_some_and(|r| requirement_name(r) == "maou-build")
+    });
+    let current = at.and_then(|i| group.get(i)?.as_str().map(str::to_owned));
+    let key = format!("{}#dependency-groups.dev:maou-build", py.path.display());
+    if edits.route == Route::Nix {
+        let (Some(i), Some(c)) = (at, current) else {
+            return Ok(());
+        };
+        if !edits.record.has(&key) || edits.record.edited_by_hand(&key, &c) {
+            return Ok(());
+        }
+        group.remove(i);
+        py.put(&DEV_GROUP, Value::Array(group))?;
+        py.changed.push(format!(
+            "dependency-groups.dev: {c} removed (the Nix route)"
+        ));
+        edits.record.forget(&key);
+        return Ok(());
+    }
+    if !edits.should_write(&key, current.as_deref(), &wanted) {
+        return Ok(());
+    }
+    match at {
+        Some(i) => {
+            let decor = group.get(i).map(|v| v.decor().clone()).unwrap_or_default();
+            group.replace(i, wanted.as_str());
+            *group.get_mut(i).expect("replaced").decor_mut() = decor;
+        }
+        None => {
+            group.push(wanted.as_str());
+            if group.len() > 1 || group.trailing().as_str().is_some_and(|t| t.contains('\n')) {
+                let last = group.len() - 1;
+                group
+                    .get_mut(last)
+                    .expect("pushed")
+                    .decor_mut()
+                    .set_prefix("\n    ");
+                group.set_trailing("\n");
+                group.set_trailing_comma(true);
+            }
+        }
+    }
+    py.put(&DEV_GROUP, Value::Array(group))?;
+    py.changed.push(match current {
+        Some(c) => format!("dependency-groups.dev: {wanted} (was {c})"),
+        None => format!("dependency-groups.dev: {wanted}"),
+    });
+    Ok(())
 }
 
 /// `[tool.uv] cache-keys` naming the Rust inputs, so that `uv run` after a Rust edit builds

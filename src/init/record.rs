@@ -47,6 +47,11 @@ impl Record {
         self.written.contains_key(key)
     }
 
+    /// Init no longer writes `key`.
+    pub fn forget(&mut self, key: &str) {
+        self.written.remove(key);
+    }
+
     /// What init (last) wrote at `key`.
     pub fn wrote(&mut self, key: &str, value: &str) {
         self.written.insert(key.to_owned(), value.to_owned());
