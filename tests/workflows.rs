@@ -149,18 +149,22 @@ fn build_wheel_builds_both_wheels_then_publishes_with_the_only_write_permission(
 
     // Only the publishing jobs (the wheels', the dependency build's) may write.
     for (name, job) in &w.jobs {
-        let writes: Vec<&String> = job
-            .permissions
-            .iter()
-            .filter(|(_, v)| *v == "write")
-            .map(|(k, _)| k)
-            .collect();
+        let writes = writes(job);
         if runs(job).contains("publish-latest") {
             assert_eq!(writes, ["contents"], "{name}");
         } else {
             assert!(writes.is_empty(), "{name} may write {writes:?}");
         }
     }
+}
+
+/// The permissions a job may write with.
+fn writes(job: &Job) -> Vec<&String> {
+    job.permissions
+        .iter()
+        .filter(|(_, v)| *v == "write")
+        .map(|(k, _)| k)
+        .collect()
 }
 
 /// The names a job `needs`.
@@ -399,12 +403,7 @@ fn the_tools_release_publishes_its_wheels_by_trusted_publishing() {
         "trusted publishing needs no token"
     );
     for (name, job) in &w.jobs {
-        let writes: Vec<&String> = job
-            .permissions
-            .iter()
-            .filter(|(_, v)| *v == "write")
-            .map(|(k, _)| k)
-            .collect();
+        let writes = writes(job);
         let expected: &[&str] = match name.as_str() {
             "github-release" => &["contents"],
             "pypi" => &["id-token"],

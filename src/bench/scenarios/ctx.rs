@@ -70,6 +70,16 @@ impl Ctx<'_> {
         ])
     }
 
+    /// develop as a user runs it, its GitHub the local stand-in at `api` (no token).
+    pub(super) fn develop_against(&self, jobs: usize, api: &str) -> Cmd {
+        self.develop_may_use_release(jobs)
+            .env("GITHUB_API_URL", api)
+            .env("GITHUB_SERVER_URL", api)
+            .env("GITHUB_REPOSITORY", RELEASE_REPO)
+            .without("GITHUB_TOKEN")
+            .without("GH_TOKEN")
+    }
+
     /// develop as a user runs it: the release's extension when the Rust inputs match.
     pub(super) fn develop_may_use_release(&self, jobs: usize) -> Cmd {
         let mut cmd = Cmd::new([
@@ -256,6 +266,9 @@ impl Ctx<'_> {
         ));
     }
 }
+
+/// The repository the local stand-in for GitHub serves a release of.
+pub(super) const RELEASE_REPO: &str = "bench/workspace";
 
 /// maou's own edit loop under its optimized profile (dousu/maou b40d0910), the baselines
 /// the bench holds develop to: `maturin develop` through sccache, with the profile's codegen

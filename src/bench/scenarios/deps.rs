@@ -18,7 +18,6 @@ use super::{Check, Ctx, Id, Scenario};
 /// The download rate: 50 MB/s (400 Mbit/s), what a cloud machine gets from GitHub's
 /// release storage; the bytes are reported, for another rate.
 const RATE: u64 = 50_000_000;
-const REPO: &str = "bench/workspace";
 /// The goal for the new machine, as a fraction of a cold build.
 const GOAL: f64 = 0.15;
 
@@ -123,15 +122,14 @@ pub(super) fn new_machine_edited(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scena
     s.facts.insert("archive_bytes".into(), archive_bytes.into());
     s.facts
         .insert("download_rate_bytes_per_s".into(), RATE.into());
-    let server = ReleaseServer::start(REPO, "Wheels for the bench.\n".into(), assets, RATE)?;
+    let server = ReleaseServer::start(
+        super::ctx::RELEASE_REPO,
+        "Wheels for the bench.\n".into(),
+        assets,
+        RATE,
+    )?;
 
-    let develop = ctx
-        .develop_may_use_release(jobs)
-        .env("GITHUB_API_URL", server.url.clone())
-        .env("GITHUB_SERVER_URL", server.url.clone())
-        .env("GITHUB_REPOSITORY", REPO)
-        .without("GITHUB_TOKEN")
-        .without("GH_TOKEN");
+    let develop = ctx.develop_against(jobs, &server.url);
     let home = ctx.sb.caches().join("new-home");
     let develop = new_home(develop, &home);
     let mut subject = Series::new(

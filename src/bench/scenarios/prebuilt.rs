@@ -15,7 +15,6 @@ use crate::prebuilt::Record;
 
 /// The download rate: 10 MB/s (80 Mbit/s), below what a Codespace gets from GitHub.
 const RATE: u64 = 10_000_000;
-const REPO: &str = "bench/workspace";
 /// The goal for the new machine, as a fraction of a cold build.
 const GOAL: f64 = 0.1;
 
@@ -65,15 +64,14 @@ pub(super) fn new_machine_prebuilt(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Sce
     s.facts
         .insert("download_rate_bytes_per_s".into(), RATE.into());
     let body = format!("Wheels for the bench.\n\n{}\n", record.body_line());
-    let server = ReleaseServer::start(REPO, body, vec![(name.clone(), bytes)], RATE)?;
+    let server = ReleaseServer::start(
+        super::ctx::RELEASE_REPO,
+        body,
+        vec![(name.clone(), bytes)],
+        RATE,
+    )?;
 
-    let develop = ctx
-        .develop_may_use_release(jobs)
-        .env("GITHUB_API_URL", server.url.clone())
-        .env("GITHUB_SERVER_URL", server.url.clone())
-        .env("GITHUB_REPOSITORY", REPO)
-        .without("GITHUB_TOKEN")
-        .without("GH_TOKEN");
+    let develop = ctx.develop_against(jobs, &server.url);
     let mut subject = Series::new(
         "new checkout, no build, Rust inputs of the release: develop until importable",
         format!(
