@@ -16,10 +16,14 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::python::Interpreter;
 use crate::workspace::{StableAbi, Workspace};
+
+/// The modification time [vars] gives maturin's configuration file: 2000-01-01, before
+/// any build that reads it.
+const CONFIG_FILE_AGE: std::time::Duration = std::time::Duration::from_secs(946_684_800);
 
 /// maturin's `PYO3_CONFIG_FILE` for `interp`, when it writes one: its path under the
 /// target directory and its contents.
@@ -75,6 +79,15 @@ pub fn vars(
         if !path.is_file() {
             fs::create_dir_all(path.parent().expect("a file in a directory"))?;
             crate::fsutil::write_atomic(&path, contents.as_bytes())?;
+            // pyo3's build scripts watch this file's time (`rerun-if-changed`). Its contents
+            // follow from its name (the host, the interpreter's version, the ABI), so a new
+            // copy of the same file must not look newer than a build made with the old one:
+            // a restored dependency build ([crate::deps_archive]) would rebuild pyo3.
+            fs::File::options()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(std::time::SystemTime::UNIX_EPOCH + CONFIG_FILE_AGE))
+                .with_context(|| format!("cannot date {}", path.display()))?;
         }
         vars.push((
             "PYO3_CONFIG_FILE".to_owned(),

@@ -162,7 +162,7 @@ fn unpack(
     fs::create_dir_all(temp).with_context(|| format!("cannot create {}", temp.display()))?;
     let (reader, url) = client.asset_reader(asset.id, asset.size, MIN_DOWNLOAD_RATE)?;
     let mut hashing = Hashing {
-        inner: reader,
+        inner: std::io::BufReader::with_capacity(1 << 20, reader),
         hash: Sha256::new(),
         bytes: 0,
     };
