@@ -169,6 +169,9 @@ fn a_new_machine_restores_the_released_dependency_build_and_compiles_only_its_ow
         "[features]\nextra = []\n\n[dependencies]\n",
     );
     init(&origin);
+    // A build script of the dylib's own, without `rerun-if` lines (this repository's
+    // passes a linker flag): cargo reruns it when the newest file of the crate moves.
+    common::write(&origin, "crates/foo_dev_deps/build.rs", "fn main() {}\n");
     let s = Setup {
         checkout: tmp.path().join("workspaces/foo"),
         gh: FakeGitHub::start(REPO, TOKEN),

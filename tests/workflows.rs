@@ -207,10 +207,15 @@ fn the_dependency_build_is_made_beside_the_wheels_and_published_after_them() {
         .find_map(|l| l.trim().strip_prefix("CHECKOUT: "))
         .expect("the job sets CHECKOUT");
     assert!(checkout.starts_with("/workspaces/"), "{checkout}");
-    assert!(
-        text.contains("CARGO_HOME: /home/vscode/.cargo"),
-        "this repository's dev container's"
-    );
+    for (var, value) in [
+        ("CARGO_HOME", "/home/vscode/.cargo"),
+        ("MAOU_BUILD_CACHE", "/home/vscode/.cache/maou-build"),
+    ] {
+        assert!(
+            text.contains(&format!("{var}: {value}")),
+            "{var}: this repository's dev container's"
+        );
+    }
     assert!(runs(build).contains("cp -a \"$GITHUB_WORKSPACE/.\" \"$CHECKOUT\""));
     let (_, publish) = w
         .jobs

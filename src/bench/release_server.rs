@@ -108,31 +108,7 @@ fn serve(stream: TcpStream, offer: &Offer) -> std::io::Result<()> {
     let mut out = stream;
     match (method, path) {
         ("GET", p) if p == release => {
-            let assets: Vec<serde_json::Value> = (FIRST_ID..)
-                .zip(&offer.assets)
-                .map(|(id, (name, bytes))| {
-                    json!({
-                        "id": id,
-                        "name": name,
-                        "size": bytes.len(),
-                        "state": "uploaded",
-                        "digest": format!("sha256:{}", crate::wheel_format::sha256_hex(bytes)),
-                        "browser_download_url": format!("{}/{}/releases/download/latest/{name}", offer.base, offer.repo),
-                    })
-                })
-                .collect();
-            let body = json!({
-                "id": 1,
-                "tag_name": "latest",
-                "name": "latest",
-                "body": offer.body,
-                "draft": false,
-                "prerelease": true,
-                "upload_url": format!("{}/uploads/{}/releases/1/assets{{?name,label}}", offer.base, offer.repo),
-                "html_url": "",
-                "assets": assets,
-            })
-            .to_string();
+            let body = release_json(offer);
             write!(
                 out,
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -152,17 +128,7 @@ fn serve(stream: TcpStream, offer: &Offer) -> std::io::Result<()> {
                 "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 bytes.len()
             )?;
-            let started = Instant::now();
-            let mut sent = 0u64;
-            for chunk in bytes.chunks(64 << 10) {
-                out.write_all(chunk)?;
-                sent += chunk.len() as u64;
-                let due = Duration::from_secs_f64(sent as f64 / offer.rate as f64);
-                if let Some(wait) = due.checked_sub(started.elapsed()) {
-                    std::thread::sleep(wait);
-                }
-            }
-            out.flush()
+            send_paced(&mut out, bytes, offer.rate)
         }
         _ => {
             let body = r#"{"message":"Not Found"}"#;
@@ -173,4 +139,48 @@ fn serve(stream: TcpStream, offer: &Offer) -> std::io::Result<()> {
             )
         }
     }
+}
+
+/// The release `latest` as GitHub's API gives it: its assets with their sizes and digests.
+fn release_json(offer: &Offer) -> String {
+    let assets: Vec<serde_json::Value> = (FIRST_ID..)
+        .zip(&offer.assets)
+        .map(|(id, (name, bytes))| {
+            json!({
+                "id": id,
+                "name": name,
+                "size": bytes.len(),
+                "state": "uploaded",
+                "digest": format!("sha256:{}", crate::wheel_format::sha256_hex(bytes)),
+                "browser_download_url": format!("{}/{}/releases/download/latest/{name}", offer.base, offer.repo),
+            })
+        })
+        .collect();
+    json!({
+        "id": 1,
+        "tag_name": "latest",
+        "name": "latest",
+        "body": offer.body,
+        "draft": false,
+        "prerelease": true,
+        "upload_url": format!("{}/uploads/{}/releases/1/assets{{?name,label}}", offer.base, offer.repo),
+        "html_url": "",
+        "assets": assets,
+    })
+    .to_string()
+}
+
+/// `bytes` written to `out` no faster than `rate` bytes per second.
+fn send_paced(out: &mut TcpStream, bytes: &[u8], rate: u64) -> std::io::Result<()> {
+    let started = Instant::now();
+    let mut sent = 0u64;
+    for chunk in bytes.chunks(64 << 10) {
+        out.write_all(chunk)?;
+        sent += chunk.len() as u64;
+        let due = Duration::from_secs_f64(sent as f64 / rate as f64);
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    out.flush()
 }

@@ -75,6 +75,11 @@ pub struct Record {
     pub build_started: u64,
     /// The commit it was built from, when known.
     pub commit: Option<String>,
+    /// The dev dylib crate's files (by their path in the crate) and their modification
+    /// times (seconds, nanoseconds): cargo fingerprints a path package's build script
+    /// without `rerun-if` lines by its newest file's time, so a restore gives them back.
+    #[serde(default)]
+    pub dylib_times: Vec<(PathBuf, u64, u32)>,
 }
 
 /// The asset names of the build of `key`: `maou-build-deps.<profile>.<python>.<arch>.<digest>`

@@ -89,6 +89,7 @@ pub fn pack(
         checkout: ws.root.clone(),
         build_started,
         commit: crate::git::head_commit(&ws.root).ok(),
+        dylib_times: dylib_times(ws, key)?,
     };
     let record_path = out.join(record_name(key, &digest));
     let json = serde_json::to_vec_pretty(&record).context("a record serializes")?;
@@ -99,6 +100,26 @@ pub fn pack(
         record,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The dev dylib crate's files and their modification times, when the build links it.
+fn dylib_times(ws: &Workspace, key: &Key) -> Result<Vec<(PathBuf, u64, u32)>> {
+    let Some(d) = ws.dev_dylib.as_ref().filter(|_| key.dylib.is_some()) else {
+        return Ok(Vec::new());
+    };
+    let dir = &d.krate.dir;
+    let mut times = Vec::new();
+    for f in ws.crate_files_digest(dir)?.1 {
+        let modified = fs::metadata(&f)
+            .and_then(|m| m.modified())
+            .with_context(|| format!("cannot read the time of {}", f.display()))?;
+        let since = modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let rel = f.strip_prefix(dir).unwrap_or(&f).to_path_buf();
+        times.push((rel, since.as_secs(), since.subsec_nanos()));
+    }
+    Ok(times)
 }
 
 /// The names the workspace's own crates give their units (package and library names).

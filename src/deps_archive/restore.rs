@@ -76,9 +76,11 @@ pub fn restore(ws: &Workspace, key: &Key, store: &Path, profile_dir: &str) -> Re
     let _ = fs::remove_dir_all(&temp);
     unpacked?;
     if let Some(d) = ws.dev_dylib.as_ref().filter(|_| key.dylib.is_some()) {
-        let time =
-            SystemTime::UNIX_EPOCH + Duration::from_secs(record.build_started.saturating_sub(1));
-        date_files(&ws.crate_files_digest(&d.krate.dir)?.1, time)?;
+        date_files(
+            &d.krate.dir,
+            &ws.crate_files_digest(&d.krate.dir)?.1,
+            &record,
+        )?;
     }
     let note = (record.checkout != ws.root).then(|| {
         format!(
@@ -202,10 +204,22 @@ fn unpack(
     Ok(())
 }
 
-/// Gives `files` the modification time `time` (the dev dylib's, whose content the key
-/// holds): cargo then finds the dylib's fingerprint fresh, though the checkout is new.
-fn date_files(files: &[PathBuf], time: SystemTime) -> Result<()> {
+/// Gives the dev dylib's `files` (in `dir`; their content the key holds) the times they had
+/// where the archive was built, else the build's start: cargo then finds the dylib's
+/// fingerprints fresh (its dep-info, its build script's newest file), though the checkout
+/// is new.
+fn date_files(dir: &Path, files: &[PathBuf], record: &Record) -> Result<()> {
+    let start =
+        SystemTime::UNIX_EPOCH + Duration::from_secs(record.build_started.saturating_sub(1));
     for f in files {
+        let rel = f.strip_prefix(dir).unwrap_or(f);
+        let time = record
+            .dylib_times
+            .iter()
+            .find(|(p, _, _)| p == rel)
+            .map_or(start, |(_, secs, nanos)| {
+                SystemTime::UNIX_EPOCH + Duration::new(*secs, *nanos)
+            });
         fs::File::options()
             .write(true)
             .open(f)

@@ -146,11 +146,13 @@ pub(super) fn lifecycle(edits: &mut Edits) -> Result<()> {
 }
 
 /// Where the dev container builds: its checkout (`workspaceFolder`, by default
-/// `/workspaces/<repository>`, written as the workflow expression that names it) and its
+/// `/workspaces/<repository>`, written as the workflow expression that names it), its
 /// CARGO_HOME (set in `containerEnv` or `remoteEnv`, else the one whose registry the
-/// cargo-registry volume holds, else init's). The dependency build is made there in CI:
-/// cargo's fingerprints hold both ([crate::deps_archive]).
-pub(super) fn build_place(edits: &Edits) -> Result<(String, String)> {
+/// cargo-registry volume holds, else init's) and maou-build's cache (the volume that
+/// serves it; the target store, where maturin's PyO3 configuration file lies). The
+/// dependency build is made there in CI: cargo's fingerprints hold all three
+/// ([crate::deps_archive]).
+pub(super) fn build_place(edits: &Edits) -> Result<[String; 3]> {
     let text = edits
         .text(Path::new(FILE))?
         .unwrap_or_else(|| NEW_FILE.to_owned());
@@ -165,22 +167,24 @@ pub(super) fn build_place(edits: &Edits) -> Result<(String, String)> {
     let from_env = ["containerEnv", "remoteEnv"]
         .iter()
         .find_map(|k| read.get(*k)?.get("CARGO_HOME")?.as_str().map(str::to_owned));
-    let registry = &VOLUMES[1];
-    let from_volume = read
-        .get("mounts")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(mount_of)
-        .find(|(_, t)| (registry.serves)(t))
-        .map(|(_, t)| t);
-    let cargo_home = from_env
-        .or(from_volume
-            .as_deref()
-            .and_then(|t| t.strip_suffix("/registry"))
-            .map(str::to_owned))
-        .unwrap_or_else(|| registry.target.trim_end_matches("/registry").to_owned());
-    Ok((checkout, cargo_home))
+    let mounted = |v: &Volume| {
+        read.get("mounts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(mount_of)
+            .find(|(_, t)| (v.serves)(t))
+            .map(|(_, t)| t)
+            .unwrap_or_else(|| v.target.to_owned())
+    };
+    let registry = mounted(&VOLUMES[1]);
+    let cargo_home = from_env.unwrap_or_else(|| {
+        registry
+            .strip_suffix("/registry")
+            .unwrap_or(&registry)
+            .to_owned()
+    });
+    Ok([checkout, cargo_home, mounted(&VOLUMES[3])])
 }
 
 /// The target of each of init's volumes: a mount of the workspace's own that serves the

@@ -151,11 +151,12 @@ fn full(edits: &Edits) -> Result<String> {
         .map(|f| format!("'{f}'"))
         .collect::<Vec<_>>()
         .join(", ");
-    let (checkout, cargo_home) = super::devcontainer::build_place(edits)?;
+    let [checkout, cargo_home, cache] = super::devcontainer::build_place(edits)?;
     Ok(include_str!("assets/build-wheel.yml")
         .replace("@HASH_FILES@", &list)
         .replace("@DEV_CHECKOUT@", &checkout)
-        .replace("@DEV_CARGO_HOME@", &cargo_home))
+        .replace("@DEV_CARGO_HOME@", &cargo_home)
+        .replace("@DEV_MAOU_BUILD_CACHE@", &cache))
 }
 
 /// The workflow as it runs beside the workspace's own: by hand only, no publish job.
