@@ -135,39 +135,42 @@ fn dependency_build(
     if !args.prebuilt || args.dev_override.is_some() {
         return Ok(None);
     }
-    let rustc = crate::target_dir::rustc_version(ws)?;
-    let key = deps_archive::Key::for_build(
-        ws,
-        interp,
-        &request.profile.name,
-        &request.features(),
-        &rustc,
-    )?;
-    Ok(Some(
-        match deps_archive::restore(ws, &key, store, &request.profile.dir_name) {
-            Ok(done) => {
-                note(format!(
-                    "restored the dependency build from the {} ({} files, {:.1} MB \
+    // Any failure, the key's included (a workspace without its Cargo.lock yet), is a
+    // reason: the cold build follows.
+    let attempt = || -> Result<Restored> {
+        let rustc = crate::target_dir::rustc_version(ws)?;
+        let key = deps_archive::Key::for_build(
+            ws,
+            interp,
+            &request.profile.name,
+            &request.features(),
+            &rustc,
+        )?;
+        deps_archive::restore(ws, &key, store, &request.profile.dir_name)
+    };
+    Ok(Some(match attempt() {
+        Ok(done) => {
+            note(format!(
+                "restored the dependency build from the {} ({} files, {:.1} MB \
                      downloaded, {:.1} s): only the workspace's crates compile",
-                    done.release,
-                    done.files,
-                    done.downloaded as f64 / 1e6,
-                    done.seconds
-                ));
-                if let Some(n) = &done.note {
-                    note(n);
-                }
-                DependencyBuild::Restored(done)
+                done.release,
+                done.files,
+                done.downloaded as f64 / 1e6,
+                done.seconds
+            ));
+            if let Some(n) = &done.note {
+                note(n);
             }
-            Err(why) => {
-                let reason = format!("{why:#}");
-                note(format!(
-                    "a cold build, not the release's dependency build: {reason}"
-                ));
-                DependencyBuild::NotUsed { reason }
-            }
-        },
-    ))
+            DependencyBuild::Restored(done)
+        }
+        Err(why) => {
+            let reason = format!("{why:#}");
+            note(format!(
+                "a cold build, not the release's dependency build: {reason}"
+            ));
+            DependencyBuild::NotUsed { reason }
+        }
+    }))
 }
 
 /// Installs the package editable after a build: through uv with this build's profile and
