@@ -54,6 +54,8 @@ pub struct BuildEnv {
     pub jobs: Jobs,
     /// The host's target triple (from the `rustc -vV` the target store is keyed by).
     pub rustc_host: String,
+    /// That `rustc -vV`.
+    pub rustc_version: String,
 }
 
 /// The compiler cache for `ws`, checked writable, or None when `cache` allows it. Done
@@ -118,6 +120,7 @@ impl BuildEnv {
             target,
             jobs: jobs.choose(),
             rustc_host: target_dir::host_of(&rustc_version)?,
+            rustc_version,
         })
     }
 

@@ -137,18 +137,17 @@ fn dependency_build(
     }
     // Any failure, the key's included (a workspace without its Cargo.lock yet), is a
     // reason: the cold build follows.
-    let attempt = || -> Result<Restored> {
-        let rustc = crate::target_dir::rustc_version(ws)?;
-        let key = deps_archive::Key::for_build(
+    let key = || {
+        deps_archive::Key::for_build(
             ws,
             interp,
             &request.profile.name,
             &request.features(),
-            &rustc,
-        )?;
-        deps_archive::restore(ws, &key, store, &request.profile.dir_name)
+            &build.rustc_version,
+        )
     };
-    Ok(Some(match attempt() {
+    let restored = deps_archive::restore(ws, key, store, &request.profile.dir_name);
+    Ok(Some(match restored {
         Ok(done) => {
             note(format!(
                 "restored the dependency build from the {} ({} files, {:.1} MB \

@@ -99,7 +99,7 @@ pub fn store_for(ws: &Workspace, rustc_version: &str) -> Result<PathBuf> {
     h.update(b"\0");
     h.update(rustc_version.as_bytes());
     let digest = h.finalize();
-    let key: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let key = crate::wheel_format::hex(&digest[..8]);
     Ok(cache_root()?
         .join("targets")
         .join(format!("{}-{key}", ws.cdylib.name)))

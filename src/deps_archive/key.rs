@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::python::Interpreter;
 use crate::workspace::{Features, Workspace};
@@ -109,10 +108,7 @@ impl Key {
     /// SHA-256 (hex) of the key.
     pub fn digest(&self) -> String {
         let json = serde_json::to_vec(self).expect("a key serializes");
-        Sha256::digest(&json)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::wheel_format::sha256_hex(&json)
     }
 
     /// What differs between a build of `self` and one of `other`, in words, first

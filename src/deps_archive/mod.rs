@@ -35,8 +35,10 @@ mod pack;
 mod publish;
 mod restore;
 
-use std::path::PathBuf;
+use std::fs;
+use std::path::{Path, PathBuf};
 
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 pub use key::Key;
@@ -52,6 +54,23 @@ const RECORD_SUFFIX: &str = ".json";
 /// Whether a release asset is a dependency build's (archive or record).
 pub fn is_asset(name: &str) -> bool {
     name.starts_with(PREFIX)
+}
+
+/// The dependency builds' files in `dir` (what `deps-archive` wrote there), by name.
+pub fn files_in(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        if is_asset(&name) {
+            files.push((name, path));
+        }
+    }
+    Ok(files)
 }
 
 /// The record published beside an archive.

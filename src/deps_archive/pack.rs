@@ -219,12 +219,7 @@ fn write_archive(
     let encoder = tar.into_inner().context("finishing the tar stream")?;
     let mut hashing = encoder.finish().context("finishing the zstd stream")?;
     hashing.flush()?;
-    let sha256 = hashing
-        .hash
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha256 = crate::wheel_format::hex(&hashing.hash.finalize());
     Ok((hashing.bytes, sha256, unpacked))
 }
 

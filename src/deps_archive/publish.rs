@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::wheel_format::sha256_hex;
 use anyhow::{bail, Context, Result};
-use sha2::{Digest, Sha256};
 
 use super::{slot, Record, ARCHIVE_SUFFIX, PREFIX, RECORD_SUFFIX};
 use crate::github::{Asset, Client, Pace, Release};
@@ -39,14 +39,8 @@ struct Local {
 /// The records in `dir` and their archives, each checked against its record.
 fn read_local(dir: &Path) -> Result<Vec<Local>> {
     let mut builds = Vec::new();
-    for entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        if !(name.starts_with(PREFIX) && name.ends_with(RECORD_SUFFIX)) {
+    for (name, path) in super::files_in(dir)? {
+        if !name.ends_with(RECORD_SUFFIX) {
             continue;
         }
         let text = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -55,10 +49,7 @@ fn read_local(dir: &Path) -> Result<Vec<Local>> {
         let archive_path = dir.join(&record.archive);
         let bytes = fs::read(&archive_path)
             .with_context(|| format!("cannot read {} (named by {name})", archive_path.display()))?;
-        let sha: String = Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let sha = sha256_hex(&bytes);
         if bytes.len() as u64 != record.size || sha != record.sha256 {
             bail!(
                 "{} is not the archive {name} describes ({} bytes, SHA-256 {sha}; the record \
@@ -145,10 +136,7 @@ fn file_name(path: &Path) -> String {
 /// Whether the release has `bytes` as `name` already: same size, and the same SHA-256
 /// when GitHub gives one.
 fn is_on(assets: &[Asset], name: &str, bytes: &[u8]) -> bool {
-    let sha: String = Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha = sha256_hex(bytes);
     assets.iter().any(|a| {
         a.name == name
             && a.is_uploaded()

@@ -30,10 +30,17 @@ pub struct Restored {
     pub note: Option<String>,
 }
 
-/// Restores the build of `key` from the `latest` release into the `profile_dir` folder of
-/// `store`, which must not exist yet. `Err` is a reason, not a failure: the caller builds,
-/// and nothing of the attempt is left in the store.
-pub fn restore(ws: &Workspace, key: &Key, store: &Path, profile_dir: &str) -> Result<Restored> {
+/// Restores the build of the key `key` computes from the `latest` release into the
+/// `profile_dir` folder of `store`, which must not exist yet; the key (which runs `cargo
+/// metadata` and reads every input) is computed only once there is a release to look in.
+/// `Err` is a reason, not a failure: the caller builds, and nothing of the attempt is left
+/// in the store.
+pub fn restore(
+    ws: &Workspace,
+    key: impl FnOnce() -> Result<Key>,
+    store: &Path,
+    profile_dir: &str,
+) -> Result<Restored> {
     let started = Instant::now();
     let dest = store.join(profile_dir);
     if dest.exists() {
@@ -44,6 +51,7 @@ pub fn restore(ws: &Workspace, key: &Key, store: &Path, profile_dir: &str) -> Re
         release,
         name,
     } = latest_release(ws)?.map_err(anyhow::Error::msg)?;
+    let key = &key()?;
     let digest = key.digest();
     let assets = &release.assets;
     let Some(record_asset) = uploaded(assets, &record_name(key, &digest)) else {
@@ -178,12 +186,7 @@ fn unpack(
     })();
     // What the decoder left unread (a frame's end) still counts.
     let rest = std::io::copy(&mut hashing, &mut std::io::sink());
-    let got: String = hashing
-        .hash
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let got = crate::wheel_format::hex(&hashing.hash.finalize());
     if hashing.bytes != record.size {
         bail!(
             "{} is cut short: {} of {} bytes arrived from {url}",

@@ -28,10 +28,12 @@ pub fn files_in(dir: &Path) -> Result<BTreeSet<PathBuf>> {
 
 /// The lowercase hex SHA-256 of `bytes`, as reports and GitHub's asset digests show it.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// `bytes` in lowercase hex (a digest finished elsewhere, from a stream).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The RECORD hash of `bytes`: `sha256=` and the urlsafe, unpadded base64 digest.

@@ -98,7 +98,7 @@ impl Workspace {
                 deps.join("\n")
             ));
         }
-        Ok(hex(&h.finalize()))
+        Ok(crate::wheel_format::hex(&h.finalize()))
     }
 
     /// The SHA-256 (hex) of every input file of the crate in `dir`, by its path under the
@@ -115,7 +115,7 @@ impl Workspace {
             h.update(format!("file {rel} {}\n", bytes.len()));
             h.update(&bytes);
         }
-        Ok((hex(&h.finalize()), files))
+        Ok((crate::wheel_format::hex(&h.finalize()), files))
     }
 
     /// The key of the extension's Rust inputs when built with `features`: a SHA-256 in hex.
@@ -159,12 +159,8 @@ impl Workspace {
             h.update(format!("file {rel} {}\n", bytes.len()));
             h.update(&bytes);
         }
-        Ok(hex(&h.finalize()))
+        Ok(crate::wheel_format::hex(&h.finalize()))
     }
-}
-
-fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Every file below `dir` that can be an input: not [NOT_INPUTS], not the Python package

@@ -41,18 +41,10 @@ struct DependencyBuild {
 /// The archive and record `deps-archive` left in `dir`, as release assets.
 fn assets_in(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     let mut assets = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        if crate::deps_archive::is_asset(&name) {
-            let bytes =
-                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            assets.push((name, bytes));
-        }
+    for (name, path) in crate::deps_archive::files_in(dir)? {
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        assets.push((name, bytes));
     }
     if assets.len() != 2 {
         bail!(
