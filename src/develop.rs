@@ -118,9 +118,10 @@ pub enum DependencyBuild {
     NotUsed { reason: String },
 }
 
-/// Restores the release's dependency build into a store that has just been made, when the
-/// build is of the profile the workspace chose, as it stands (no override); None when
-/// develop did not look (an existing store, `--no-prebuilt`).
+/// Restores the release's dependency build into a target store that has no build of the
+/// profile yet (a new store, one re-pointed to a new place, one that built another
+/// profile), when the profile is built as it stands (no `--full-debuginfo`); None when develop did not look (a store with this profile's build, no store,
+/// `--no-prebuilt`).
 fn dependency_build(
     ws: &Workspace,
     args: &Options,
@@ -128,11 +129,13 @@ fn dependency_build(
     request: &Request,
     interp: &crate::python::Interpreter,
 ) -> Result<Option<DependencyBuild>> {
-    let store = match (&build.target.state, &build.target.store) {
-        (crate::target_dir::TargetState::Created, Some(store)) => store,
-        _ => return Ok(None),
+    let Some(store) = &build.target.store else {
+        return Ok(None);
     };
-    if !args.prebuilt || args.dev_override.is_some() {
+    if store.join(&request.profile.dir_name).exists()
+        || !args.prebuilt
+        || args.dev_override.is_some()
+    {
         return Ok(None);
     }
     // Any failure, the key's included (a workspace without its Cargo.lock yet), is a

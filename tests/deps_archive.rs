@@ -269,6 +269,13 @@ fn a_new_machine_restores_the_released_dependency_build_and_compiles_only_its_ow
     assert!(by_uv.is_empty(), "uv compiled: {}", text(&out));
     assert!(leftovers(&new).is_empty());
 
+    // The same checkout with maou-build's cache elsewhere (a lost cache volume): target/
+    // is re-pointed, not created, to a store without a build: that store restores too.
+    let moved = s.machine("moved");
+    let report = s.develop(&moved, &[]);
+    assert_eq!(report["target"]["state"], "repointed", "{report}");
+    assert_eq!(dependency_build(&report).0, "restored", "{report}");
+
     // Each way the archive cannot serve: a cold build that works, a reason, no leftovers.
     let cases: [(&str, &[&str], &str); 4] = [
         ("other features", &["--features", "extra"], "the features"),

@@ -124,17 +124,24 @@ impl Sandbox {
         } else {
             cmd.argv[0].as_str()
         };
-        // The resolved sccache binary is a machine's path; on PATH it is `sccache`.
+        // The resolved sccache binary is a machine's path; on PATH it is `sccache`. Paths
+        // in the user's home (a new machine's CARGO_HOME, kept) are shown from `~`.
+        let home = std::env::var("HOME").ok().filter(|h| h.len() > 1);
         let mut env: Vec<(String, String)> = cmd
             .env
             .iter()
             .map(|(k, v)| {
                 let shown = if *v == self.sccache_program() {
-                    "sccache"
+                    "sccache".to_owned()
                 } else {
-                    v
+                    match home.as_deref().and_then(|h| v.strip_prefix(h)) {
+                        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+                            format!("~{rest}")
+                        }
+                        _ => v.clone(),
+                    }
                 };
-                (k.clone(), shown.to_owned())
+                (k.clone(), shown)
             })
             .collect();
         for r in &cmd.env_remove {

@@ -42,6 +42,11 @@ pub struct Args {
     jobs: JobsArg,
     #[command(flatten)]
     features: crate::workspace::Features,
+    /// The cargo profile to build and pack, as `develop --profile` takes it [default: the
+    /// one develop builds: `[tool.maturin] editable-profile`, else `profile`, else dev].
+    /// A new machine's develop restores only the build of the profile it builds
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
     /// Where to write the archive and its record [default: dist/deps in the workspace]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -73,7 +78,7 @@ pub fn run(workspace: Option<&Path>, args: &Args) -> Result<ExitCode> {
         venv: args.venv.clone(),
         jobs: args.jobs.clone(),
         features: args.features.clone(),
-        profile: None,
+        profile: args.profile.clone(),
         dev_override: None,
         stats: false,
         prebuilt: false,

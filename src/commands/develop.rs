@@ -62,10 +62,11 @@ pub struct Args {
     /// Always build, from nothing the release holds. Without it, a checkout with no build
     /// yet whose Rust inputs are exactly those the `latest` release was built from gets
     /// that release's extension (checked against its SHA-256) instead of a cold build; the
-    /// next Rust edit builds the dev profile. And a new target store whose third-party
-    /// crates, toolchain, profile, features, interpreter and CARGO_HOME are those of a
-    /// dependency build on the release (`maou-build deps-archive`) gets it, checked against
-    /// its record: then only the workspace's own crates compile
+    /// next Rust edit builds the dev profile. And a target store without a build of the
+    /// profile yet (a new one, one re-pointed to a new cache) whose third-party crates,
+    /// toolchain, profile, features, interpreter and CARGO_HOME are those of a dependency
+    /// build on the release (`maou-build deps-archive`) gets it, checked against its
+    /// record: then only the workspace's own crates compile
     #[arg(long)]
     no_prebuilt: bool,
     /// Print the report as JSON on stdout (progress still goes to stderr)

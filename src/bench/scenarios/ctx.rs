@@ -93,11 +93,16 @@ impl Ctx<'_> {
             jobs.to_string(),
             "--json".into(),
         ]);
-        if self.plan.profile.source == ProfileSource::CommandLine {
-            cmd.argv
-                .extend(["--profile".into(), self.plan.profile.profile.name.clone()]);
+        if let Some(profile) = self.profile_arg() {
+            cmd.argv.extend(["--profile".into(), profile]);
         }
         cmd
+    }
+
+    /// The profile bench's `--profile` named, which develop and deps-archive must be told.
+    pub(super) fn profile_arg(&self) -> Option<String> {
+        (self.plan.profile.source == ProfileSource::CommandLine)
+            .then(|| self.plan.profile.profile.name.clone())
     }
 
     /// Whether the edit scenarios measure an optimized profile against maou's own loop.

@@ -96,7 +96,7 @@ pub(super) fn new_machine_edited(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scena
         "the dependency build, as CI makes it (not timed)",
         0,
     );
-    let pack = Cmd::new([
+    let mut pack = Cmd::new([
         ctx.sb.exe(),
         "deps-archive".into(),
         "--python".into(),
@@ -106,6 +106,9 @@ pub(super) fn new_machine_edited(ctx: &Ctx, id: Id, cold: &Cold) -> Result<Scena
         "--out".into(),
         dist.display().to_string(),
     ]);
+    if let Some(profile) = ctx.profile_arg() {
+        pack.argv.extend(["--profile".into(), profile]);
+    }
     let packed = ctx.sb.run("deps-archive", &pack)?;
     s.facts
         .insert("deps_archive_seconds".into(), packed.seconds.into());
