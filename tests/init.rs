@@ -715,6 +715,12 @@ fn init_takes_a_single_crate_below_its_pyproject() {
     assert!(text(&out).contains("nothing to change"), "{}", text(&out));
     assert_eq!(snapshot(&root), written);
     assert!(init(&root, &["--check"]).status.success());
+    // A run that writes nothing leaves the lock below the pyproject.toml where it is (it
+    // took the lock above the pyproject.toml's directory for cargo's, found none there,
+    // and removed this one as its own).
+    assert_eq!(snapshot(&root), written);
+    assert!(init(&root, &["--dry-run"]).status.success());
+    assert_eq!(snapshot(&root), written);
 }
 
 /// A cdylib with a build script of the project's own cannot take init's (init merges no

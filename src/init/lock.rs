@@ -25,47 +25,47 @@ pub enum Lock {
     Pending,
 }
 
-/// The nearest Cargo.lock at or above a directory, as it was before anything ran.
-#[derive(Debug, Clone, Default)]
+/// The Cargo.lock of every directory at or above one, as it was before anything ran: its
+/// text, or None where there was none.
+#[derive(Debug, Clone)]
 pub struct Snapshot {
-    path: Option<PathBuf>,
-    text: Option<String>,
+    locks: Vec<(PathBuf, Option<String>)>,
 }
 
 impl Snapshot {
-    pub fn nearest(start: &Path) -> Snapshot {
-        let start = start.canonicalize().unwrap_or_else(|_| start.to_path_buf());
-        let Some(path) = start
+    pub fn above(dir: &Path) -> Snapshot {
+        let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        let locks = dir
             .ancestors()
-            .map(|d| d.join("Cargo.lock"))
-            .find(|p| p.is_file())
-        else {
-            return Snapshot::default();
-        };
-        Snapshot {
-            text: fs::read_to_string(&path).ok(),
-            path: Some(path),
-        }
+            .map(|d| {
+                let lock = d.join("Cargo.lock");
+                let text = fs::read_to_string(&lock).ok();
+                (lock, text)
+            })
+            .collect();
+        Snapshot { locks }
     }
 
-    /// Whether the snapshot is of the lock at `cargo_root` (by its real path).
-    fn is_of(&self, cargo_root: &Path) -> bool {
-        let lock = cargo_root.join("Cargo.lock");
-        let lock = lock.canonicalize().unwrap_or(lock);
-        self.path.as_deref() == Some(lock.as_path())
+    /// What the snapshot saw at `cargo_root` (by its real path): None when it did not look
+    /// there, else the lock's text or None.
+    fn at(&self, cargo_root: &Path) -> Option<&Option<String>> {
+        let root = cargo_root
+            .canonicalize()
+            .unwrap_or_else(|_| cargo_root.to_path_buf());
+        let lock = root.join("Cargo.lock");
+        self.locks.iter().find(|(p, _)| *p == lock).map(|(_, t)| t)
     }
 
-    /// The text the lock at `cargo_root` had, if this is that lock.
+    /// The text the lock at `cargo_root` had.
     fn of(&self, cargo_root: &Path) -> Option<&str> {
-        self.is_of(cargo_root)
-            .then_some(self.text.as_deref())
-            .flatten()
+        self.at(cargo_root)?.as_deref()
     }
 
-    /// Whether `cargo_root` had no lock of its own before (a single crate that never built:
-    /// init's own `cargo metadata` then writes one).
+    /// Whether `cargo_root` is known to have had no lock of its own before (a single crate
+    /// that never built: init's own `cargo metadata` then writes one). A directory the
+    /// snapshot did not look at is not: its lock is never removed.
     fn had_none(&self, cargo_root: &Path) -> bool {
-        !self.is_of(cargo_root)
+        matches!(self.at(cargo_root), Some(None))
     }
 
     /// What the lock at `cargo_root` is: stale when it changed since the snapshot.

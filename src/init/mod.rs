@@ -99,14 +99,14 @@ pub enum Route {
 }
 
 /// The workspace at `start` (see [Workspace::discover]), with its Cargo.lock as it was
-/// before finding the workspace ran cargo, which brings a stale lock up to date.
+/// before finding the workspace ran cargo, which brings a stale lock up to date: every
+/// lock from the extension's crate up, as cargo's workspace root is one of those
+/// directories (below the pyproject.toml's, as `rust/` here, or at it, as maou's).
 pub fn discover(start: Option<&Path>) -> Result<(Workspace, Snapshot)> {
-    let dir = match start {
-        Some(d) => d.to_path_buf(),
-        None => std::env::current_dir().context("cannot read the current directory")?,
-    };
-    let before = Snapshot::nearest(&dir);
-    Ok((Workspace::discover(start)?, before))
+    let pyproject = Workspace::pyproject_of(start)?;
+    let manifest = Workspace::manifest_of(&pyproject)?;
+    let before = Snapshot::above(manifest.parent().expect("a file path has a parent"));
+    Ok((Workspace::load(&pyproject)?, before))
 }
 
 /// The edits of one run: each file's text as it becomes, and what was decided.

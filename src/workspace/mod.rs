@@ -186,6 +186,12 @@ fn as_text<S: serde::Serializer>(spec: &Specifier, s: S) -> Result<S::Ok, S::Err
 impl Workspace {
     /// Finds the maturin workspace containing `start` (or the current directory).
     pub fn discover(start: Option<&Path>) -> Result<Workspace> {
+        Self::load(&Self::pyproject_of(start)?)
+    }
+
+    /// The pyproject.toml of the maturin workspace containing `start` (or the current
+    /// directory): the nearest at or above it.
+    pub fn pyproject_of(start: Option<&Path>) -> Result<PathBuf> {
         let start = match start {
             Some(dir) => dir
                 .canonicalize()
@@ -203,7 +209,19 @@ impl Workspace {
                     start.display()
                 )
             })?;
-        Self::load(&pyproject)
+        Ok(pyproject)
+    }
+
+    /// The Cargo manifest `pyproject` builds (`[tool.maturin] manifest-path`), read without
+    /// running cargo: what must be looked at before cargo writes anything.
+    pub fn manifest_of(pyproject: &Path) -> Result<PathBuf> {
+        let (mut parsed, _) = read_pyproject(pyproject)?;
+        let root = pyproject.parent().expect("a file path has a parent");
+        manifest_of(
+            pyproject,
+            root,
+            &parsed.tool.maturin.take().unwrap_or_default(),
+        )
     }
 
     /// Reads the workspace whose pyproject.toml is `pyproject`.
