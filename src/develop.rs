@@ -120,8 +120,8 @@ pub enum DependencyBuild {
 
 /// Restores the release's dependency build into a target store that has no build of the
 /// profile yet (a new store, one re-pointed to a new place, one that built another
-/// profile), when the profile is built as it stands (no `--full-debuginfo`); None when develop did not look (a store with this profile's build, no store,
-/// `--no-prebuilt`).
+/// profile), when the profile is built as it stands (no `--full-debuginfo`); None when
+/// develop did not look (a store with this profile's build, no store, `--no-prebuilt`).
 fn dependency_build(
     ws: &Workspace,
     args: &Options,

@@ -31,6 +31,16 @@ pub fn set_executable(path: &Path) -> Result<()> {
         .with_context(|| format!("cannot make {} executable", path.display()))
 }
 
+/// Gives `path` the modification time `time` (cargo's fingerprints and uv's cache compare
+/// files by it).
+pub fn set_modified(path: &Path, time: std::time::SystemTime) -> Result<()> {
+    fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(time))
+        .with_context(|| format!("cannot set the modification time of {}", path.display()))
+}
+
 /// A temporary name beside `path`, unique to this process.
 pub fn temp_beside(path: &Path) -> PathBuf {
     let name = path

@@ -16,7 +16,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::python::Interpreter;
 use crate::workspace::{StableAbi, Workspace};
@@ -83,11 +83,10 @@ pub fn vars(
             // follow from its name (the host, the interpreter's version, the ABI), so a new
             // copy of the same file must not look newer than a build made with the old one:
             // a restored dependency build ([crate::deps_archive]) would rebuild pyo3.
-            fs::File::options()
-                .write(true)
-                .open(&path)
-                .and_then(|f| f.set_modified(std::time::SystemTime::UNIX_EPOCH + CONFIG_FILE_AGE))
-                .with_context(|| format!("cannot date {}", path.display()))?;
+            crate::fsutil::set_modified(
+                &path,
+                std::time::SystemTime::UNIX_EPOCH + CONFIG_FILE_AGE,
+            )?;
         }
         vars.push((
             "PYO3_CONFIG_FILE".to_owned(),

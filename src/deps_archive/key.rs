@@ -235,15 +235,15 @@ mod tests {
         let a = Key::example();
         assert_eq!(a.difference(&a.clone()), None);
         let mut b = a.clone();
-        b.cargo_home = PathBuf::from("/root/.cargo");
+        b.cargo_home = PathBuf::from("/opt/other-cargo-home");
         assert!(a
             .difference(&b)
             .unwrap()
-            .contains("CARGO_HOME (/root/.cargo"));
+            .contains("CARGO_HOME (/opt/other-cargo-home"));
         assert_ne!(a.digest(), b.digest());
         let mut c = a.clone();
         c.third_party = "ef".repeat(32);
-        c.cargo_home = PathBuf::from("/root/.cargo");
+        c.cargo_home = PathBuf::from("/opt/other-cargo-home");
         assert!(a
             .difference(&c)
             .unwrap()

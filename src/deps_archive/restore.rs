@@ -223,11 +223,7 @@ fn date_files(dir: &Path, files: &[PathBuf], record: &Record) -> Result<()> {
             .map_or(start, |(_, secs, nanos)| {
                 SystemTime::UNIX_EPOCH + Duration::new(*secs, *nanos)
             });
-        fs::File::options()
-            .write(true)
-            .open(f)
-            .and_then(|file| file.set_modified(time))
-            .with_context(|| format!("cannot set the modification time of {}", f.display()))?;
+        crate::fsutil::set_modified(f, time)?;
     }
     Ok(())
 }

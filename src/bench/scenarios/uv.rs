@@ -39,13 +39,7 @@ fn compiled(stderr: &str) -> usize {
 
 /// Makes uv's next command build the project: its record is older than pyproject.toml.
 fn touch_pyproject(ctx: &Ctx) -> Result<()> {
-    let path = &ctx.sb.ws.pyproject;
-    let file = std::fs::File::options()
-        .append(true)
-        .open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    file.set_modified(std::time::SystemTime::now())
-        .with_context(|| format!("cannot touch {}", path.display()))
+    crate::fsutil::set_modified(&ctx.sb.ws.pyproject, std::time::SystemTime::now())
 }
 
 /// One timed uv door per run, with what it compiled, against `baselines`.
