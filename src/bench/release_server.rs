@@ -21,6 +21,9 @@ struct Offer {
     repo: String,
     body: String,
     assets: Vec<(String, Vec<u8>)>,
+    /// Each asset's SHA-256 (hex), computed once: the release's JSON gives it on every
+    /// lookup, while a timed develop waits.
+    digests: Vec<String>,
     /// Bytes per second of the download.
     rate: u64,
     base: String,
@@ -46,10 +49,15 @@ impl ReleaseServer {
         let listener = TcpListener::bind("127.0.0.1:0").context("cannot listen on 127.0.0.1")?;
         listener.set_nonblocking(true)?;
         let url = format!("http://{}", listener.local_addr()?);
+        let digests = assets
+            .iter()
+            .map(|(_, bytes)| crate::wheel_format::sha256_hex(bytes))
+            .collect();
         let offer = Arc::new(Offer {
             repo: repo.to_owned(),
             body,
             assets,
+            digests,
             rate: rate.max(1),
             base: url.clone(),
         });
@@ -144,14 +152,14 @@ fn serve(stream: TcpStream, offer: &Offer) -> std::io::Result<()> {
 /// The release `latest` as GitHub's API gives it: its assets with their sizes and digests.
 fn release_json(offer: &Offer) -> String {
     let assets: Vec<serde_json::Value> = (FIRST_ID..)
-        .zip(&offer.assets)
-        .map(|(id, (name, bytes))| {
+        .zip(offer.assets.iter().zip(&offer.digests))
+        .map(|(id, ((name, bytes), digest))| {
             json!({
                 "id": id,
                 "name": name,
                 "size": bytes.len(),
                 "state": "uploaded",
-                "digest": format!("sha256:{}", crate::wheel_format::sha256_hex(bytes)),
+                "digest": format!("sha256:{digest}"),
                 "browser_download_url": format!("{}/{}/releases/download/latest/{name}", offer.base, offer.repo),
             })
         })
@@ -183,4 +191,54 @@ fn send_paced(out: &mut TcpStream, bytes: &[u8], rate: u64) -> std::io::Result<(
         }
     }
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    /// The body of a GET of `url` (redirects followed).
+    fn get(url: &str) -> Vec<u8> {
+        let mut body = Vec::new();
+        ureq::get(url)
+            .call()
+            .unwrap()
+            .body_mut()
+            .as_reader()
+            .read_to_end(&mut body)
+            .unwrap();
+        body
+    }
+
+    #[test]
+    fn the_release_lists_each_assets_digest_and_the_asset_endpoint_serves_its_bytes() {
+        let server = ReleaseServer::start(
+            "team/foo",
+            "notes".into(),
+            vec![
+                ("a.json".into(), b"abc".to_vec()),
+                ("b".into(), vec![7; 70_000]),
+            ],
+            1_000_000_000,
+        )
+        .unwrap();
+        for _ in 0..2 {
+            let release: serde_json::Value = serde_json::from_slice(&get(&format!(
+                "{}/repos/team/foo/releases/tags/latest",
+                server.url
+            )))
+            .unwrap();
+            let assets = release["assets"].as_array().unwrap();
+            assert_eq!(assets.len(), 2);
+            // SHA-256 of "abc" (FIPS 180-2's example).
+            assert_eq!(
+                assets[0]["digest"],
+                "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+            );
+            assert_eq!(assets[1]["size"], 70_000);
+        }
+        let bytes = get(&format!("{}/repos/team/foo/releases/assets/3", server.url));
+        assert_eq!(bytes, vec![7; 70_000]);
+    }
 }
